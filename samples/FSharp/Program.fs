@@ -1,0 +1,4 @@
+[<EntryPoint>]
+let main _ =
+    printfn "sample"
+    0
