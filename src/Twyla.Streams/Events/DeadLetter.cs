@@ -1,0 +1,8 @@
+namespace Twyla.Streams.Events;
+
+/// <summary>A message that a listener dead-lettered, as it sits in <c>{queue}.dead-letter</c>.</summary>
+/// <param name="Reason">Why it was dropped (the handler's exception message, the validation error, or the reason given to <c>DropAsync</c>).</param>
+/// <param name="Metadata">The event's metadata when it could be decoded; otherwise <c>null</c>.</param>
+/// <param name="Body">The message body as text (UTF-8), possibly cut to the first 64 KiB.</param>
+/// <param name="RoutingKey">The routing key the message was published with.</param>
+public sealed record DeadLetter(string Reason, EventMetadata? Metadata, string Body, string RoutingKey);
