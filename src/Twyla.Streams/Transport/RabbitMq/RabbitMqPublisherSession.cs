@@ -77,7 +77,14 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
                     $"Event '{m.Name}' ({m.Id}) was not confirmed by the broker within {_confirmTimeout.TotalSeconds:0.###} s."),
                 e);
         }
-        catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException or IOException)
+        catch (OperationInterruptedException e)
+        {
+            throw new EmitException(
+                $"Event '{m.Name}' ({m.Id}) may not have been emitted: the channel to {_transport.Description} was closed before the broker confirmed it" +
+                (e.ShutdownReason is { } r ? $" ({r.ReplyCode} {r.ReplyText})." : "."),
+                e);
+        }
+        catch (IOException e)
         {
             throw new EmitException(
                 $"Event '{m.Name}' ({m.Id}) may not have been emitted: the connection to {_transport.Description} failed before the broker confirmed it ({e.Message}).",
