@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root="$(pwd)"
 
+export PATH="$PATH:/usr/sbin:/usr/lib/rabbitmq/bin"
 if ! command -v rabbitmq-server >/dev/null 2>&1 || ! command -v rabbitmqctl >/dev/null 2>&1; then
     echo "test.sh: installing rabbitmq-server" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -36,4 +37,10 @@ Twyla__Amqp__Uri="$("$root/tests/rabbitmq-node.sh" uri "$node_dir")"
 export Twyla__Amqp__Uri
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-dotnet test Twyla.Streams.sln --logger "console;verbosity=normal" "$@" </dev/null
+set +e
+dotnet test Twyla.Streams.sln --logger "console;verbosity=normal" "$@" </dev/null 2>&1 | tee "$node_dir/dotnet-test.log"
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line for every test assembly together.
+awk '/^ +Passed: +[0-9]+$/ { p += $2 } /^ +Failed: +[0-9]+$/ { f += $2 } END { printf "%d passed, %d failed\n", p, f }' "$node_dir/dotnet-test.log"
+exit "$rc"
