@@ -30,7 +30,9 @@ public sealed partial class EventBus : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            await DisposeSharedPublisherAsync().ConfigureAwait(false);
             await _transport.DisposeAsync().ConfigureAwait(false);
+            _publisherLock.Dispose();
         }
     }
 }

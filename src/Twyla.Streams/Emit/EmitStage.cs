@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using Akka.Streams;
+using Akka.Streams.Stage;
+using Twyla.Streams.Events;
+using Twyla.Streams.Transport;
+
+namespace Twyla.Streams.Emit;
+
+/// <summary>
+/// Publishes each outgoing event through one <see cref="IPublisherSession"/> and emits its metadata, in input
+/// order, once the broker confirmed it. At most <see cref="EmitSettings.MaxInFlight"/> events await their confirm;
+/// a confirm that takes longer than <see cref="EmitSettings.ConfirmTimeout"/> fails the stage.
+/// </summary>
+internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, EventMetadata>>
+{
+    private readonly IEventTransport _transport;
+    private readonly EmitSettings _settings;
+    private readonly EventBusSettings _busSettings;
+
+    public EmitStage(IEventTransport transport, EmitSettings settings, EventBusSettings busSettings)
+    {
+        _transport = transport;
+        _settings = settings;
+        _busSettings = busSettings;
+        Shape = new FlowShape<OutgoingEvent<T>, EventMetadata>(In, Out);
+    }
+
+    public Inlet<OutgoingEvent<T>> In { get; } = new("Emit.in");
+
+    public Outlet<EventMetadata> Out { get; } = new("Emit.out");
+
+    public override FlowShape<OutgoingEvent<T>, EventMetadata> Shape { get; }
+
+    protected override Attributes InitialAttributes { get; } = Attributes.CreateName("twyla-emit");
+
+    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+
+    private sealed class Pending(EventEnvelope envelope, long started)
+    {
+        public EventEnvelope Envelope { get; } = envelope;
+
+        public long Started { get; } = started;
+
+        public bool Done { get; set; }
+    }
+
+    private sealed class Logic : TimerGraphStageLogic, IInHandler, IOutHandler
+    {
+        private const string ConfirmTimer = "confirm";
+
+        private readonly EmitStage<T> _stage;
+        private readonly Queue<Pending> _pending = new();
+        private readonly CancellationTokenSource _cts = new();
+        private readonly IAsyncCallback<IPublisherSession> _onOpened;
+        private readonly Action<Exception> _onOpenFailed;
+        private readonly Action<(Pending Entry, Exception? Error)> _onPublished;
+        private IPublisherSession? _session;
+
+        public Logic(EmitStage<T> stage)
+            : base(stage.Shape)
+        {
+            _stage = stage;
+            _onOpened = GetTypedAsyncCallback<IPublisherSession>(OnOpened);
+            _onOpenFailed = GetAsyncCallback<Exception>(ex => FailStage(new EmitException(
+                $"Could not open a publisher on {_stage._transport.Description}: {ex.Message}", ex)));
+            _onPublished = GetAsyncCallback<(Pending Entry, Exception? Error)>(OnPublished);
+            SetHandler(stage.In, this);
+            SetHandler(stage.Out, this);
+        }
+
+        public override void PreStart()
+        {
+            var interval = TimeSpan.FromTicks(Math.Clamp(
+                _stage._settings.ConfirmTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
+            ScheduleRepeatedly(ConfirmTimer, interval);
+            _stage._transport.OpenPublisherAsync(_cts.Token).ContinueWith(
+                t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        var session = t.Result;
+                        _onOpened.InvokeWithFeedback(session).ContinueWith(
+                            static (_, s) => _ = ((IPublisherSession)s!).DisposeAsync().AsTask(),
+                            session,
+                            CancellationToken.None,
+                            TaskContinuationOptions.OnlyOnFaulted,
+                            TaskScheduler.Default);
+                    }
+                    else
+                    {
+                        _onOpenFailed(t.Exception?.GetBaseException() ?? new OperationCanceledException());
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        public override void PostStop()
+        {
+            _cts.Cancel();
+            if (_session is { } session)
+            {
+                _session = null;
+                _ = session.DisposeAsync().AsTask();
+            }
+        }
+
+        private void OnOpened(IPublisherSession session)
+        {
+            _session = session;
+            PullIfRoom();
+        }
+
+        public void OnPush()
+        {
+            var outgoing = Grab(_stage.In);
+            var envelope = EnvelopeFactory.Create(outgoing, _stage._busSettings);
+            var entry = new Pending(envelope, Stopwatch.GetTimestamp());
+            _pending.Enqueue(entry);
+            Task publish;
+            try
+            {
+                publish = _session!.PublishAsync(envelope, _stage._settings.Mandatory, _cts.Token);
+            }
+            catch (Exception ex)
+            {
+                publish = Task.FromException(ex);
+            }
+
+            if (publish.IsCompleted)
+            {
+                OnPublished((entry, Error(publish)));
+            }
+            else
+            {
+                publish.ContinueWith(
+                    t => _onPublished((entry, Error(t))),
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+                PullIfRoom();
+            }
+        }
+
+        public void OnUpstreamFinish()
+        {
+            if (_pending.Count == 0)
+            {
+                CompleteStage();
+            }
+        }
+
+        public void OnUpstreamFailure(Exception e) => FailStage(e);
+
+        public void OnPull() => PushDone();
+
+        public void OnDownstreamFinish(Exception cause) => CompleteStage();
+
+        protected override void OnTimer(object timerKey)
+        {
+            foreach (var entry in _pending)
+            {
+                if (!entry.Done && Stopwatch.GetElapsedTime(entry.Started) > _stage._settings.ConfirmTimeout)
+                {
+                    var meta = entry.Envelope.Metadata;
+                    FailStage(new EmitException(
+                        $"Event {meta.Id} ({meta.Name}) was not confirmed by the broker within {_stage._settings.ConfirmTimeout}; it may or may not have been delivered."));
+                    return;
+                }
+            }
+        }
+
+        private void OnPublished((Pending Entry, Exception? Error) done)
+        {
+            var (entry, error) = done;
+            if (error is not null)
+            {
+                var meta = entry.Envelope.Metadata;
+                FailStage(error is OperationCanceledException && _cts.IsCancellationRequested
+                    ? new EmitException($"Event {meta.Id} ({meta.Name}) was not emitted: the emit stage stopped before the broker confirmed it.", error)
+                    : new EmitException($"Event {meta.Id} ({meta.Name}) was not emitted: {error.Message}", error));
+                return;
+            }
+
+            entry.Done = true;
+            PushDone();
+        }
+
+        private void PushDone()
+        {
+            if (_pending.Count > 0 && _pending.Peek().Done && IsAvailable(_stage.Out))
+            {
+                Push(_stage.Out, _pending.Dequeue().Envelope.Metadata);
+            }
+
+            if (_pending.Count == 0 && IsClosed(_stage.In))
+            {
+                CompleteStage();
+                return;
+            }
+
+            PullIfRoom();
+        }
+
+        private void PullIfRoom()
+        {
+            if (_session is not null && _pending.Count < _stage._settings.MaxInFlight && !HasBeenPulled(_stage.In) && !IsClosed(_stage.In))
+            {
+                Pull(_stage.In);
+            }
+        }
+
+        private static Exception? Error(Task task) =>
+            task.IsFaulted ? task.Exception!.GetBaseException() : task.IsCanceled ? new OperationCanceledException() : null;
+    }
+}

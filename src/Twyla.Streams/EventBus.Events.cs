@@ -1,0 +1,214 @@
+using Akka;
+using Akka.Streams.Dsl;
+using Twyla.Streams.Emit;
+using Twyla.Streams.Events;
+using Twyla.Streams.Transport;
+
+namespace Twyla.Streams;
+
+public sealed partial class EventBus
+{
+    private readonly SemaphoreSlim _publisherLock = new(1, 1);
+    private IPublisherSession? _sharedPublisher;
+
+    /// <summary>
+    /// Listens to the events named <paramref name="pattern"/> as member of <paramref name="group"/>, with default settings.
+    /// See <see cref="Listen{T}(string, string, ListenSettings)"/>.
+    /// </summary>
+    /// <typeparam name="T">The payload contract; payloads that do not parse into it are dead-lettered.</typeparam>
+    /// <param name="pattern">An event name (<c>booking.created</c>) or pattern (<c>booking.*</c>, <c>booking.#</c>).</param>
+    /// <param name="group">The listener group: groups each get every event, listeners in one group compete.</param>
+    /// <returns>The source of events; materializes its <see cref="IListenControl"/>.</returns>
+    public Source<Event<T>, IListenControl> Listen<T>(string pattern, string group) => Listen<T>(pattern, group, ListenSettings.Default);
+
+    /// <summary>
+    /// Listens to the events named <paramref name="pattern"/> as member of <paramref name="group"/>: declares the
+    /// group's queue <c>{pattern}.{group}</c> (and its dead-letter queue) and consumes it with at most
+    /// <see cref="ListenSettings.Prefetch"/> events unsettled. Each event is acked only when the pipeline settles it
+    /// (see <see cref="AckOnCompletion"/>). A payload that does not parse into <typeparamref name="T"/> never reaches
+    /// the pipeline: it is dead-lettered with the reason and logged at warning level.
+    /// <para><b>Emits when</b> an event was delivered, parsed and downstream demands.</para>
+    /// <para><b>Backpressures when</b> downstream backpressures; the broker then stops at the prefetch bound.</para>
+    /// <para><b>Completes when</b> the control's <see cref="IListenControl.ShutdownAsync"/> or <see cref="IListenControl.DrainAsync"/> is called.</para>
+    /// <para><b>Cancels when</b> never by itself; when downstream cancels, unsettled events may still be settled during the drain timeout, then the consumer closes.</para>
+    /// <para><b>Fails when</b> the consumer cannot start or dies (broker connection lost, queue deleted); unsettled events go back to the queue.</para>
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="pattern">An event name or pattern.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="settings">Prefetch, queue type, drain timeout.</param>
+    /// <returns>The source of events; materializes its <see cref="IListenControl"/>.</returns>
+    public Source<Event<T>, IListenControl> Listen<T>(string pattern, string group, ListenSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var topology = ListenerTopology.Create(pattern, group, settings.QueueType);
+        var logger = Settings.LoggerFactory.CreateLogger("Twyla.Streams.Listen");
+        return Source.FromGraph(new ListenStage<T>(_transport, topology, settings, Settings.JsonOptions, logger));
+    }
+
+    /// <summary>
+    /// Declares the queue of a listener group ahead of its first listener, so events emitted from now on are kept for it.
+    /// </summary>
+    /// <param name="pattern">An event name or pattern.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="settings">The queue type is taken from these.</param>
+    /// <returns>Completes when the queue exists.</returns>
+    public Task DeclareGroupAsync(string pattern, string group, ListenSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return _transport.DeclareListenerAsync(ListenerTopology.Create(pattern, group, settings.QueueType), CancellationToken.None);
+    }
+
+    /// <summary>Reads (without removing) up to 1,000 dead letters of a listener group's queue.</summary>
+    /// <param name="pattern">The pattern the group listens to.</param>
+    /// <param name="group">The listener group.</param>
+    /// <returns>The dead letters, oldest first.</returns>
+    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(string pattern, string group) =>
+        _transport.PeekDeadLettersAsync(ListenerTopology.Create(pattern, group, QueueType.Classic), 1000, CancellationToken.None);
+
+    /// <summary>
+    /// Emits each payload as a new event named <paramref name="eventName"/> (a chain start), with default settings.
+    /// See <see cref="EmitEvents{T}(EmitSettings)"/>.
+    /// </summary>
+    /// <typeparam name="T">The payload contract (or <c>JsonElement</c>/<c>JsonObject</c>).</typeparam>
+    /// <param name="eventName">The name of every event, <c>domain.event-type</c>.</param>
+    /// <returns>A sink that materializes a task completing when every event was confirmed by the broker.</returns>
+    public Sink<T, Task<Done>> Emit<T>(string eventName) => Emit<T>(eventName, EmitSettings.Default);
+
+    /// <summary>
+    /// Emits each payload as a new event named <paramref name="eventName"/> (a chain start).
+    /// <para><b>Backpressures when</b> <see cref="EmitSettings.MaxInFlight"/> events await their broker confirm.</para>
+    /// <para><b>Completes when</b> upstream completes and every event was confirmed.</para>
+    /// <para><b>Fails when</b> an event is refused or not confirmed in time (<see cref="EmitException"/>).</para>
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="eventName">The name of every event.</param>
+    /// <param name="settings">In-flight bound, confirm timeout, mandatory.</param>
+    /// <returns>A sink that materializes a task completing when every event was confirmed by the broker.</returns>
+    public Sink<T, Task<Done>> Emit<T>(string eventName, EmitSettings settings)
+    {
+        EventName.Validate(eventName, nameof(eventName));
+        return Flow.Create<T>()
+            .Select(payload => OutgoingEvent.Create(eventName, payload))
+            .ToMaterialized(EmitEvents<T>(settings), Keep.Right);
+    }
+
+    /// <summary>Emits outgoing events, with default settings. See <see cref="EmitEvents{T}(EmitSettings)"/>.</summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <returns>A sink that materializes a task completing when every event was confirmed by the broker.</returns>
+    public Sink<OutgoingEvent<T>, Task<Done>> EmitEvents<T>() => EmitEvents<T>(EmitSettings.Default);
+
+    /// <summary>
+    /// Emits outgoing events (made with <see cref="OutgoingEvent.Create{T}"/> or <see cref="Event{T}.Derive{TOut}"/>).
+    /// <para><b>Backpressures when</b> <see cref="EmitSettings.MaxInFlight"/> events await their broker confirm.</para>
+    /// <para><b>Completes when</b> upstream completes and every event was confirmed.</para>
+    /// <para><b>Fails when</b> an event is refused or not confirmed in time (<see cref="EmitException"/>).</para>
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="settings">In-flight bound, confirm timeout, mandatory.</param>
+    /// <returns>A sink that materializes a task completing when every event was confirmed by the broker.</returns>
+    public Sink<OutgoingEvent<T>, Task<Done>> EmitEvents<T>(EmitSettings settings) =>
+        EmitFlow<T>(settings).ToMaterialized(Sink.Ignore<EventMetadata>(), Keep.Right);
+
+    /// <summary>A pass-through emit with default settings. See <see cref="EmitFlow{T}(EmitSettings)"/>.</summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <returns>A flow from outgoing events to the metadata of the emitted events.</returns>
+    public Flow<OutgoingEvent<T>, EventMetadata, NotUsed> EmitFlow<T>() => EmitFlow<T>(EmitSettings.Default);
+
+    /// <summary>
+    /// Emits outgoing events and passes on the metadata (id, time, correlation) of each, in input order, once the
+    /// broker confirmed it.
+    /// <para><b>Emits when</b> the oldest event in flight was confirmed and downstream demands.</para>
+    /// <para><b>Backpressures when</b> <see cref="EmitSettings.MaxInFlight"/> events await their confirm, or downstream backpressures.</para>
+    /// <para><b>Completes when</b> upstream completes and every event was confirmed and passed on.</para>
+    /// <para><b>Cancels when</b> downstream cancels.</para>
+    /// <para><b>Fails when</b> an event is refused (nack, unroutable while mandatory), not confirmed within <see cref="EmitSettings.ConfirmTimeout"/>,
+    /// or the connection fails (<see cref="EmitException"/> naming the event).</para>
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="settings">In-flight bound, confirm timeout, mandatory.</param>
+    /// <returns>A flow from outgoing events to the metadata of the emitted events; materializes <see cref="NotUsed"/>.</returns>
+    public Flow<OutgoingEvent<T>, EventMetadata, NotUsed> EmitFlow<T>(EmitSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return Flow.FromGraph(new EmitStage<T>(_transport, settings, Settings));
+    }
+
+    /// <summary>Emits one event outside a stream: a chain start named <paramref name="eventName"/>.</summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="payload">The payload; not null.</param>
+    /// <returns>The emitted event's metadata, once the broker confirmed it.</returns>
+    public Task<EventMetadata> EmitAsync<T>(string eventName, T payload) => EmitAsync(OutgoingEvent.Create(eventName, payload));
+
+    /// <summary>
+    /// Emits one event outside a stream; completes when the broker confirmed it, fails with <see cref="EmitException"/>
+    /// when it was refused or not confirmed within the default confirm timeout.
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="outgoing">The event.</param>
+    /// <returns>The emitted event's metadata.</returns>
+    public async Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing)
+    {
+        ArgumentNullException.ThrowIfNull(outgoing);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var envelope = EnvelopeFactory.Create(outgoing, Settings);
+        var timeout = EmitSettings.Default.ConfirmTimeout;
+        using var cts = new CancellationTokenSource(timeout);
+        var publisher = await SharedPublisherAsync(cts.Token).ConfigureAwait(false);
+        try
+        {
+            await publisher.PublishAsync(envelope, mandatory: false, cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (cts.IsCancellationRequested)
+        {
+            throw new EmitException(
+                $"Event {envelope.Metadata.Id} ({envelope.Metadata.Name}) was not confirmed by the broker within {timeout}.", ex);
+        }
+        catch (EmitException)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            await ResetSharedPublisherAsync(publisher).ConfigureAwait(false);
+            throw new EmitException($"Event {envelope.Metadata.Id} ({envelope.Metadata.Name}) was not emitted: {ex.Message}", ex);
+        }
+
+        return envelope.Metadata;
+    }
+
+    private async Task<IPublisherSession> SharedPublisherAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _sharedPublisher) is { } existing)
+        {
+            return existing;
+        }
+
+        await _publisherLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return _sharedPublisher ??= await _transport.OpenPublisherAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _publisherLock.Release();
+        }
+    }
+
+    private async Task ResetSharedPublisherAsync(IPublisherSession failed)
+    {
+        if (Interlocked.CompareExchange(ref _sharedPublisher, null, failed) == failed)
+        {
+            await failed.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task DisposeSharedPublisherAsync()
+    {
+        if (Interlocked.Exchange(ref _sharedPublisher, null) is { } publisher)
+        {
+            await publisher.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

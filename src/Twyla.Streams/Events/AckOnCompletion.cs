@@ -1,0 +1,106 @@
+using Akka;
+using Akka.Streams.Dsl;
+
+namespace Twyla.Streams.Events;
+
+/// <summary>
+/// The normal way to consume: run a handler on each event and settle it for the user — ack when the handler
+/// completed, reject (try again) when it failed, drop to the dead-letter queue once the event used up its deliveries.
+/// </summary>
+public static class AckOnCompletion
+{
+    /// <summary>
+    /// Runs <paramref name="handler"/> on each event, up to <see cref="AckOnCompletionSettings.Parallelism"/> at once,
+    /// and settles each event when its handler finished; emits what was done, in completion order.
+    /// <para><b>Emits when</b> an event was settled (acked, rejected or dropped).</para>
+    /// <para><b>Backpressures when</b> <see cref="AckOnCompletionSettings.Parallelism"/> handlers are running, or downstream backpressures.</para>
+    /// <para><b>Completes when</b> upstream completes and every running handler finished and its event was settled.</para>
+    /// <para><b>Cancels when</b> downstream cancels.</para>
+    /// <para><b>Fails when</b> a settlement fails (the listener stopped or lost its broker); a failing handler never fails the stream.</para>
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="handler">The work for one event; a faulted task (or an exception) counts as a failure.</param>
+    /// <param name="settings">Parallelism and delivery limit.</param>
+    /// <returns>A flow from events to what was done with them; materializes <see cref="NotUsed"/>.</returns>
+    public static Flow<Event<T>, HandledEvent, NotUsed> Flow<T>(Func<Event<T>, Task> handler, AckOnCompletionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(settings);
+        return Akka.Streams.Dsl.Flow.Create<Event<T>>()
+            .SelectAsyncUnordered(settings.Parallelism, e => HandleAsync(e, handler, settings.MaxDeliveries))
+            .Named("twyla-ack-on-completion");
+    }
+
+    /// <summary>
+    /// Like <see cref="Flow{T}(Func{Event{T}, Task}, AckOnCompletionSettings)"/>, as a sink.
+    /// <para><b>Backpressures when</b> <see cref="AckOnCompletionSettings.Parallelism"/> handlers are running.</para>
+    /// <para><b>Completes when</b> upstream completes and every event was settled.</para>
+    /// <para><b>Fails when</b> a settlement fails; a failing handler never fails the stream.</para>
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="handler">The work for one event.</param>
+    /// <param name="settings">Parallelism and delivery limit.</param>
+    /// <returns>A sink that materializes a task completing when the stream is done.</returns>
+    public static Sink<Event<T>, Task<Done>> Sink<T>(Func<Event<T>, Task> handler, AckOnCompletionSettings settings) =>
+        Flow(handler, settings).ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<HandledEvent>(), Keep.Right);
+
+    /// <summary>
+    /// Acks every event that comes out of <paramref name="handler"/>, a flow written by the user that passes on each
+    /// event once it finished with it (in any order). An event the flow does not pass on must be settled by the flow
+    /// itself; otherwise it stays unsettled until the listener closes and is then delivered again.
+    /// <para><b>Emits when</b> an event that left the user's flow was acked.</para>
+    /// <para><b>Backpressures when</b> the user's flow backpressures, or <see cref="AckOnCompletionSettings.Parallelism"/> acks are pending.</para>
+    /// <para><b>Completes when</b> the user's flow completes and every ack was sent.</para>
+    /// <para><b>Cancels when</b> downstream cancels.</para>
+    /// <para><b>Fails when</b> the user's flow fails (its unsettled events go back to the queue) or an ack fails.</para>
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="handler">The user's flow.</param>
+    /// <param name="settings">Parallelism of the acks.</param>
+    /// <returns>A flow from events to what was done with them; materializes <see cref="NotUsed"/>.</returns>
+    public static Flow<Event<T>, HandledEvent, NotUsed> FromFlow<T>(Flow<Event<T>, Event<T>, NotUsed> handler, AckOnCompletionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(settings);
+        return handler
+            .SelectAsyncUnordered(settings.Parallelism, async e =>
+            {
+                await e.AckAsync().ConfigureAwait(false);
+                return new HandledEvent(e.Metadata, SettleKind.Ack, string.Empty, e.DeliveryCount);
+            })
+            .Named("twyla-ack-on-completion-flow");
+    }
+
+    private static async Task<HandledEvent> HandleAsync<T>(Event<T> e, Func<Event<T>, Task> handler, int maxDeliveries)
+    {
+        Exception? failure = null;
+        try
+        {
+            var task = handler(e) ?? throw new InvalidOperationException("The handler returned a null Task.");
+            await task.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // a failing handler is an outcome, not a stream failure
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = ex;
+        }
+
+        if (failure is null)
+        {
+            await e.AckAsync().ConfigureAwait(false);
+            return new HandledEvent(e.Metadata, SettleKind.Ack, string.Empty, e.DeliveryCount);
+        }
+
+        var reason = $"{failure.GetType().Name}: {failure.Message}";
+        if (e.DeliveryCount >= maxDeliveries)
+        {
+            var dropReason = $"handler failed on delivery {e.DeliveryCount} of {maxDeliveries}: {reason}";
+            await e.DropAsync(dropReason).ConfigureAwait(false);
+            return new HandledEvent(e.Metadata, SettleKind.Drop, dropReason, e.DeliveryCount);
+        }
+
+        await e.RejectAsync().ConfigureAwait(false);
+        return new HandledEvent(e.Metadata, SettleKind.Reject, reason, e.DeliveryCount);
+    }
+}

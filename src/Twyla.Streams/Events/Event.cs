@@ -1,0 +1,133 @@
+using Akka.Streams;
+using Twyla.Streams.Emit;
+
+namespace Twyla.Streams.Events;
+
+/// <summary>
+/// An event received by a listener: its payload, its metadata and the three settlements
+/// (<see cref="AckAsync"/>, <see cref="RejectAsync"/>, <see cref="DropAsync"/>). The broker keeps the event
+/// until it is settled, so an event is never lost; it may be delivered again if the listener stops first.
+/// </summary>
+/// <typeparam name="T">The payload contract.</typeparam>
+public sealed class Event<T>
+{
+    private readonly IEventSettler _settler;
+    private readonly ulong _tag;
+    private Task? _settlement;
+
+    internal Event(T payload, EventMetadata metadata, bool redelivered, int deliveryCount, IEventSettler settler, ulong tag)
+    {
+        Payload = payload;
+        Metadata = metadata;
+        Redelivered = redelivered;
+        DeliveryCount = deliveryCount;
+        _settler = settler;
+        _tag = tag;
+    }
+
+    /// <summary>The payload, parsed and validated against <typeparamref name="T"/>.</summary>
+    public T Payload { get; }
+
+    /// <summary>Id, name, correlation, causation, time, source and version.</summary>
+    public EventMetadata Metadata { get; }
+
+    /// <summary>The event name, <c>domain.event-type</c>.</summary>
+    public string Name => Metadata.Name;
+
+    /// <summary>Whether the broker delivered this event before (it was rejected or its listener stopped).</summary>
+    public bool Redelivered { get; }
+
+    /// <summary>How many times the event was delivered, this delivery included (1 the first time).</summary>
+    public int DeliveryCount { get; }
+
+    /// <summary>Whether one of the settlements was called.</summary>
+    public bool IsSettled => Volatile.Read(ref _settlement) is not null;
+
+    /// <summary>Done: the broker forgets the event. Settling again is a no-op that returns the first settlement.</summary>
+    /// <returns>Completes when the ack was passed to the broker; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
+    public Task AckAsync() => Settle(SettleKind.Ack, null);
+
+    /// <summary>Try again: the event goes back to its queue with the redelivered flag set.</summary>
+    /// <returns>Completes when the broker took the event back; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
+    public Task RejectAsync() => Settle(SettleKind.Reject, null);
+
+    /// <summary>Give up: the event goes to the listener's dead-letter queue with <paramref name="reason"/>. Never silently discarded.</summary>
+    /// <param name="reason">Why, for whoever reads the dead letters; non-empty.</param>
+    /// <returns>Completes when the event is in the dead-letter queue; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
+    public Task DropAsync(string reason)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("A drop needs a reason (non-empty) for whoever reads the dead-letter queue.", nameof(reason));
+        }
+
+        return Settle(SettleKind.Drop, reason);
+    }
+
+    /// <summary>
+    /// An event to emit in response to this one: it carries this event's correlation id on and has this
+    /// event's id as its causation id.
+    /// </summary>
+    /// <typeparam name="TOut">The payload contract of the new event.</typeparam>
+    /// <param name="name">The new event's name, <c>domain.event-type</c>.</param>
+    /// <param name="payload">The new event's payload (not null).</param>
+    /// <returns>The outgoing event, ready for an emit sink or <see cref="EventBus.EmitAsync{T}(OutgoingEvent{T})"/>.</returns>
+    public OutgoingEvent<TOut> Derive<TOut>(string name, TOut payload) =>
+        OutgoingEvent.Create(name, payload).CausedBy(Metadata);
+
+    /// <inheritdoc />
+    public override string ToString() => $"Event({Metadata.Name}, id {Metadata.Id}, delivery {DeliveryCount})";
+
+    private Task Settle(SettleKind kind, string? reason)
+    {
+        var existing = Volatile.Read(ref _settlement);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        existing = Interlocked.CompareExchange(ref _settlement, tcs.Task, null);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        _ = RunAsync(tcs, kind, reason);
+        return tcs.Task;
+    }
+
+    private async Task RunAsync(TaskCompletionSource tcs, SettleKind kind, string? reason)
+    {
+        try
+        {
+            await _settler.SettleAsync(_tag, kind, reason).ConfigureAwait(false);
+            tcs.TrySetResult();
+        }
+        catch (EventSettlementException ex)
+        {
+            tcs.TrySetException(ex);
+        }
+        catch (StreamDetachedException ex)
+        {
+            tcs.TrySetException(Stopped(kind, ex));
+        }
+        catch (Exception ex)
+        {
+            tcs.TrySetException(new EventSettlementException(
+                $"Could not {Verb(kind)} event {Metadata.Id} ({Metadata.Name}): {ex.Message}", ex));
+        }
+    }
+
+    private EventSettlementException Stopped(SettleKind kind, Exception cause) => new(
+        $"Cannot {Verb(kind)} event {Metadata.Id} ({Metadata.Name}): its listener has stopped. " +
+        "The broker still holds the event and will deliver it again.",
+        cause);
+
+    private static string Verb(SettleKind kind) => kind switch
+    {
+        SettleKind.Ack => "ack",
+        SettleKind.Reject => "reject",
+        _ => "drop",
+    };
+}

@@ -1,0 +1,39 @@
+using Akka.Streams.Stage;
+
+namespace Twyla.Streams.Events;
+
+/// <summary>The <see cref="IListenControl"/> of one materialized listen stage.</summary>
+internal sealed class ListenControl : IListenControl
+{
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IAsyncCallback<ListenCommand>? _commands;
+
+    public Task Completion => _completion.Task;
+
+    public Task ShutdownAsync() => Send(ListenCommand.Shutdown);
+
+    public Task DrainAsync() => Send(ListenCommand.Drain);
+
+    internal void Attach(IAsyncCallback<ListenCommand> commands) => _commands = commands;
+
+    internal void Complete() => _completion.TrySetResult();
+
+    internal void Fail(Exception cause) => _completion.TrySetException(cause);
+
+    private Task Send(ListenCommand command)
+    {
+        _ = _commands!.InvokeWithFeedback(command).ContinueWith(
+            static t => _ = t.Exception, // the stage already stopped: nothing to do, Completion tells the outcome
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return Completion;
+    }
+}
+
+/// <summary>Commands from <see cref="ListenControl"/> to its stage.</summary>
+internal enum ListenCommand
+{
+    Shutdown,
+    Drain,
+}

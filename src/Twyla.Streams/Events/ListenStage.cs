@@ -1,0 +1,610 @@
+using System.Text.Json;
+using Akka.Streams;
+using Akka.Streams.Stage;
+using Microsoft.Extensions.Logging;
+using Twyla.Streams.Transport;
+
+namespace Twyla.Streams.Events;
+
+/// <summary>
+/// The listen source: consumes one listener queue through an <see cref="IConsumerSession"/>, emits each valid
+/// delivery as an <see cref="Event{T}"/> on demand and turns settlements into transport calls. Acks are batched
+/// with <c>multiple=true</c> up to the contiguous settled watermark; transport calls are made one at a time.
+/// Invalid payloads are dead-lettered here and never emitted.
+/// </summary>
+internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceShape<Event<T>>, IListenControl>
+{
+    private readonly IEventTransport _transport;
+    private readonly ListenerTopology _topology;
+    private readonly ListenSettings _settings;
+    private readonly JsonSerializerOptions _json;
+    private readonly ILogger _logger;
+
+    public ListenStage(
+        IEventTransport transport, ListenerTopology topology, ListenSettings settings, JsonSerializerOptions json, ILogger logger)
+    {
+        _transport = transport;
+        _topology = topology;
+        _settings = settings;
+        _json = json;
+        _logger = logger;
+        Shape = new SourceShape<Event<T>>(Out);
+    }
+
+    public Outlet<Event<T>> Out { get; } = new("Listen.out");
+
+    public override SourceShape<Event<T>> Shape { get; }
+
+    protected override Attributes InitialAttributes { get; } = Attributes.CreateName("twyla-listen");
+
+    public override ILogicAndMaterializedValue<IListenControl> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var control = new ListenControl();
+        var logic = new Logic(this, control);
+        return new LogicAndMaterializedValue<IListenControl>(logic, control);
+    }
+
+    private enum Phase
+    {
+        Starting,
+        Running,
+        Draining,
+        Closing,
+    }
+
+    private enum EntryState
+    {
+        Open,
+        Acked,
+        OpPending,
+        Done,
+    }
+
+    private enum OpKind
+    {
+        Ack,
+        Reject,
+        Drop,
+        StopConsuming,
+        Close,
+    }
+
+    private sealed class Entry(TransportDelivery delivery)
+    {
+        public TransportDelivery Delivery { get; } = delivery;
+
+        public ulong Tag => Delivery.Tag;
+
+        public EntryState State { get; set; }
+
+        public bool Emitted { get; set; }
+
+        public TaskCompletionSource? Waiter { get; set; }
+    }
+
+    private sealed record Op(OpKind Kind, Entry? Entry, ulong AckTag, string? Reason, List<TaskCompletionSource>? Waiters);
+
+    private sealed record SettleRequest(ulong Tag, SettleKind Kind, string? Reason, TaskCompletionSource Done);
+
+    private sealed class Logic : TimerGraphStageLogic, IDeliveryTarget, IEventSettler, IOutHandler
+    {
+        private const string AckTimer = "ack";
+        private const string DrainTimer = "drain";
+
+        private readonly ListenStage<T> _stage;
+        private readonly ListenControl _control;
+        private readonly Queue<Entry> _buffer = new();
+        private readonly LinkedList<Entry> _unsettled = new();
+        private readonly Dictionary<ulong, LinkedListNode<Entry>> _byTag = [];
+        private readonly Queue<Op> _ops = new();
+        private readonly List<TaskCompletionSource> _ackWaiters = [];
+        private readonly CancellationTokenSource _cts = new();
+        private readonly IAsyncCallback<SettleRequest> _onSettle;
+        private readonly IAsyncCallback<IConsumerSession> _onStarted;
+        private readonly Action<TransportDelivery> _onDelivery;
+        private readonly Action<Exception> _onFailure;
+        private readonly Action<(Op Op, Exception? Error)> _onOpDone;
+
+        private Phase _phase = Phase.Starting;
+        private IConsumerSession? _session;
+        private bool _opRunning;
+        private bool _closeRequested;
+        private bool _closeStarted;
+        private bool _closed;
+        private ulong _ackTag;
+        private int _emittedUnsettled;
+        private Exception? _failure;
+
+        public Logic(ListenStage<T> stage, ListenControl control)
+            : base(stage.Shape)
+        {
+            _stage = stage;
+            _control = control;
+            _onSettle = GetTypedAsyncCallback<SettleRequest>(OnSettle);
+            _onStarted = GetTypedAsyncCallback<IConsumerSession>(OnStarted);
+            _onDelivery = GetAsyncCallback<TransportDelivery>(OnDeliveryInStage);
+            _onFailure = GetAsyncCallback<Exception>(Fail);
+            _onOpDone = GetAsyncCallback<(Op Op, Exception? Error)>(OnOpDone);
+            control.Attach(GetTypedAsyncCallback<ListenCommand>(OnCommand));
+            SetHandler(stage.Out, this);
+        }
+
+        // ---- lifecycle --------------------------------------------------------------------------------
+
+        public override void PreStart()
+        {
+            SetKeepGoing(true);
+            _stage._transport
+                .StartConsumerAsync(_stage._topology, _stage._settings.Prefetch, this, _cts.Token)
+                .ContinueWith(
+                    t =>
+                    {
+                        if (t.IsCompletedSuccessfully)
+                        {
+                            var session = t.Result;
+                            _onStarted.InvokeWithFeedback(session).ContinueWith(
+                                static (f, s) => _ = ((IConsumerSession)s!).DisposeAsync().AsTask(),
+                                session,
+                                CancellationToken.None,
+                                TaskContinuationOptions.OnlyOnFaulted,
+                                TaskScheduler.Default);
+                        }
+                        else
+                        {
+                            _onFailure(t.Exception?.GetBaseException() ?? new OperationCanceledException("The listener was stopped while starting."));
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+        }
+
+        public override void PostStop()
+        {
+            _cts.Cancel();
+            var stopped = new EventSettlementException(
+                $"The listener of queue '{_stage._topology.QueueName}' has stopped; unsettled events go back to the queue.");
+            foreach (var node in _unsettled)
+            {
+                node.Waiter?.TrySetException(stopped);
+            }
+
+            foreach (var waiter in _ackWaiters)
+            {
+                waiter.TrySetException(stopped);
+            }
+
+            foreach (var op in _ops)
+            {
+                op.Entry?.Waiter?.TrySetException(stopped);
+                op.Waiters?.ForEach(w => w.TrySetException(stopped));
+            }
+
+            if (_closed)
+            {
+                _control.Complete();
+                return;
+            }
+
+            // Failure or abrupt stop: close the consumer off the stage thread; the broker requeues what is unsettled.
+            var failure = _failure ?? new EventSettlementException(
+                $"The listener of queue '{_stage._topology.QueueName}' stopped unexpectedly.");
+            var session = _session;
+            _session = null;
+            if (session is null)
+            {
+                _control.Fail(failure);
+                return;
+            }
+
+            _ = CloseSessionAsync(session).ContinueWith(
+                _ => _control.Fail(failure), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        private void OnStarted(IConsumerSession session)
+        {
+            _session = session;
+            if (_phase == Phase.Closing)
+            {
+                RunNextOp();
+                return;
+            }
+
+            _phase = Phase.Running;
+            _stage._logger.LogDebug("Listening on queue {Queue} ({Transport})", _stage._topology.QueueName, _stage._transport.Description);
+            TryEmit();
+        }
+
+        private void OnCommand(ListenCommand command)
+        {
+            switch (command)
+            {
+                case ListenCommand.Shutdown:
+                    BeginClose();
+                    break;
+                case ListenCommand.Drain:
+                    BeginDrain();
+                    break;
+            }
+        }
+
+        public void OnPull() => TryEmit();
+
+        public void OnDownstreamFinish(Exception cause)
+        {
+            // Downstream is gone: whatever was emitted may still be settled by handlers that are running. Drain, bounded.
+            BeginDrain();
+        }
+
+        private void BeginDrain()
+        {
+            if (_phase is Phase.Draining or Phase.Closing)
+            {
+                return;
+            }
+
+            if (_phase == Phase.Starting)
+            {
+                BeginClose();
+                return;
+            }
+
+            _phase = Phase.Draining;
+            CompleteOutlet();
+            Enqueue(new Op(OpKind.StopConsuming, null, 0, null, null));
+            if (_emittedUnsettled == 0)
+            {
+                BeginClose();
+            }
+            else
+            {
+                ScheduleOnce(DrainTimer, _stage._settings.DrainTimeout);
+            }
+        }
+
+        private void BeginClose()
+        {
+            if (_phase == Phase.Closing)
+            {
+                return;
+            }
+
+            var starting = _phase == Phase.Starting;
+            _phase = Phase.Closing;
+            CompleteOutlet();
+            CancelTimer(DrainTimer);
+            if (starting)
+            {
+                // OnStarted closes the session when it arrives; a start that fails ends the stage through Fail.
+                return;
+            }
+
+            FlushAcks();
+            _closeRequested = true;
+            RunNextOp();
+        }
+
+        private void CompleteOutlet()
+        {
+            if (!IsClosed(_stage.Out))
+            {
+                Complete(_stage.Out);
+            }
+        }
+
+        private void Fail(Exception cause)
+        {
+            if (_closeStarted || _closed)
+            {
+                return; // we are closing the consumer ourselves: its shutdown is expected
+            }
+
+            _failure ??= cause;
+            FailStage(cause);
+        }
+
+        protected override void OnTimer(object timerKey)
+        {
+            switch (timerKey)
+            {
+                case AckTimer:
+                    FlushAcks();
+                    break;
+                case DrainTimer:
+                    _stage._logger.LogWarning(
+                        "Drain of queue {Queue} timed out after {Timeout} with {Count} events unsettled; they go back to the queue",
+                        _stage._topology.QueueName, _stage._settings.DrainTimeout, _emittedUnsettled);
+                    BeginClose();
+                    break;
+            }
+        }
+
+        // ---- deliveries -------------------------------------------------------------------------------
+
+        void IDeliveryTarget.OnDelivery(TransportDelivery delivery) => _onDelivery(delivery);
+
+        void IDeliveryTarget.OnConsumerFailed(Exception cause) => _onFailure(cause);
+
+        private void OnDeliveryInStage(TransportDelivery delivery)
+        {
+            if (_phase == Phase.Closing)
+            {
+                return; // the session is closing: the broker requeues it
+            }
+
+            var entry = new Entry(delivery);
+            var node = InsertInTagOrder(entry);
+            _byTag[entry.Tag] = node;
+            _buffer.Enqueue(entry);
+            TryEmit();
+        }
+
+        private LinkedListNode<Entry> InsertInTagOrder(Entry entry)
+        {
+            var after = _unsettled.Last;
+            while (after is not null && after.Value.Tag > entry.Tag)
+            {
+                after = after.Previous;
+            }
+
+            return after is null ? _unsettled.AddFirst(entry) : _unsettled.AddAfter(after, entry);
+        }
+
+        private void TryEmit()
+        {
+            while (_phase == Phase.Running && _buffer.Count > 0 && IsAvailable(_stage.Out))
+            {
+                var entry = _buffer.Dequeue();
+                var evt = Decode(entry);
+                if (evt is null)
+                {
+                    continue;
+                }
+
+                entry.Emitted = true;
+                _emittedUnsettled++;
+                Push(_stage.Out, evt);
+            }
+        }
+
+        private Event<T>? Decode(Entry entry)
+        {
+            var delivery = entry.Delivery;
+            var envelope = delivery.Envelope;
+            if (envelope is null)
+            {
+                DropInvalid(entry, null, delivery.DecodeError ?? "the message could not be decoded");
+                return null;
+            }
+
+            T? payload;
+            try
+            {
+                payload = JsonSerializer.Deserialize<T>(envelope.Data.Span, _stage._json);
+            }
+            catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+            {
+                DropInvalid(entry, envelope, $"the payload does not match the contract {typeof(T).Name}: {ex.Message}");
+                return null;
+            }
+
+            if (payload is null || payload is JsonElement { ValueKind: JsonValueKind.Null })
+            {
+                DropInvalid(entry, envelope, $"the payload is null; the contract {typeof(T).Name} requires a value");
+                return null;
+            }
+
+            return new Event<T>(payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, this, delivery.Tag);
+        }
+
+        private void DropInvalid(Entry entry, EventEnvelope? envelope, string reason)
+        {
+            _stage._logger.LogWarning(
+                "Dead-lettering event {EventId} ({EventName}) from queue {Queue}: {Reason}",
+                envelope?.Metadata.Id ?? "(unknown id)", envelope?.Metadata.Name ?? entry.Delivery.RoutingKey, _stage._topology.QueueName, reason);
+            entry.State = EntryState.OpPending;
+            Enqueue(new Op(OpKind.Drop, entry, 0, reason, null));
+        }
+
+        // ---- settlements ------------------------------------------------------------------------------
+
+        async Task IEventSettler.SettleAsync(ulong tag, SettleKind kind, string? reason)
+        {
+            var request = new SettleRequest(tag, kind, reason, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            await _onSettle.InvokeWithFeedback(request).ConfigureAwait(false);
+            await request.Done.Task.ConfigureAwait(false);
+        }
+
+        private void OnSettle(SettleRequest request)
+        {
+            if (_phase == Phase.Closing || !_byTag.TryGetValue(request.Tag, out var node) || !node.Value.Emitted)
+            {
+                request.Done.TrySetException(new EventSettlementException(
+                    $"The listener of queue '{_stage._topology.QueueName}' is closing; the event goes back to the queue."));
+                return;
+            }
+
+            var entry = node.Value;
+            if (entry.State != EntryState.Open)
+            {
+                request.Done.TrySetResult();
+                return;
+            }
+
+            _emittedUnsettled--;
+            entry.Waiter = request.Done;
+            if (request.Kind == SettleKind.Ack)
+            {
+                entry.State = EntryState.Acked;
+                AdvanceWatermark();
+            }
+            else
+            {
+                entry.State = EntryState.OpPending;
+                Enqueue(new Op(request.Kind == SettleKind.Reject ? OpKind.Reject : OpKind.Drop, entry, 0, request.Reason, null));
+            }
+
+            if (_phase == Phase.Draining && _emittedUnsettled == 0)
+            {
+                BeginClose();
+            }
+        }
+
+        private void AdvanceWatermark()
+        {
+            var advanced = false;
+            while (_unsettled.First is { } first && first.Value.State is EntryState.Acked or EntryState.Done)
+            {
+                var entry = first.Value;
+                _unsettled.RemoveFirst();
+                _byTag.Remove(entry.Tag);
+                if (entry.State == EntryState.Acked)
+                {
+                    _ackTag = entry.Tag;
+                    if (entry.Waiter is not null)
+                    {
+                        _ackWaiters.Add(entry.Waiter);
+                    }
+
+                    advanced = true;
+                }
+            }
+
+            if (!advanced)
+            {
+                return;
+            }
+
+            if (_ackWaiters.Count >= _stage._settings.AckBatchSize || _unsettled.Count == 0 || _phase != Phase.Running)
+            {
+                FlushAcks();
+            }
+            else if (!IsTimerActive(AckTimer))
+            {
+                ScheduleOnce(AckTimer, ListenSettings.AckFlushDelay);
+            }
+        }
+
+        private void FlushAcks()
+        {
+            CancelTimer(AckTimer);
+            if (_ackTag == 0)
+            {
+                return;
+            }
+
+            var waiters = new List<TaskCompletionSource>(_ackWaiters);
+            _ackWaiters.Clear();
+            Enqueue(new Op(OpKind.Ack, null, _ackTag, null, waiters));
+            _ackTag = 0;
+        }
+
+        // ---- transport calls, one at a time ----------------------------------------------------------
+
+        private void Enqueue(Op op)
+        {
+            _ops.Enqueue(op);
+            RunNextOp();
+        }
+
+        private void RunNextOp()
+        {
+            if (_opRunning || _session is null || _closeStarted)
+            {
+                return;
+            }
+
+            Op op;
+            if (_ops.Count > 0)
+            {
+                op = _ops.Dequeue();
+            }
+            else if (_closeRequested)
+            {
+                _closeStarted = true;
+                op = new Op(OpKind.Close, null, 0, null, null);
+            }
+            else
+            {
+                return;
+            }
+
+            _opRunning = true;
+            Task task;
+            try
+            {
+                task = Start(op, _session);
+            }
+            catch (Exception ex)
+            {
+                task = Task.FromException(ex);
+            }
+
+            if (task.IsCompleted)
+            {
+                OnOpDone((op, task.Exception?.GetBaseException()));
+            }
+            else
+            {
+                task.ContinueWith(
+                    t => _onOpDone((op, t.Exception?.GetBaseException() ?? (t.IsCanceled ? new OperationCanceledException() : null))),
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+
+        private Task Start(Op op, IConsumerSession session) => op.Kind switch
+        {
+            OpKind.Ack => session.AckAsync(op.AckTag, multiple: true, _cts.Token),
+            OpKind.Reject => session.RejectAsync(op.Entry!.Delivery, _cts.Token),
+            OpKind.Drop => session.DropAsync(op.Entry!.Delivery, op.Reason!, _cts.Token),
+            OpKind.StopConsuming => session.StopConsumingAsync(_cts.Token),
+            _ => CloseSessionAsync(session),
+        };
+
+        private void OnOpDone((Op Op, Exception? Error) done)
+        {
+            _opRunning = false;
+            var (op, error) = done;
+            if (op.Kind == OpKind.Close)
+            {
+                if (error is not null)
+                {
+                    _stage._logger.LogWarning(error, "Closing the consumer of queue {Queue} failed", _stage._topology.QueueName);
+                }
+
+                _session = null;
+                _closed = true;
+                CompleteStage();
+                return;
+            }
+
+            if (error is not null)
+            {
+                var failure = new EventSettlementException(
+                    $"{op.Kind} on queue '{_stage._topology.QueueName}' failed: {error.Message}", error);
+                op.Entry?.Waiter?.TrySetException(failure);
+                op.Waiters?.ForEach(w => w.TrySetException(failure));
+                Fail(error);
+                return;
+            }
+
+            op.Entry?.Waiter?.TrySetResult();
+            op.Waiters?.ForEach(w => w.TrySetResult());
+            if (op.Entry is { } entry)
+            {
+                entry.State = EntryState.Done;
+                AdvanceWatermark();
+            }
+
+            RunNextOp();
+        }
+
+        private static async Task CloseSessionAsync(IConsumerSession session)
+        {
+            var dispose = session.DisposeAsync().AsTask();
+            await Task.WhenAny(dispose, Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+        }
+    }
+}
