@@ -45,18 +45,19 @@ internal static partial class RabbitMqTopology
         IChannel channel, string exchange, ListenerTopology topology, CancellationToken cancellationToken)
     {
         await DeclareExchangeAsync(channel, exchange, cancellationToken).ConfigureAwait(false);
-        var dlqArgs = DeadLetterQueueArguments(topology);
-        await Guard(
-            () => channel.QueueDeclareAsync(topology.DeadLetterQueueName, durable: true, exclusive: false, autoDelete: false, arguments: dlqArgs, cancellationToken: cancellationToken),
-            "queue",
-            topology.DeadLetterQueueName,
-            WithDurable(dlqArgs)).ConfigureAwait(false);
+        // The listener queue first, so a conflict names it rather than its dead-letter queue.
         var args = QueueArguments(topology);
         await Guard(
             () => channel.QueueDeclareAsync(topology.QueueName, durable: true, exclusive: false, autoDelete: false, arguments: args, cancellationToken: cancellationToken),
             "queue",
             topology.QueueName,
             WithDurable(args)).ConfigureAwait(false);
+        var dlqArgs = DeadLetterQueueArguments(topology);
+        await Guard(
+            () => channel.QueueDeclareAsync(topology.DeadLetterQueueName, durable: true, exclusive: false, autoDelete: false, arguments: dlqArgs, cancellationToken: cancellationToken),
+            "queue",
+            topology.DeadLetterQueueName,
+            WithDurable(dlqArgs)).ConfigureAwait(false);
         await channel.QueueBindAsync(topology.QueueName, exchange, topology.Pattern, arguments: null, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
     }
