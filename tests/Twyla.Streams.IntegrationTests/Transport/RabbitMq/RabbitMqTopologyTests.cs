@@ -103,6 +103,19 @@ public class RabbitMqTopologyTests
     }
 
     [Fact]
+    public async Task A_bus_should_connect_to_the_next_cluster_host_when_the_first_does_not_answer()
+    {
+        var live = new Uri(Broker.Uri);
+        var settings = RabbitMqSettings.FromUri(Broker.Uri).WithHost("127.0.0.1").WithPort(1)
+            .WithClusterHosts([$"{live.Host}:{live.Port}"]);
+
+        await using var bus = await EventBus.ConnectRabbitMqAsync(settings, EventBusSettings.Create("tests"), default);
+
+        Assert.True(await bus.Transport.IsHealthyAsync(default));
+        Assert.Equal($"amqp://127.0.0.1:1/ (+{live.Host}:{live.Port})", bus.TransportDescription);
+    }
+
+    [Fact]
     public async Task ConnectRabbitMq_should_fail_naming_the_broker_but_not_the_password()
     {
         var e = await Assert.ThrowsAnyAsync<Exception>(() => EventBus.ConnectRabbitMqAsync(
