@@ -197,6 +197,35 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
         await control.ShutdownAsync().WaitAsync(Wait);
     }
 
+    [Theory]
+    [InlineData(QueueType.Classic)]
+    [InlineData(QueueType.Quorum)]
+    public async Task A_failing_handler_should_be_retried_up_to_max_deliveries_then_dead_lettered_with_the_reason(QueueType queueType)
+    {
+        await using var bus = Bus(Broker.Settings());
+        var group = Group();
+        var settings = ListenSettings.Default.WithQueueType(queueType);
+        await bus.DeclareGroupAsync("payment.failed", group, settings);
+        var deliveries = new ConcurrentQueue<(int Count, bool Redelivered)>();
+        var control = bus.Listen<BookingCreated>("payment.failed", group, settings)
+            .ToMaterialized(AckOnCompletion.Sink<BookingCreated>(e =>
+            {
+                deliveries.Enqueue((e.DeliveryCount, e.Redelivered));
+                throw new InvalidOperationException("card declined");
+            }, AckOnCompletionSettings.Default.WithMaxDeliveries(3)), Keep.Left)
+            .Run(_mat);
+
+        await bus.EmitAsync("payment.failed", new BookingCreated("B-9", 1));
+
+        var dead = await Eventually(() => bus.PeekDeadLettersAsync("payment.failed", group), d => d.Count == 1);
+        Assert.Equal([(1, false), (2, true), (3, true)], deliveries);
+        Assert.Contains("card declined", dead[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("delivery 3 of 3", dead[0].Reason, StringComparison.Ordinal);
+        Assert.Equal("payment.failed", dead[0].RoutingKey);
+        Assert.Equal("B-9", JsonDocument.Parse(dead[0].Body).RootElement.GetProperty("bookingId").GetString());
+        await control.ShutdownAsync().WaitAsync(Wait);
+    }
+
     [Fact]
     public async Task A_mandatory_emit_of_an_event_nobody_listens_to_should_fail_clearly()
     {
