@@ -29,7 +29,8 @@ port_in_use() {
 free_port() {
     local port tries=0
     while :; do
-        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+        # AMQP in 20000-39999, distribution 20000 above it (RabbitMQ needs dist port + 10 <= 65535).
+        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 20000 ))
         if ! port_in_use "$port" && ! port_in_use "$((port + 20000))"; then
             echo "$port"
             return 0
@@ -94,11 +95,14 @@ do_start() {
     if is_running; then log "node $NODE_NAME already running"; return 0; fi
     rm -f "$dir/node.pid"
     log "starting $NODE_NAME on 127.0.0.1:$AMQP_PORT"
-    (cd "$dir" && setsid "$RABBIT_BIN/rabbitmq-server" >>"$dir/log/startup.log" 2>&1 </dev/null &)
+    (cd "$dir" && { setsid "$RABBIT_BIN/rabbitmq-server" >>"$dir/log/startup.log" 2>&1 </dev/null & echo $! >"$dir/server.pid"; })
     local waited=0
     until [ -s "$dir/node.pid" ]; do
         sleep 0.5
         waited=$((waited + 1))
+        if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null && [ ! -s "$dir/node.pid" ]; then
+            log "node exited while starting; startup log:"; tail -50 "$dir/log/startup.log" >&2; exit 1
+        fi
         if [ "$waited" -gt $((start_timeout * 2)) ]; then
             log "node did not write its pid file; startup log:"; tail -50 "$dir/log/startup.log" >&2; exit 1
         fi
