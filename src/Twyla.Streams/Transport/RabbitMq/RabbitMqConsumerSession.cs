@@ -65,6 +65,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
 
     public async Task AckAsync(ulong tag, bool multiple, CancellationToken cancellationToken)
     {
+        ThrowIfClosed();
         if (tag <= _ackedUpTo)
         {
             return;
@@ -107,6 +108,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
     public async Task RejectAsync(TransportDelivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);
+        ThrowIfClosed();
         if (IsSettled(delivery.Tag))
         {
             return;
@@ -131,6 +133,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
     public async Task DropAsync(TransportDelivery delivery, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);
+        ThrowIfClosed();
         if (IsSettled(delivery.Tag))
         {
             return;
@@ -148,6 +151,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
 
     public async Task StopConsumingAsync(CancellationToken cancellationToken)
     {
+        ThrowIfClosed();
         var tag = _consumerTag;
         if (tag is null || !_channel.IsOpen)
         {
@@ -170,6 +174,18 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         _transport.Untrack(this);
         await RabbitMqTransport.CloseChannelAsync(_channel).ConfigureAwait(false);
     }
+
+    /// <summary>The transport is being disposed: tells the listener (the session is gone under it), then closes.</summary>
+    internal async ValueTask CloseBecauseTransportDisposedAsync()
+    {
+        Fail(new ObjectDisposedException(
+            nameof(EventBus),
+            $"The event bus was disposed: the consumer on queue '{_topology.QueueName}' is closed and its unsettled events go back to the queue."));
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void ThrowIfClosed() =>
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _closing) != 0, this);
 
     private static RabbitMqDeliveryState StateOf(TransportDelivery delivery) =>
         delivery.TransportState as RabbitMqDeliveryState

@@ -37,7 +37,8 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
     {
         ArgumentNullException.ThrowIfNull(envelope);
         var m = envelope.Metadata;
-        if (Volatile.Read(ref _disposed) != 0 || !_channel.IsOpen)
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!_channel.IsOpen)
         {
             throw new EmitException(
                 $"Event '{m.Name}' ({m.Id}) could not be emitted: the channel to {_transport.Description} is closed" +

@@ -190,9 +190,17 @@ internal sealed class RabbitMqTransport : IEventTransport
             return;
         }
 
+        // Live listeners are told (their consumer is gone under them) before this returns.
         foreach (var session in _sessions.Keys)
         {
-            await session.DisposeAsync().ConfigureAwait(false);
+            if (session is RabbitMqConsumerSession consumer)
+            {
+                await consumer.CloseBecauseTransportDisposedAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         var connection = Interlocked.Exchange(ref _connection, null);

@@ -93,6 +93,37 @@ public class RabbitMqTopologyTests
     }
 
     [Fact]
+    public async Task Disposing_the_transport_should_fail_live_sessions_requeue_their_events_and_reject_later_calls()
+    {
+        var settings = Broker.Settings();
+        var transport = new RabbitMqTransport(settings);
+        var topology = TestEvents.Topology("booking.created");
+        var probe = new DeliveryProbe();
+        var session = await transport.StartConsumerAsync(topology, 10, probe, default);
+        var publisher = await transport.OpenPublisherAsync(default);
+        await publisher.PublishAsync(TestEvents.Envelope("booking.created", "{}"), true, default);
+        var delivery = await probe.NextAsync();
+
+        await transport.DisposeAsync();
+
+        Assert.True(probe.Failed.IsCompleted, "DisposeAsync returns after the sessions were told");
+        Assert.IsType<ObjectDisposedException>(await probe.Failed);
+        Assert.False(await transport.IsHealthyAsync(default));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => session.AckAsync(delivery.Tag, false, default));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => publisher.PublishAsync(TestEvents.Envelope("booking.created", "{}"), false, default));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.DeclareListenerAsync(topology, default));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.StartConsumerAsync(topology, 10, new DeliveryProbe(), default));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.OpenPublisherAsync(default));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.PeekDeadLettersAsync(topology, 10, default));
+
+        // The unsettled event went back to the queue.
+        await using var again = new RabbitMqTransport(settings);
+        var next = new DeliveryProbe();
+        await using var resumed = await again.StartConsumerAsync(topology, 10, next, default);
+        Assert.True((await next.NextAsync()).Redelivered);
+    }
+
+    [Fact]
     public async Task IsHealthy_should_tell_whether_the_broker_answers()
     {
         await using var up = new RabbitMqTransport(Broker.Settings());
