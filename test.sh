@@ -15,7 +15,11 @@ if ! command -v rabbitmq-server >/dev/null 2>&1 || ! command -v rabbitmqctl >/de
     echo "test.sh: installing rabbitmq-server" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-    apt-get install -y -q --no-install-recommends rabbitmq-server </dev/null
+    apt-get install -y -q --no-install-recommends rabbitmq-server openssl </dev/null
+elif ! command -v openssl >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends openssl </dev/null
 fi
 
 node_dir="$(mktemp -d "${TMPDIR:-/tmp}/twyla-rabbitmq.XXXXXX")"
@@ -34,7 +38,8 @@ trap 'exit 130' INT TERM
 export TWYLA_RABBITMQ_DIR="$node_dir"
 export TWYLA_RABBITMQ_NODE_SCRIPT="$root/tests/rabbitmq-node.sh"
 Twyla__Amqp__Uri="$("$root/tests/rabbitmq-node.sh" uri "$node_dir")"
-export Twyla__Amqp__Uri
+TWYLA_RABBITMQ_TLS_URI="$("$root/tests/rabbitmq-node.sh" tls-uri "$node_dir")"
+export Twyla__Amqp__Uri TWYLA_RABBITMQ_TLS_URI TWYLA_RABBITMQ_CA_FILE="$node_dir/tls/ca.pem"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 set +e

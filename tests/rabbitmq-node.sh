@@ -8,6 +8,7 @@
 #   tests/rabbitmq-node.sh kill DIR      kill -9 the node's VM and wait until it is gone
 #   tests/rabbitmq-node.sh restart DIR   kill -9, then start
 #   tests/rabbitmq-node.sh uri DIR       print the AMQP URI
+#   tests/rabbitmq-node.sh tls-uri DIR   print the AMQPS URI (TLS listener with a test CA: DIR/tls/ca.pem)
 #
 # DIR defaults to $TWYLA_RABBITMQ_DIR.
 set -euo pipefail
@@ -31,7 +32,7 @@ free_port() {
     while :; do
         # AMQP in 20000-39999, distribution 20000 above it (RabbitMQ needs dist port + 10 <= 65535).
         port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 20000 ))
-        if ! port_in_use "$port" && ! port_in_use "$((port + 20000))"; then
+        if ! port_in_use "$port" && ! port_in_use "$((port + 1))" && ! port_in_use "$((port + 20000))"; then
             echo "$port"
             return 0
         fi
@@ -74,17 +75,40 @@ do_init() {
         {
             echo "NODE_NAME=twyla-test-$$-$RANDOM@localhost"
             echo "AMQP_PORT=$amqp"
+            echo "TLS_PORT=$((amqp + 1))"
             echo "DIST_PORT=$dist"
         } >"$dir/node.env"
+    fi
+    # shellcheck disable=SC1091
+    . "$dir/node.env"
+    if [ ! -f "$dir/tls/server.pem" ]; then
+        # A throw-away CA and a server certificate for localhost / 127.0.0.1, for the TLS tests.
+        mkdir -p "$dir/tls"
+        (
+            cd "$dir/tls"
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=twyla-test-ca" \
+                -keyout ca.key -out ca.pem >/dev/null 2>&1
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr >/dev/null 2>&1
+            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile server.ext -out server.pem >/dev/null 2>&1
+            chmod 644 ./*.pem ./*.key
+        )
     fi
     [ -f "$dir/home/.erlang.cookie" ] || {
         head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/home/.erlang.cookie"
         chmod 400 "$dir/home/.erlang.cookie"
     }
     echo "[]." >"$dir/enabled_plugins"
-    cat >"$dir/rabbitmq.conf" <<'EOF'
+    cat >"$dir/rabbitmq.conf" <<EOF
 log.console = false
 log.file.level = warning
+listeners.ssl.1 = 127.0.0.1:$TLS_PORT
+ssl_options.cacertfile = $dir/tls/ca.pem
+ssl_options.certfile = $dir/tls/server.pem
+ssl_options.keyfile = $dir/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 EOF
     echo "[]." >"$dir/advanced.config"
     : >"$dir/rabbitmq-env.conf"
@@ -146,5 +170,6 @@ case "$cmd" in
     kill) do_kill ;;
     restart) do_kill; do_start ;;
     uri) node_env; echo "amqp://guest:guest@127.0.0.1:$AMQP_PORT/" ;;
+    tls-uri) node_env; echo "amqps://guest:guest@localhost:$TLS_PORT/" ;;
     *) log "unknown command '$cmd'"; exit 2 ;;
 esac

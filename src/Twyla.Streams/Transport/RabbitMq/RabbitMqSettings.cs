@@ -33,7 +33,8 @@ public sealed class RabbitMqSettings
         TimeSpan confirmTimeout,
         int maxPublishesInFlight,
         string connectionName,
-        int maxBodySize)
+        int maxBodySize,
+        string? tlsCertificateAuthorityFile)
     {
         Host = host;
         ExplicitPort = port;
@@ -47,6 +48,7 @@ public sealed class RabbitMqSettings
         MaxPublishesInFlight = maxPublishesInFlight;
         ConnectionName = connectionName;
         MaxBodySize = maxBodySize;
+        TlsCertificateAuthorityFile = tlsCertificateAuthorityFile;
     }
 
     /// <summary>The broker's host name (the first one tried).</summary>
@@ -88,6 +90,12 @@ public sealed class RabbitMqSettings
     /// </summary>
     public int MaxBodySize { get; }
 
+    /// <summary>
+    /// A PEM file with the certificate of a private certificate authority that signed the broker's TLS
+    /// certificate, trusted besides the system's authorities; <c>null</c> to trust only the system's.
+    /// </summary>
+    public string? TlsCertificateAuthorityFile { get; }
+
     /// <summary>Where the bus connects, for logs: <c>amqp://host:port/vhost</c>, never with credentials.</summary>
     public string Description
     {
@@ -119,7 +127,8 @@ public sealed class RabbitMqSettings
             TimeSpan.FromSeconds(30),
             256,
             "twyla-streams",
-            4 * 1024 * 1024);
+            4 * 1024 * 1024,
+            null);
 
     /// <summary>
     /// Settings from an AMQP URI, <c>amqp://user:password@host:port/vhost</c> or <c>amqps://…</c> for TLS
@@ -224,6 +233,18 @@ public sealed class RabbitMqSettings
     /// <param name="enabled">Whether to use TLS.</param>
     /// <returns>The new settings.</returns>
     public RabbitMqSettings WithTls(bool enabled) => Copy(useTls: enabled);
+
+    /// <summary>
+    /// A copy that also trusts the certificate authority in <paramref name="pemFile"/> for the broker's TLS
+    /// certificate (for brokers with certificates from a private CA). The host name is still checked.
+    /// </summary>
+    /// <param name="pemFile">Path of the CA certificate, PEM encoded.</param>
+    /// <returns>The new settings.</returns>
+    public RabbitMqSettings WithTlsCertificateAuthority(string pemFile)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(pemFile);
+        return Copy(tlsCertificateAuthorityFile: pemFile);
+    }
 
     /// <summary>A copy publishing to, and binding listener queues on, another exchange.</summary>
     /// <param name="exchange">The exchange name.</param>
@@ -342,7 +363,8 @@ public sealed class RabbitMqSettings
         TimeSpan? confirmTimeout = null,
         int? maxPublishesInFlight = null,
         string? connectionName = null,
-        int? maxBodySize = null) =>
+        int? maxBodySize = null,
+        string? tlsCertificateAuthorityFile = null) =>
         new(
             host ?? Host,
             clearPort ? null : port ?? ExplicitPort,
@@ -355,5 +377,6 @@ public sealed class RabbitMqSettings
             confirmTimeout ?? ConfirmTimeout,
             maxPublishesInFlight ?? MaxPublishesInFlight,
             connectionName ?? ConnectionName,
-            maxBodySize ?? MaxBodySize);
+            maxBodySize ?? MaxBodySize,
+            tlsCertificateAuthorityFile ?? TlsCertificateAuthorityFile);
 }

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -45,8 +48,11 @@ internal sealed class RabbitMqTransport : IEventTransport
             ClientProvidedName = settings.ConnectionName,
             RequestedHeartbeat = TimeSpan.FromSeconds(30),
         };
+        var trustedCa = settings.UseTls && settings.TlsCertificateAuthorityFile is { } caFile
+            ? LoadCertificateAuthority(caFile)
+            : null;
         _endpoints = settings.Endpoints()
-            .Select(e => new AmqpTcpEndpoint(e.Host, e.Port, settings.UseTls ? new SslOption(e.Host, enabled: true) : new SslOption()))
+            .Select(e => new AmqpTcpEndpoint(e.Host, e.Port, settings.UseTls ? TlsOption(e.Host, trustedCa) : new SslOption()))
             .ToArray();
     }
 
@@ -247,7 +253,7 @@ internal sealed class RabbitMqTransport : IEventTransport
             }
             catch (BrokerUnreachableException e)
             {
-                throw new InvalidOperationException($"RabbitMQ at {Description} does not answer: {Flatten(e)}", e);
+                throw new InvalidOperationException($"Could not connect to RabbitMQ at {Description}: {Flatten(e)}", e);
             }
 
             connection.ConnectionShutdownAsync += (_, args) =>
@@ -332,6 +338,48 @@ internal sealed class RabbitMqTransport : IEventTransport
 #pragma warning restore CA1031
         {
         }
+    }
+
+    private static X509Certificate2 LoadCertificateAuthority(string pemFile)
+    {
+        try
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(pemFile);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"The TLS certificate authority file '{pemFile}' could not be read as a certificate: {e.Message}", nameof(pemFile), e);
+        }
+    }
+
+    private static SslOption TlsOption(string host, X509Certificate2? trustedCa)
+    {
+        var option = new SslOption(host, enabled: true);
+        if (trustedCa is not null)
+        {
+            option.CertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (errors == SslPolicyErrors.None)
+                {
+                    return true;
+                }
+
+                // Only an unknown root may be forgiven, and only when it is the configured CA; a wrong host name never is.
+                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                {
+                    return false;
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(trustedCa);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                using var leaf = new X509Certificate2(certificate);
+                return chain.Build(leaf);
+            };
+        }
+
+        return option;
     }
 
     private static string Flatten(Exception e)

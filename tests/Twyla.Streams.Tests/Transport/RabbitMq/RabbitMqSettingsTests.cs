@@ -67,6 +67,16 @@ public class RabbitMqSettingsTests
     }
 
     [Fact]
+    public void WithTlsCertificateAuthority_should_keep_the_CA_file_and_other_settings()
+    {
+        var s = RabbitMqSettings.FromUri("amqps://u:p@rabbit.internal/").WithExchange("x").WithTlsCertificateAuthority("/etc/ssl/private-ca.pem");
+
+        Assert.Equal("/etc/ssl/private-ca.pem", s.TlsCertificateAuthorityFile);
+        Assert.Equal(("x", true, 5671), (s.Exchange, s.UseTls, s.Port));
+        Assert.Null(RabbitMqSettings.Create().TlsCertificateAuthorityFile);
+    }
+
+    [Fact]
     public void Endpoints_should_list_the_main_host_first_then_the_cluster_hosts()
     {
         var s = RabbitMqSettings.FromUri("amqp://u:p@a:5000/").WithClusterHosts(["b", "c:6000"]);
