@@ -286,7 +286,7 @@ internal sealed class CloudEventsAmqpCodec
                 $"the message has no CloudEvents attributes and its routing key '{routingKey}' is not an event name ({EventName.NameRule})");
         }
 
-        var id = string.IsNullOrWhiteSpace(properties.MessageId) ? Guid.CreateVersion7().ToString() : properties.MessageId!;
+        var id = string.IsNullOrWhiteSpace(properties.MessageId) ? Emit.EventIds.NewId() : properties.MessageId!;
         var time = properties.IsTimestampPresent() && properties.Timestamp.UnixTime > 0
             ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime)
             : DateTimeOffset.UtcNow;
