@@ -59,6 +59,9 @@ var notifier = bus.Listen<BookingConfirmed>("booking.confirmed", "notifier")
             AckOnCompletionSettings.Default))
     .Run(materializer);
 
+// One invalid request (no seats): it never reaches the confirmer, it is dead-lettered with the reason.
+await bus.EmitAsync("booking.requested", new JsonObject { ["pnr"] = "BROKEN" });
+
 // Emit the requests as a stream: the sink completes when the broker accepted every one.
 var requests = new[]
 {
@@ -67,9 +70,6 @@ var requests = new[]
 };
 await Source.From(requests)
     .RunWith(bus.Emit<BookingRequested>("booking.requested"), materializer);
-
-// One invalid request (no seats): it never reaches the confirmer, it is dead-lettered with the reason.
-await bus.EmitAsync("booking.requested", new JsonObject { ["pnr"] = "BROKEN" });
 
 var finished = await Task.WhenAny(allConfirmed.Task, Task.Delay(TimeSpan.FromSeconds(30)));
 await Task.WhenAll(confirmer.DrainAsync(), notifier.DrainAsync());

@@ -61,11 +61,11 @@ let run () = task {
                     AckOnCompletionSettings.Default))
             .Run(materializer)
 
-    // Emit the requests as a stream: the sink completes when the broker accepted every one.
-    let! _ = Source.From(bookings).RunWith(bus.Emit<BookingRequested>("booking.requested"), materializer)
-
     // One invalid request (no seats): dead-lettered with the reason, never handled.
     let! _ = bus.EmitAsync("booking.requested", JsonObject.Parse """{"pnr": "BROKEN"}""")
+
+    // Emit the requests as a stream: the sink completes when the broker accepted every one.
+    let! _ = Source.From(bookings).RunWith(bus.Emit<BookingRequested>("booking.requested"), materializer)
 
     let! finished = Task.WhenAny(allConfirmed.Task, Task.Delay(TimeSpan.FromSeconds 30.))
     do! Task.WhenAll [| confirmer.DrainAsync(); notifier.DrainAsync() |]
