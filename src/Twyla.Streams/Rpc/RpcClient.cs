@@ -242,6 +242,11 @@ public sealed class RpcClient : IDisposable
         {
             attempt++;
             var result = await AttemptAsync(call).ConfigureAwait(false);
+            if (result.Kind == AttemptKind.Error && result.Code == RpcFailureCodes.DeadlineExceeded)
+            {
+                result = AttemptResult.TimedOut; // the server saw our deadline pass before our own timer fired
+            }
+
             switch (result.Kind)
             {
                 case AttemptKind.Ok:

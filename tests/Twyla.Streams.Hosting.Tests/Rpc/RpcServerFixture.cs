@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Twyla.Streams.Hosting.Rpc;
+using Twyla.Streams.Rpc;
+using Xunit;
+
+namespace Twyla.Streams.Hosting.Tests.Rpc;
+
+public sealed record GetBooking(string Pnr);
+
+public sealed record Booking(string Pnr, string Passenger, string CorrelationId);
+
+public sealed record Job(int Id, string Kind, string Key);
+
+public sealed record Echo(string Text);
+
+/// <summary>A real Kestrel server on 127.0.0.1 (port 0) serving the test procedures, shared by the RPC tests.</summary>
+public sealed class RpcServerFixture : IAsyncLifetime
+{
+    public const long BodyLimit = 4096;
+
+    private WebApplication? _app;
+
+    public Uri BaseAddress { get; private set; } = new("http://127.0.0.1");
+
+    public ActorSystem System => _app!.Services.GetRequiredService<ActorSystem>();
+
+    public IMaterializer Materializer => System.Materializer();
+
+    /// <summary>Completed when the <c>slow</c> handler's token for the key was cancelled.</summary>
+    public ConcurrentDictionary<string, TaskCompletionSource<TimeSpan>> SlowCancelled { get; } = new();
+
+    /// <summary>Arrival times (since the key's first call) of each attempt, by key.</summary>
+    public ConcurrentDictionary<string, ConcurrentQueue<TimeSpan>> Attempts { get; } = new();
+
+    private readonly ConcurrentDictionary<string, long> _firstAttempt = new();
+
+    public volatile bool BreakerServiceHealthy;
+
+    public int BreakerServiceCalls;
+
+    public RpcClient Client(Func<RpcClientSettings, RpcClientSettings> configure) =>
+        new(configure(RpcClientSettings.Create().WithService("test", BaseAddress)));
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Services.Configure<RpcServerOptions>(o => o.MaxRequestBodyBytes = BodyLimit);
+        builder.Services.AddAkka("rpc-tests", _ => { });
+        var app = builder.Build();
+
+        app.MapRpc<GetBooking, Booking>("get_booking", (request, _) =>
+            Task.FromResult(new Booking(request.Pnr, "Ada Lovelace", RpcContext.Current?.CorrelationId ?? "none")));
+
+        app.MapRpc<GetBooking, Booking>("fail", (_, _) =>
+            throw new InvalidOperationException("secret-detail: connection string Server=db;Password=hunter2"));
+
+        app.MapRpc<Job, Job>("slow", async (job, token) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var cancelled = SlowCancelled.GetOrAdd(job.Key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
+            await using var registration = token.Register(() => cancelled.TrySetResult(Stopwatch.GetElapsedTime(started)));
+            await Task.Delay(Timeout.Infinite, token);
+            return job;
+        });
+
+        app.MapRpc<Job, Job>("mixed", async (job, token) =>
+        {
+            switch (job.Kind)
+            {
+                case "ok":
+                    await Task.Yield();
+                    return job;
+                case "fail":
+                    throw new RpcException("planned_failure", $"job {job.Id} failed as planned", 422);
+                default:
+                    await Task.Delay(Timeout.Infinite, token);
+                    return job;
+            }
+        });
+
+        // Fails with 503 until the key has been attempted more than job.Id times.
+        app.MapRpc<Job, Job>("flaky", (job, _) =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            var first = _firstAttempt.GetOrAdd(job.Key, now);
+            var attempts = Attempts.GetOrAdd(job.Key, _ => new ConcurrentQueue<TimeSpan>());
+            attempts.Enqueue(Stopwatch.GetElapsedTime(first, now));
+            return attempts.Count > job.Id
+                ? Task.FromResult(job)
+                : throw new RpcException("unavailable", "try again later", 503);
+        });
+
+        app.MapRpc<Job, Job>("breaker", (job, _) =>
+        {
+            Interlocked.Increment(ref BreakerServiceCalls);
+            return BreakerServiceHealthy ? Task.FromResult(job) : throw new RpcException("unavailable", "down", 503);
+        });
+
+        app.MapRpcFlow("upper", Flow.Create<Echo>().SelectAsync(4, async e =>
+        {
+            await Task.Yield();
+            return new Echo(e.Text.ToUpperInvariant());
+        }));
+
+        app.MapRpcFlow("crashy", Flow.Create<Echo>().Select(e =>
+            e.Text == "crash" ? throw new InvalidOperationException("flow crashed") : new Echo(e.Text + "!")));
+
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+        _app = app;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RpcCollection : ICollectionFixture<RpcServerFixture>
+{
+    public const string Name = "rpc";
+}
