@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using Akka.Actor;
 using Akka.Hosting;
@@ -25,12 +26,15 @@ public sealed record Job(int Id, string Kind, string Key);
 
 public sealed record Echo(string Text);
 
+public sealed record Relay(string OuterCorrelationId, string InnerCorrelationId, double InnerRemainingMs);
+
 /// <summary>A real Kestrel server on 127.0.0.1 (port 0) serving the test procedures, shared by the RPC tests.</summary>
 public sealed class RpcServerFixture : IAsyncLifetime
 {
     public const long BodyLimit = 4096;
 
     private WebApplication? _app;
+    private RpcClient? _selfClient;
 
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1");
 
@@ -110,6 +114,22 @@ public sealed class RpcServerFixture : IAsyncLifetime
             return BreakerServiceHealthy ? Task.FromResult(job) : throw new RpcException("unavailable", "down", 503);
         });
 
+        app.MapRpc<Echo, Echo>("trace", (_, _) => Task.FromResult(new Echo(RpcContext.Current?.TraceParent ?? "none")));
+
+        app.MapRpc<Echo, Echo>("remaining", (_, _) =>
+            Task.FromResult(new Echo(((RpcContext.Current?.Deadline - DateTimeOffset.UtcNow)?.TotalMilliseconds ?? -1).ToString(CultureInfo.InvariantCulture))));
+
+        // Calls two procedures of this server from inside a handler: the ambient context passes the chain on.
+        app.MapRpc<Echo, Relay>("relay", async (_, token) =>
+        {
+            var booking = await _selfClient!.CallAsync<GetBooking, Booking>("test.get_booking", new GetBooking("R1"), token);
+            var remaining = await _selfClient.CallAsync<Echo, Echo>("test.remaining", new Echo(""), token);
+            return new Relay(
+                RpcContext.Current!.CorrelationId,
+                ((RpcResult<Booking>.Success)booking).Value.CorrelationId,
+                double.Parse(((RpcResult<Echo>.Success)remaining).Value.Text, CultureInfo.InvariantCulture));
+        });
+
         app.MapRpcFlow("upper", Flow.Create<Echo>().SelectAsync(4, async e =>
         {
             await Task.Yield();
@@ -122,11 +142,13 @@ public sealed class RpcServerFixture : IAsyncLifetime
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
+        _selfClient = Client(s => s);
         _app = app;
     }
 
     public async Task DisposeAsync()
     {
+        _selfClient?.Dispose();
         if (_app is not null)
         {
             await _app.StopAsync();
