@@ -37,16 +37,17 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
     public async Task<TResponse> InvokeAsync(TRequest request, CancellationToken cancellationToken)
     {
         var pending = new Pending(request);
-        var run = Current();
-        if (!run.Writer.TryWrite(pending))
+        for (var attempt = 1; ; attempt++)
         {
+            var run = Current();
             try
             {
-                await run.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+                await run.EnqueueAsync(pending, cancellationToken).ConfigureAwait(false);
+                break;
             }
-            catch (ChannelClosedException)
+            catch (ChannelClosedException) when (attempt == 1)
             {
-                throw new InvalidOperationException($"The flow serving '{_procedure}' stopped; the next request restarts it.");
+                // the flow stopped between Current() and the write: the next materialization takes the request
             }
         }
 
@@ -79,7 +80,9 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
     {
         private readonly Channel<Pending> _channel;
         private readonly ConcurrentQueue<Pending> _inFlight = new();
+        private readonly ConcurrentDictionary<Pending, byte> _unanswered = new();
         private readonly RpcFlowRunner<TRequest, TResponse> _owner;
+        private volatile bool _stopped;
 
         public Run(RpcFlowRunner<TRequest, TResponse> owner, IMaterializer materializer)
         {
@@ -101,14 +104,36 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
             done.ContinueWith(t => Stop(t.Exception?.GetBaseException()), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        public ChannelWriter<Pending> Writer => _channel.Writer;
+        public async ValueTask EnqueueAsync(Pending pending, CancellationToken cancellationToken)
+        {
+            _unanswered[pending] = 0;
+            try
+            {
+                if (!_channel.Writer.TryWrite(pending))
+                {
+                    await _channel.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                _unanswered.TryRemove(pending, out _);
+                throw;
+            }
 
-        public bool Stopped { get; private set; }
+            if (Stopped)
+            {
+                // raced with Stop: make sure the caller is answered (Stop may have drained before the write)
+                Fail(pending, new InvalidOperationException($"The flow serving '{_owner._procedure}' stopped before answering."));
+            }
+        }
+
+        public bool Stopped => _stopped;
 
         private void Complete(TResponse response)
         {
             if (_inFlight.TryDequeue(out var pending))
             {
+                _unanswered.TryRemove(pending, out _);
                 pending.Promise.TrySetResult(response);
             }
             else
@@ -121,7 +146,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
 
         private void Stop(Exception? cause)
         {
-            Stopped = true;
+            _stopped = true;
             _channel.Writer.TryComplete();
             var error = new InvalidOperationException($"The flow serving '{_owner._procedure}' stopped before answering.", cause);
             if (cause is not null)
@@ -129,15 +154,18 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
                 _owner._logger?.LogError(cause, "The flow serving {Procedure} failed; the next request restarts it", _owner._procedure);
             }
 
-            while (_inFlight.TryDequeue(out var pending))
+            // Every request that entered this run and has no answer yet: in the channel, inside the flow's
+            // stages, or between the two.
+            foreach (var pending in _unanswered.Keys)
             {
-                pending.Promise.TrySetException(error);
+                Fail(pending, error);
             }
+        }
 
-            while (_channel.Reader.TryRead(out var pending))
-            {
-                pending.Promise.TrySetException(error);
-            }
+        private void Fail(Pending pending, Exception error)
+        {
+            _unanswered.TryRemove(pending, out _);
+            pending.Promise.TrySetException(error);
         }
     }
 }
