@@ -46,6 +46,51 @@ internal static class RpcBenchmark
         Console.WriteLine($"rpc_machine {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.ProcessArchitecture}");
         Console.WriteLine($"rpc_settings calls_per_round={calls} rounds_per_side={rounds} in_flight={inFlight} warmup_calls={warmup} (client and server in one process, HTTP/1.1 on loopback)");
 
+        if (args.Contains("--diagnose"))
+        {
+            using var noBreaker = new RpcClient(RpcClientSettings.Create().WithService("bench", server.BaseAddress).WithoutCircuitBreaker());
+            var noBreakerFlow = noBreaker.Flow<Work, WorkResult>("bench.work", RpcCallSettings.Create().WithParallelism(inFlight));
+            var rawFlow = Akka.Streams.Dsl.Flow.Create<Work>().SelectAsync(inFlight, async w =>
+            {
+                using var response = await raw.PostAsJsonAsync("/raw/work", w, EventBusSettings.DefaultJsonOptions);
+                var r = await response.Content.ReadFromJsonAsync<WorkResult>(EventBusSettings.DefaultJsonOptions);
+                return (RpcResult<WorkResult>)new RpcResult<WorkResult>.Success(r!);
+            });
+            var rpcViaRawPath = Akka.Streams.Dsl.Flow.Create<Work>().SelectAsync(inFlight, async w =>
+            {
+                using var response = await raw.PostAsJsonAsync("/rpc/work", w, EventBusSettings.DefaultJsonOptions);
+                var r = await response.Content.ReadFromJsonAsync<WorkResult>(EventBusSettings.DefaultJsonOptions);
+                return (RpcResult<WorkResult>)new RpcResult<WorkResult>.Success(r!);
+            });
+            var variants = new (string Name, Func<Task<Round>> Run)[]
+            {
+                ("raw_loop", () => RunRawAsync(raw, requests, calls, inFlight)),
+                ("raw_selectasync", () => RunTwylaAsync(rawFlow, materializer, requests, calls)),
+                ("rawclient_to_maprpc_selectasync", () => RunTwylaAsync(rpcViaRawPath, materializer, requests, calls)),
+                ("twyla_flow", () => RunTwylaAsync(flow, materializer, requests, calls)),
+                ("twyla_flow_no_breaker", () => RunTwylaAsync(noBreakerFlow, materializer, requests, calls)),
+            };
+            var diag = variants.ToDictionary(v => v.Name, _ => new Measurements());
+            for (var round = 0; round < rounds + 1; round++)
+            {
+                foreach (var (name, run) in round % 2 == 0 ? variants : variants.Reverse())
+                {
+                    var result = await run();
+                    if (round > 0)
+                    {
+                        diag[name].Add(result);
+                    }
+                }
+            }
+
+            foreach (var (name, m) in diag)
+            {
+                m.Print(name);
+            }
+
+            return 0;
+        }
+
         await RunTwylaAsync(flow, materializer, requests, warmup);
         await RunRawAsync(raw, requests, warmup, inFlight);
 
@@ -67,6 +112,7 @@ internal static class RpcBenchmark
         baseline.Print("raw");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_p50_ratio_vs_raw {twyla.Percentile(0.50) / baseline.Percentile(0.50):F3}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_p99_ratio_vs_raw {twyla.Percentile(0.99) / baseline.Percentile(0.99):F3}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_cpu_per_call_ratio_vs_raw {twyla.CpuPerCall / baseline.CpuPerCall:F3}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_throughput_ratio_vs_raw {twyla.Throughput / baseline.Throughput:F3}"));
         return 0;
     }
@@ -76,6 +122,7 @@ internal static class RpcBenchmark
         var starts = new long[calls];
         var latencies = new double[calls];
         var received = 0;
+        var cpu = Environment.CpuUsage.TotalTime;
         var failures = 0;
         var started = Stopwatch.GetTimestamp();
         await Source.From(Enumerable.Range(0, calls))
@@ -97,13 +144,14 @@ internal static class RpcBenchmark
                     received++;
                 },
                 materializer);
-        return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures);
+        return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures) { Cpu = Environment.CpuUsage.TotalTime - cpu };
     }
 
     private static async Task<Round> RunRawAsync(HttpClient http, Work[] requests, int calls, int inFlight)
     {
         var latencies = new double[calls];
         var next = -1;
+        var cpu = Environment.CpuUsage.TotalTime;
         var failures = 0;
         var started = Stopwatch.GetTimestamp();
         var workers = Enumerable.Range(0, inFlight).Select(async _ =>
@@ -124,7 +172,7 @@ internal static class RpcBenchmark
             }
         });
         await Task.WhenAll(workers);
-        return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures);
+        return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures) { Cpu = Environment.CpuUsage.TotalTime - cpu };
     }
 
     private static async Task<BenchServer> StartServerAsync()
@@ -160,7 +208,11 @@ internal static class RpcBenchmark
 
     internal sealed record WorkResult(int Id, string Customer, int Total);
 
-    private sealed record Round(int Calls, TimeSpan Elapsed, double[] Latencies, int Failures);
+    private sealed record Round(int Calls, TimeSpan Elapsed, double[] Latencies, int Failures)
+    {
+        /// <summary>CPU time of the whole process (client and server) during the round.</summary>
+        public TimeSpan Cpu { get; init; }
+    }
 
     private sealed class Measurements
     {
@@ -168,6 +220,9 @@ internal static class RpcBenchmark
         private double[]? _sorted;
 
         public double Throughput => _rounds.Sum(r => r.Calls) / _rounds.Sum(r => r.Elapsed.TotalSeconds);
+
+        /// <summary>Process CPU time (client and server) per call: less sensitive than throughput to other load on the machine.</summary>
+        public double CpuPerCall => _rounds.Sum(r => r.Cpu.TotalMicroseconds) / _rounds.Sum(r => r.Calls);
 
         public void Add(Round round)
         {
@@ -187,6 +242,7 @@ internal static class RpcBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_calls_per_s {Throughput:F0} (rounds: {perRound})"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_p50_ms {Percentile(0.50):F3}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_p99_ms {Percentile(0.99):F3}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_cpu_us_per_call {CpuPerCall:F1}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_failures {_rounds.Sum(r => r.Failures)}"));
         }
     }

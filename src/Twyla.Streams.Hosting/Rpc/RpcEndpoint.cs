@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +22,8 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
     private readonly Func<TRequest, CancellationToken, Task<TResponse>> _handler;
     private readonly RpcServerOptions _options;
     private readonly ILogger _logger;
+    private readonly JsonTypeInfo<TRequest> _requestType;
+    private readonly JsonTypeInfo<TResponse> _responseType;
 
     public RpcEndpoint(string procedure, Func<TRequest, CancellationToken, Task<TResponse>> handler, IServiceProvider services)
     {
@@ -28,6 +31,8 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         _handler = handler;
         _options = services.GetService<IOptions<RpcServerOptions>>()?.Value ?? new RpcServerOptions();
         _logger = services.GetService<ILoggerFactory>()?.CreateLogger("Twyla.Streams.Hosting.Rpc") ?? NullLogger.Instance;
+        _requestType = (JsonTypeInfo<TRequest>)_options.EffectiveJsonOptions.GetTypeInfo(typeof(TRequest));
+        _responseType = (JsonTypeInfo<TResponse>)_options.EffectiveJsonOptions.GetTypeInfo(typeof(TResponse));
     }
 
     public RpcServerOptions Options => _options;
@@ -76,7 +81,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         TRequest? request;
         try
         {
-            request = await JsonSerializer.DeserializeAsync<TRequest>(http.Request.Body, _options.EffectiveJsonOptions, cts.Token).ConfigureAwait(false);
+            request = await JsonSerializer.DeserializeAsync(http.Request.BodyReader, _requestType, cts.Token).ConfigureAwait(false);
         }
         catch (JsonException e)
         {
@@ -147,7 +152,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         }
 
         http.Response.StatusCode = StatusCodes.Status200OK;
-        await http.Response.WriteAsJsonAsync(response, _options.EffectiveJsonOptions, "application/json; charset=utf-8", http.RequestAborted).ConfigureAwait(false);
+        await http.Response.WriteAsJsonAsync(response, _responseType, "application/json; charset=utf-8", http.RequestAborted).ConfigureAwait(false);
     }
 
     private static Task TooLargeAsync(HttpContext http, long limit, string correlationId) =>

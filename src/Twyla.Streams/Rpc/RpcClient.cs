@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
 using Akka;
@@ -233,7 +232,9 @@ public sealed class RpcClient : IDisposable
         var traceParent = parent is { IdFormat: ActivityIdFormat.W3C } ? parent.Id : null;
         var traceState = parent?.TraceStateString;
 
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var cts = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : new CancellationTokenSource();
         cts.CancelAfter(timeout);
         var call = new CallState(this, target, body, correlationId, traceParent, traceState, start, timeout, cts.Token);
 
@@ -358,7 +359,7 @@ public sealed class RpcClient : IDisposable
         try
         {
             using var message = new HttpRequestMessage(HttpMethod.Post, call.Target.Endpoint) { Content = new ByteArrayContent(call.Body) };
-            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
             var headers = message.Headers;
             headers.TryAddWithoutValidation(RpcHeaders.CorrelationId, call.CorrelationId);
             var remaining = call.Timeout - Stopwatch.GetElapsedTime(call.Start);
