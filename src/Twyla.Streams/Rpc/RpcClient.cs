@@ -362,8 +362,9 @@ public sealed class RpcClient : IDisposable
             message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
             var headers = message.Headers;
             headers.TryAddWithoutValidation(RpcHeaders.CorrelationId, call.CorrelationId);
+            // rounded up, so the server never gives up before the client does
             var remaining = call.Timeout - Stopwatch.GetElapsedTime(call.Start);
-            headers.TryAddWithoutValidation(RpcHeaders.DeadlineMs, Math.Max(1, (long)remaining.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+            headers.TryAddWithoutValidation(RpcHeaders.DeadlineMs, Math.Max(1, (long)Math.Ceiling(remaining.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
             if (call.TraceParent is not null)
             {
                 headers.TryAddWithoutValidation(RpcHeaders.TraceParent, call.TraceParent);

@@ -45,6 +45,9 @@ public sealed class RpcServerFixture : IAsyncLifetime
     /// <summary>Completed when the <c>slow</c> handler's token for the key was cancelled.</summary>
     public ConcurrentDictionary<string, TaskCompletionSource<TimeSpan>> SlowCancelled { get; } = new();
 
+    /// <summary>Completed when the <c>slow</c> handler started for the key.</summary>
+    public ConcurrentDictionary<string, TaskCompletionSource> SlowStarted { get; } = new();
+
     /// <summary>Arrival times (since the key's first call) of each attempt, by key.</summary>
     public ConcurrentDictionary<string, ConcurrentQueue<TimeSpan>> Attempts { get; } = new();
 
@@ -77,6 +80,7 @@ public sealed class RpcServerFixture : IAsyncLifetime
             var started = Stopwatch.GetTimestamp();
             var cancelled = SlowCancelled.GetOrAdd(job.Key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
             await using var registration = token.Register(() => cancelled.TrySetResult(Stopwatch.GetElapsedTime(started)));
+            SlowStarted.GetOrAdd(job.Key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             await Task.Delay(Timeout.Infinite, token);
             return job;
         });
