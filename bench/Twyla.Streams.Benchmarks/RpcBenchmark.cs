@@ -27,10 +27,10 @@ internal static class RpcBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var calls = Option(args, "--calls", 20_000);
-        var rounds = Option(args, "--rounds", 4);
+        var calls = Option(args, "--calls", 30_000);
+        var rounds = Option(args, "--rounds", 5);
         var inFlight = Option(args, "--in-flight", 64);
-        var warmup = Option(args, "--warmup-calls", 10_000);
+        var warmup = Option(args, "--warmup-calls", 20_000);
 
         await using var server = await StartServerAsync();
         using var system = ActorSystem.Create("rpc-bench", "akka.loglevel = WARNING");
@@ -44,7 +44,22 @@ internal static class RpcBenchmark
         var requests = Enumerable.Range(0, Math.Max(calls, warmup)).Select(Work.For).ToArray();
 
         Console.WriteLine($"rpc_machine {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.ProcessArchitecture}");
-        Console.WriteLine($"rpc_settings calls_per_round={calls} rounds_per_side={rounds} in_flight={inFlight} warmup_calls={warmup} (client and server in one process, HTTP/1.1 on loopback)");
+        Console.WriteLine($"rpc_settings calls_per_round={calls} rounds_per_side={rounds} in_flight={inFlight} warmup_calls=3x{warmup} (client and server in one process, HTTP/1.1 on loopback)");
+
+        var profileSide = Array.IndexOf(args, "--profile") is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+        if (profileSide is not null)
+        {
+            // one side only, for a profiler: dotnet-trace collect -- <this> rpc --profile twyla|raw
+            for (var round = 0; round < rounds; round++)
+            {
+                var result = profileSide == "raw"
+                    ? await RunRawAsync(raw, requests, calls, inFlight)
+                    : await RunTwylaAsync(flow, materializer, requests, calls);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_profile_{profileSide} {result.Calls / result.Elapsed.TotalSeconds:F0} calls/s"));
+            }
+
+            return 0;
+        }
 
         if (args.Contains("--diagnose"))
         {
@@ -91,8 +106,12 @@ internal static class RpcBenchmark
             return 0;
         }
 
-        await RunTwylaAsync(flow, materializer, requests, warmup);
-        await RunRawAsync(raw, requests, warmup, inFlight);
+        // Warm-up: both sides, three times, so tiered JIT (with dynamic PGO) and the connection pools have settled.
+        for (var w = 0; w < 3; w++)
+        {
+            await RunTwylaAsync(flow, materializer, requests, warmup);
+            await RunRawAsync(raw, requests, warmup, inFlight);
+        }
 
         var twyla = new Measurements();
         var baseline = new Measurements();
