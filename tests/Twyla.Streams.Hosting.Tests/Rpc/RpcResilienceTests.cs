@@ -45,6 +45,20 @@ public sealed class RpcResilienceTests(RpcServerFixture server)
     }
 
     [Fact]
+    public async Task Flow_should_keep_at_most_parallelism_calls_in_flight()
+    {
+        using var client = server.Client(s => s);
+        var jobs = Enumerable.Range(0, 40).Select(i => new Job(i, "gate", "gate")).ToList();
+
+        var results = await Source.From(jobs)
+            .Via(client.Flow<Job, Job>("test.gate", RpcCallSettings.Create().WithParallelism(4)))
+            .RunWith(Sink.Seq<RpcResult<Job>>(), server.Materializer);
+
+        Assert.Equal(jobs, results.Select(r => Assert.IsType<RpcResult<Job>.Success>(r).Value));
+        Assert.Equal(4, Volatile.Read(ref server.GateMaxConcurrent));
+    }
+
+    [Fact]
     public async Task CallAsync_should_not_retry_a_procedure_that_is_not_idempotent()
     {
         using var client = server.Client(s => s.WithoutCircuitBreaker());

@@ -55,6 +55,10 @@ public sealed class RpcServerFixture : IAsyncLifetime
 
     public volatile bool BreakerServiceHealthy;
 
+    public int GateConcurrent;
+
+    public int GateMaxConcurrent;
+
     public int BreakerServiceCalls;
 
     public RpcClient Client(Func<RpcClientSettings, RpcClientSettings> configure) =>
@@ -132,6 +136,19 @@ public sealed class RpcServerFixture : IAsyncLifetime
                 RpcContext.Current!.CorrelationId,
                 ((RpcResult<Booking>.Success)booking).Value.CorrelationId,
                 double.Parse(((RpcResult<Echo>.Success)remaining).Value.Text, CultureInfo.InvariantCulture));
+        });
+
+        app.MapRpc<Job, Job>("gate", async (job, token) =>
+        {
+            var now = Interlocked.Increment(ref GateConcurrent);
+            int max;
+            while ((max = Volatile.Read(ref GateMaxConcurrent)) < now && Interlocked.CompareExchange(ref GateMaxConcurrent, now, max) != max)
+            {
+            }
+
+            await Task.Delay(20, token); // simulated work, so calls overlap
+            Interlocked.Decrement(ref GateConcurrent);
+            return job;
         });
 
         app.MapRpcFlow("upper", Flow.Create<Echo>().SelectAsync(4, async e =>

@@ -80,6 +80,20 @@ public sealed class RpcServerValidationTests(RpcServerFixture server)
     }
 
     [Fact]
+    public async Task MapRpc_should_answer_504_when_the_caller_deadline_passes()
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var content = new StringContent(JsonSerializer.Serialize(new Job(1, "stall", key), EventBusSettings.DefaultJsonOptions), Encoding.UTF8, "application/json");
+
+        var (status, mediaType, problem) = await PostAsync("/rpc/slow", content, deadlineMs: "200"); // a caller that keeps waiting
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, status);
+        Assert.Equal("application/problem+json", mediaType);
+        Assert.Equal("deadline_exceeded", problem.GetProperty("code").GetString());
+        await server.SlowCancelled[key].Task.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task MapRpcFlow_should_answer_concurrent_callers_through_one_flow()
     {
         using var client = server.Client(s => s);
@@ -110,9 +124,14 @@ public sealed class RpcServerValidationTests(RpcServerFixture server)
     }
 
     private async Task<(HttpStatusCode Status, string? MediaType, JsonElement Problem)> PostAsync(
-        string path, HttpContent content, bool chunkedTransfer = false)
+        string path, HttpContent content, bool chunkedTransfer = false, string? deadlineMs = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, path)) { Content = content };
+        if (deadlineMs is not null)
+        {
+            request.Headers.Add(RpcHeaders.DeadlineMs, deadlineMs);
+        }
+
         request.Headers.TransferEncodingChunked = chunkedTransfer ? true : null;
         using var response = await Http.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
