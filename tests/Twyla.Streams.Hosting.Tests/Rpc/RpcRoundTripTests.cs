@@ -118,6 +118,20 @@ public sealed class RpcRoundTripTests(RpcServerFixture server)
         Assert.Contains("Twyla:Rpc:Services:nowhere", failure.Message, StringComparison.Ordinal);
     }
 
+    public sealed record BookingWithSeat(string Pnr, string Seat);
+
+    [Fact]
+    public async Task CallAsync_should_return_a_deserialization_error_when_the_response_breaks_the_contract()
+    {
+        using var client = server.Client(s => s);
+
+        var result = await client.CallAsync<GetBooking, BookingWithSeat>("test.get_booking", new GetBooking("D1"), CancellationToken.None);
+
+        var failure = Assert.IsType<RpcResult<BookingWithSeat>.Failure>(result);
+        Assert.Equal((RpcFailureCodes.DeserializationError, 200), (failure.Code, failure.Status));
+        Assert.Contains("seat", failure.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CallAsync_should_return_connection_refused_when_nothing_listens()
     {
