@@ -94,6 +94,17 @@ public static class RpcEndpointRouteBuilderExtensions
     {
         var procedure = http.Request.RouteValues["rest"] as string ?? string.Empty;
         var correlationId = http.Request.Headers[RpcHeaders.CorrelationId].ToString();
+        if (!HttpMethods.IsPost(http.Request.Method))
+        {
+            http.Response.Headers.Allow = "POST";
+            return RpcProblem.WriteAsync(
+                http,
+                StatusCodes.Status405MethodNotAllowed,
+                RpcFailureCodes.MethodNotAllowed,
+                $"Procedures are called with POST {RpcHeaders.PathPrefix}{{procedure}}, not {http.Request.Method}.",
+                correlationId);
+        }
+
         return RpcProblem.WriteAsync(
             http,
             StatusCodes.Status404NotFound,

@@ -45,6 +45,9 @@ public static class RpcFailureCodes
     /// <summary>Server side: no procedure of that name is served (404).</summary>
     public const string UnknownProcedure = "unknown_procedure";
 
+    /// <summary>Server side: a procedure was called with another method than POST (405).</summary>
+    public const string MethodNotAllowed = "method_not_allowed";
+
     /// <summary>Server side: the request body was malformed or broke the contract (400).</summary>
     public const string InvalidRequest = "invalid_request";
 

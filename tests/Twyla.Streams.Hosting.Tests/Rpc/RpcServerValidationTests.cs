@@ -80,6 +80,15 @@ public sealed class RpcServerValidationTests(RpcServerFixture server)
     }
 
     [Fact]
+    public async Task MapRpc_should_answer_405_to_a_method_other_than_post()
+    {
+        using var response = await Http.GetAsync(new Uri(server.BaseAddress, "/rpc/get_booking"));
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal("method_not_allowed", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task MapRpc_should_answer_504_when_the_caller_deadline_passes()
     {
         var key = Guid.NewGuid().ToString("N");
