@@ -100,13 +100,17 @@ public sealed class RpcCallSettings
     public RpcCallSettings WithCorrelationId(string correlationId)
     {
         ArgumentNullException.ThrowIfNull(correlationId);
-        if (correlationId.Length > 128 || correlationId.Any(c => c is < '!' or > '~'))
+        if (correlationId.Length > 0 && !IsValidCorrelationId(correlationId))
         {
             throw new ArgumentException("A correlation id is at most 128 visible ASCII characters.", nameof(correlationId));
         }
 
         return Copy(correlationId: correlationId);
     }
+
+    /// <summary>Whether <paramref name="correlationId"/> can travel in a header: 1 to 128 visible ASCII characters.</summary>
+    internal static bool IsValidCorrelationId(string? correlationId) =>
+        correlationId is { Length: > 0 and <= 128 } && !correlationId.Any(c => c is < '!' or > '~');
 
     private RpcCallSettings Copy(
         TimeSpan? timeout = null,

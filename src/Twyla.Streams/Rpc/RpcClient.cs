@@ -100,6 +100,46 @@ public sealed class RpcClient : IDisposable
             .Named("rpc-" + procedure);
     }
 
+    /// <summary>
+    /// Like <see cref="Flow{TRequest,TResponse}(string,RpcCallSettings)"/>, but every request travels with a context
+    /// (for example the <c>Event&lt;T&gt;</c> it came from, to settle it after the call) that is emitted beside its result
+    /// and gives the call's correlation id.
+    /// <para><b>Emits when</b> the result of the oldest request in flight is known.</para>
+    /// <para><b>Backpressures when</b> <see cref="RpcCallSettings.Parallelism"/> calls are in flight, or downstream backpressures.</para>
+    /// <para><b>Completes when</b> upstream completes and every call in flight has its result emitted.</para>
+    /// <para><b>Cancels when</b> downstream cancels.</para>
+    /// <para><b>Fails when</b> upstream fails (a failed call never fails the flow).</para>
+    /// </summary>
+    /// <typeparam name="TRequest">The request type, serialized as the JSON body.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <typeparam name="TContext">The context carried beside each request and result.</typeparam>
+    /// <param name="procedure">A qualified name <c>service.procedure</c>.</param>
+    /// <param name="correlationId">
+    /// The correlation id of a request's call, from its context (e.g. the event's correlation id); an empty string (or
+    /// one that cannot travel in a header) falls back to <see cref="RpcCallSettings.CorrelationId"/>, then to a new id.
+    /// </param>
+    /// <param name="settings">Timeout, parallelism and retries of the calls.</param>
+    /// <returns>The flow with context; its materialized value is <see cref="NotUsed"/>.</returns>
+    /// <exception cref="ArgumentException">The name breaks the rules of <see cref="RpcProcedureName"/>.</exception>
+    public FlowWithContext<TRequest, TContext, RpcResult<TResponse>, TContext, NotUsed> FlowWithContext<TRequest, TResponse, TContext>(
+        string procedure, Func<TContext, string> correlationId, RpcCallSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(correlationId);
+        ArgumentNullException.ThrowIfNull(settings);
+        var target = CreateTarget(procedure, nameof(procedure));
+        var flow = Akka.Streams.Dsl.Flow.Create<(TRequest, TContext)>()
+            .SelectAsync(settings.Parallelism, async pair =>
+            {
+                var id = correlationId(pair.Item2);
+                var result = await InvokeAsync<TRequest, TResponse>(
+                    target, pair.Item1, settings, ambient: null, CancellationToken.None, RpcCallSettings.IsValidCorrelationId(id) ? id : null)
+                    .ConfigureAwait(false);
+                return (result, pair.Item2);
+            })
+            .Named("rpc-" + procedure);
+        return Akka.Streams.Dsl.FlowWithContext.From(flow);
+    }
+
     /// <summary>Calls <paramref name="procedure"/> once with the client's default call settings.</summary>
     /// <typeparam name="TRequest">The request type, serialized as the JSON body.</typeparam>
     /// <typeparam name="TResponse">The response type.</typeparam>
@@ -175,11 +215,11 @@ public sealed class RpcClient : IDisposable
             .Build();
 
     private async Task<RpcResult<TResponse>> InvokeAsync<TRequest, TResponse>(
-        Target target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken)
+        Target target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? correlationId = null)
     {
         try
         {
-            return await InvokeCoreAsync<TRequest, TResponse>(target, request, settings, ambient, cancellationToken).ConfigureAwait(false);
+            return await InvokeCoreAsync<TRequest, TResponse>(target, request, settings, ambient, cancellationToken, correlationId).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the contract: a failed call is a Failure, never an exception out of the flow
         catch (Exception e)
@@ -190,7 +230,7 @@ public sealed class RpcClient : IDisposable
     }
 
     private async Task<RpcResult<TResponse>> InvokeCoreAsync<TRequest, TResponse>(
-        Target target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken)
+        Target target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? explicitCorrelationId)
     {
         var start = Stopwatch.GetTimestamp();
         if (target.Endpoint is null)
@@ -223,7 +263,8 @@ public sealed class RpcClient : IDisposable
             timeout = remaining < timeout ? remaining : timeout;
         }
 
-        var correlationId = settings.CorrelationId.Length > 0 ? settings.CorrelationId
+        var correlationId = explicitCorrelationId is not null ? explicitCorrelationId
+            : settings.CorrelationId.Length > 0 ? settings.CorrelationId
             : ambient is not null ? ambient.CorrelationId
             : Guid.CreateVersion7().ToString("D");
 

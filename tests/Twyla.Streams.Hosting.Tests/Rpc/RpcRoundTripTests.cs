@@ -58,6 +58,21 @@ public sealed class RpcRoundTripTests(RpcServerFixture server)
     }
 
     [Fact]
+    public async Task FlowWithContext_should_pass_the_context_through_and_take_the_correlation_id_from_it()
+    {
+        using var client = server.Client(s => s);
+        var flow = client.FlowWithContext<GetBooking, Booking, string>("test.get_booking", ctx => ctx, RpcCallSettings.Create());
+        var input = Enumerable.Range(0, 20).Select(i => (new GetBooking($"P{i}"), $"event-{i}")).ToList();
+
+        var results = await Source.From(input)
+            .Via(flow.AsFlow())
+            .RunWith(Sink.Seq<(RpcResult<Booking>, string)>(), server.Materializer);
+
+        Assert.Equal(input.Select(i => i.Item2), results.Select(r => r.Item2));
+        Assert.All(results, r => Assert.Equal(r.Item2, Assert.IsType<RpcResult<Booking>.Success>(r.Item1).Value.CorrelationId));
+    }
+
+    [Fact]
     public async Task Match_should_take_every_case_apart()
     {
         using var client = server.Client(s => s);
