@@ -142,6 +142,7 @@ internal static class RpcBenchmark
         var latencies = new double[calls];
         var received = 0;
         var cpu = Environment.CpuUsage.TotalTime;
+        var allocated = GC.GetTotalAllocatedBytes();
         var failures = 0;
         var started = Stopwatch.GetTimestamp();
         await Source.From(Enumerable.Range(0, calls))
@@ -163,7 +164,7 @@ internal static class RpcBenchmark
                     received++;
                 },
                 materializer);
-        return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures) { Cpu = Environment.CpuUsage.TotalTime - cpu };
+        return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures) { Cpu = Environment.CpuUsage.TotalTime - cpu, Allocated = GC.GetTotalAllocatedBytes() - allocated };
     }
 
     private static async Task<Round> RunRawAsync(HttpClient http, Work[] requests, int calls, int inFlight)
@@ -171,6 +172,7 @@ internal static class RpcBenchmark
         var latencies = new double[calls];
         var next = -1;
         var cpu = Environment.CpuUsage.TotalTime;
+        var allocated = GC.GetTotalAllocatedBytes();
         var failures = 0;
         var started = Stopwatch.GetTimestamp();
         var workers = Enumerable.Range(0, inFlight).Select(async _ =>
@@ -191,7 +193,7 @@ internal static class RpcBenchmark
             }
         });
         await Task.WhenAll(workers);
-        return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures) { Cpu = Environment.CpuUsage.TotalTime - cpu };
+        return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures) { Cpu = Environment.CpuUsage.TotalTime - cpu, Allocated = GC.GetTotalAllocatedBytes() - allocated };
     }
 
     private static async Task<BenchServer> StartServerAsync()
@@ -231,6 +233,9 @@ internal static class RpcBenchmark
     {
         /// <summary>CPU time of the whole process (client and server) during the round.</summary>
         public TimeSpan Cpu { get; init; }
+
+        /// <summary>Bytes allocated by the whole process (client and server) during the round.</summary>
+        public long Allocated { get; init; }
     }
 
     private sealed class Measurements
@@ -262,6 +267,7 @@ internal static class RpcBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_p50_ms {Percentile(0.50):F3}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_p99_ms {Percentile(0.99):F3}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_cpu_us_per_call {CpuPerCall:F1}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_alloc_bytes_per_call {(double)_rounds.Sum(r => r.Allocated) / _rounds.Sum(r => r.Calls):F0}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_{side}_failures {_rounds.Sum(r => r.Failures)}"));
         }
     }
