@@ -41,7 +41,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
     {
         var headers = http.Request.Headers;
         var correlationId = headers[RpcHeaders.CorrelationId].ToString();
-        if (correlationId.Length == 0 || correlationId.Length > 128)
+        if (!RpcCallSettings.IsValidCorrelationId(correlationId))
         {
             correlationId = Guid.CreateVersion7().ToString("D");
         }

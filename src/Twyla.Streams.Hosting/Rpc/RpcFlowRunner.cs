@@ -24,6 +24,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
     private readonly ILogger? _logger;
     private readonly Lock _gate = new();
     private Run? _current;
+    private IMaterializer? _materializer;
 
     public RpcFlowRunner(string procedure, Flow<TRequest, TResponse, NotUsed> flow, int bufferSize, IServiceProvider services)
     {
@@ -63,8 +64,8 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
                 return run;
             }
 
-            var system = _services.GetRequiredService<ActorSystem>();
-            _current = new Run(this, system.Materializer());
+            _materializer ??= _services.GetRequiredService<ActorSystem>().Materializer(namePrefix: "rpc-" + _procedure);
+            _current = new Run(this, _materializer);
             return _current;
         }
     }
