@@ -58,12 +58,12 @@ public static class TwylaAkkaConfigurationBuilderExtensions
     /// <param name="group">The listener group.</param>
     /// <param name="handler">The work for one event, given the event's scoped services and the event.</param>
     /// <returns>The same builder.</returns>
-    public static AkkaConfigurationBuilder WithTwylaListener<T>(
+    public static AkkaConfigurationBuilder WithTwylaScopedListener<T>(
         this AkkaConfigurationBuilder builder, string pattern, string group, Func<IServiceProvider, Event<T>, Task> handler) =>
-        builder.WithTwylaListener(pattern, group, handler, new TwylaListenerOptions());
+        builder.WithTwylaScopedListener(pattern, group, handler, new TwylaListenerOptions());
 
     /// <summary>
-    /// Like <see cref="WithTwylaListener{T}(AkkaConfigurationBuilder, string, string, Func{IServiceProvider, Event{T}, Task})"/>,
+    /// Like <see cref="WithTwylaScopedListener{T}(AkkaConfigurationBuilder, string, string, Func{IServiceProvider, Event{T}, Task})"/>,
     /// with this listener's own settings.
     /// </summary>
     /// <typeparam name="T">The payload contract.</typeparam>
@@ -73,7 +73,7 @@ public static class TwylaAkkaConfigurationBuilderExtensions
     /// <param name="handler">The work for one event, given the event's scoped services and the event.</param>
     /// <param name="options">This listener's settings; null properties take the service's.</param>
     /// <returns>The same builder.</returns>
-    public static AkkaConfigurationBuilder WithTwylaListener<T>(
+    public static AkkaConfigurationBuilder WithTwylaScopedListener<T>(
         this AkkaConfigurationBuilder builder, string pattern, string group, Func<IServiceProvider, Event<T>, Task> handler,
         TwylaListenerOptions options) =>
         builder.WithTwylaListener(ListenerDefinition<T>.ForScopedHandler(pattern, group, handler, options));
@@ -90,12 +90,12 @@ public static class TwylaAkkaConfigurationBuilderExtensions
     /// <param name="group">The listener group.</param>
     /// <param name="handler">The user's flow; materialized anew at every (re)start.</param>
     /// <returns>The same builder.</returns>
-    public static AkkaConfigurationBuilder WithTwylaListener<T>(
+    public static AkkaConfigurationBuilder WithTwylaFlowListener<T>(
         this AkkaConfigurationBuilder builder, string pattern, string group, Flow<Event<T>, Event<T>, NotUsed> handler) =>
-        builder.WithTwylaListener(pattern, group, handler, new TwylaListenerOptions());
+        builder.WithTwylaFlowListener(pattern, group, handler, new TwylaListenerOptions());
 
     /// <summary>
-    /// Like <see cref="WithTwylaListener{T}(AkkaConfigurationBuilder, string, string, Flow{Event{T}, Event{T}, NotUsed})"/>,
+    /// Like <see cref="WithTwylaFlowListener{T}(AkkaConfigurationBuilder, string, string, Flow{Event{T}, Event{T}, NotUsed})"/>,
     /// with this listener's own settings (<see cref="TwylaListenerOptions.Parallelism"/> bounds the acks in flight).
     /// </summary>
     /// <typeparam name="T">The payload contract.</typeparam>
@@ -105,12 +105,15 @@ public static class TwylaAkkaConfigurationBuilderExtensions
     /// <param name="handler">The user's flow.</param>
     /// <param name="options">This listener's settings; null properties take the service's.</param>
     /// <returns>The same builder.</returns>
-    public static AkkaConfigurationBuilder WithTwylaListener<T>(
+    public static AkkaConfigurationBuilder WithTwylaFlowListener<T>(
         this AkkaConfigurationBuilder builder, string pattern, string group, Flow<Event<T>, Event<T>, NotUsed> handler,
         TwylaListenerOptions options) =>
         builder.WithTwylaListener(ListenerDefinition<T>.ForFlow(pattern, group, handler, options));
 
-    /// <summary>The funnel: starts the listener once the actor system runs.</summary>
+    /// <summary>
+    /// The funnel: starts the listener once the actor system runs. (The three handler shapes have three names, not
+    /// overloads: F# cannot infer a lambda's parameter type across overloads that differ in the delegate.)
+    /// </summary>
     private static AkkaConfigurationBuilder WithTwylaListener(this AkkaConfigurationBuilder builder, IListenerDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -39,7 +39,7 @@ public sealed class HostedListenerReceiveTests(ITestOutputHelper output) : Twyla
         var audit = new Recorder<Booking>();
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSingleton(Bus);
-        builder.AddTwyla(akka => akka.WithTwylaListener<Booking>(Pattern, "audit", (services, e) =>
+        builder.AddTwyla(akka => akka.WithTwylaScopedListener<Booking>(Pattern, "audit", (services, e) =>
         {
             Assert.Same(Bus, services.GetRequiredService<EventBus>());
             audit.Record(e.Payload);

@@ -15,7 +15,7 @@ public sealed class HostedListenerRestartTests(ITestOutputHelper output) : Twyla
     private int _crashed;
 
     protected override void ConfigureListeners(AkkaConfigurationBuilder builder) =>
-        builder.WithTwylaListener<Booking>(
+        builder.WithTwylaFlowListener<Booking>(
             Pattern,
             "billing",
             Flow.Create<Event<Booking>>().Select(e =>
