@@ -1,5 +1,8 @@
 using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Twyla.Streams.Hosting.Listeners;
 
 namespace Twyla.Streams.Hosting;
 
@@ -23,7 +26,15 @@ public static class TwylaHostApplicationBuilderExtensions
         ArgumentNullException.ThrowIfNull(configureAkka);
         builder.Services.AddTwylaEvents();
         var serviceName = builder.Configuration[$"{TwylaOptions.SectionName}:ServiceName"];
-        builder.Services.AddAkka(ActorSystemName(string.IsNullOrWhiteSpace(serviceName) ? builder.Environment.ApplicationName : serviceName), configureAkka);
+        var systemName = ActorSystemName(string.IsNullOrWhiteSpace(serviceName) ? builder.Environment.ApplicationName : serviceName);
+        builder.Services.AddAkka(systemName, (akka, services) =>
+        {
+            // When the actor system shuts down by itself (not through the host), listeners drain in this phase.
+            var drain = services.GetRequiredService<IOptions<TwylaOptions>>().Value.DrainTimeout ?? ListenerSettings.DefaultDrainTimeout;
+            var phaseTimeout = (long)(drain + TimeSpan.FromSeconds(5)).TotalMilliseconds;
+            akka.AddHocon($"akka.coordinated-shutdown.phases.service-requests-done.timeout = {phaseTimeout}ms", HoconAddMode.Prepend);
+            configureAkka(akka);
+        });
         return builder;
     }
 

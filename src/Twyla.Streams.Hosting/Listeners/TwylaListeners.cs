@@ -96,7 +96,7 @@ internal sealed class TwylaListeners
         try
         {
             await bus.DeclareGroupAsync(definition.Pattern, definition.Group, settings.Listen)
-                .WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                .WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the listener's own start retries with backoff; the service starts anyway
         catch (Exception ex)

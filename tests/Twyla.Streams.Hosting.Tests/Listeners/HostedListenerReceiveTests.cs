@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -53,6 +54,10 @@ public sealed class HostedListenerReceiveTests(ITestOutputHelper output) : Twyla
         await Task.WhenAll(_billing.WhenCountAsync(5), audit.WhenCountAsync(5));
         Assert.Equal(Enumerable.Range(1, 5), _billing.Items.Select(b => b.N).Order());
         Assert.Equal(Enumerable.Range(1, 5), audit.Items.Select(b => b.N).Order());
+
+        // AddTwyla gives CoordinatedShutdown's drain phase the drain timeout (20 s by default) and some.
+        var system = second.Services.GetRequiredService<ActorSystem>();
+        Assert.Equal(TimeSpan.FromSeconds(25), CoordinatedShutdown.Get(system).Timeout(CoordinatedShutdown.PhaseServiceRequestsDone));
         await second.StopAsync(Ct);
     }
 }
