@@ -1,0 +1,173 @@
+using Twyla.Streams.Emit;
+using Twyla.Streams.Events;
+
+namespace Twyla.Streams.Transport.InMemory;
+
+/// <summary>
+/// The embedded broker: one topic exchange, its queues and their consumers, all guarded by one lock
+/// (<see cref="Gate"/>). Every operation is short and never calls user code, so one lock keeps it simple and correct.
+/// </summary>
+internal sealed class InMemoryBroker
+{
+    private readonly Dictionary<string, InMemoryQueue> _queues = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, InMemoryQueue[]> _routes = new(StringComparer.Ordinal);
+    private readonly HashSet<InMemoryConsumerSession> _sessions = [];
+    private bool _disposed;
+
+    /// <summary>The lock that guards the broker, its queues and its sessions.</summary>
+    public Lock Gate { get; } = new();
+
+    public bool IsDisposed
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _disposed;
+            }
+        }
+    }
+
+    /// <summary>Declares the queue of <paramref name="topology"/> (idempotent), bound with its pattern.</summary>
+    public void Declare(ListenerTopology topology)
+    {
+        lock (Gate)
+        {
+            ThrowIfDisposed();
+            DeclareLocked(topology);
+        }
+    }
+
+    public InMemoryConsumerSession StartConsumer(ListenerTopology topology, int prefetch, IDeliveryTarget target)
+    {
+        lock (Gate)
+        {
+            ThrowIfDisposed();
+            var queue = DeclareLocked(topology);
+            var session = new InMemoryConsumerSession(this, queue, target, prefetch);
+            _sessions.Add(session);
+            queue.AddConsumer(session);
+            return session;
+        }
+    }
+
+    /// <summary>Routes the envelope to every queue whose pattern matches its name.</summary>
+    /// <returns>Why the publish failed, or <c>null</c> when it was confirmed.</returns>
+    public Exception? Publish(EventEnvelope envelope, bool mandatory)
+    {
+        var routingKey = envelope.Metadata.Name;
+        lock (Gate)
+        {
+            if (_disposed)
+            {
+                return DisposedException();
+            }
+
+            var queues = RouteLocked(routingKey);
+            if (queues.Length == 0)
+            {
+                // Unroutable: returned to a mandatory publisher, silently discarded otherwise (as RabbitMQ does).
+                return mandatory
+                    ? new EmitException(
+                        $"The event '{routingKey}' (id {envelope.Metadata.Id}) was returned as unroutable (mandatory emit): " +
+                        $"no queue is bound for '{routingKey}' on the in-memory events exchange. Start or declare a listener for it first.")
+                    : null;
+            }
+
+            foreach (var queue in queues)
+            {
+                queue.Enqueue(new InMemoryMessage(envelope));
+            }
+        }
+
+        return null;
+    }
+
+    public IReadOnlyList<DeadLetter> PeekDeadLetters(ListenerTopology topology, int max)
+    {
+        lock (Gate)
+        {
+            ThrowIfDisposed();
+
+            // A queue never declared has no dead letters.
+            return _queues.TryGetValue(topology.QueueName, out var queue) ? queue.PeekDeadLetters(max) : [];
+        }
+    }
+
+    /// <summary>Forgets a closed session (under the lock).</summary>
+    internal void Forget(InMemoryConsumerSession session) => _sessions.Remove(session);
+
+    /// <summary>Fails every live session and waits until each has told its target.</summary>
+    public async Task DisposeAsync()
+    {
+        InMemoryConsumerSession[] sessions;
+        lock (Gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            sessions = [.. _sessions];
+            foreach (var session in sessions)
+            {
+                session.Fail(new ObjectDisposedException(
+                    nameof(InMemoryTransport),
+                    "The in-memory transport was disposed (the event bus was disposed), so its consumers stopped."));
+            }
+        }
+
+        await Task.WhenAll(sessions.Select(s => s.Completion)).ConfigureAwait(false);
+    }
+
+    internal static ObjectDisposedException DisposedException() =>
+        new(nameof(InMemoryTransport), "The in-memory transport was disposed (the event bus was disposed); it cannot be used any more.");
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw DisposedException();
+        }
+    }
+
+    private InMemoryQueue DeclareLocked(ListenerTopology topology)
+    {
+        if (_queues.TryGetValue(topology.QueueName, out var existing))
+        {
+            if (existing.QueueType != topology.QueueType)
+            {
+                throw new InvalidOperationException(
+                    $"PRECONDITION_FAILED - queue '{existing.Name}' already exists with different arguments: " +
+                    $"x-queue-type: existing '{Describe(existing.QueueType)}', requested '{Describe(topology.QueueType)}'. " +
+                    "Listen with the queue type the queue was created with, or delete the queue first.");
+            }
+
+            return existing;
+        }
+
+        var queue = new InMemoryQueue(topology);
+        _queues.Add(queue.Name, queue);
+        _routes.Clear();
+        return queue;
+    }
+
+    private InMemoryQueue[] RouteLocked(string routingKey)
+    {
+        if (!_routes.TryGetValue(routingKey, out var queues))
+        {
+            queues = [.. _queues.Values.Where(q => EventName.Matches(q.Pattern, routingKey))];
+            _routes.Add(routingKey, queues);
+        }
+
+        return queues;
+    }
+
+    private static string Describe(QueueType queueType) => queueType switch
+    {
+        QueueType.Classic => "classic",
+        QueueType.Quorum => "quorum",
+        _ => queueType.ToString().ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,103 @@
+using Twyla.Streams.Events;
+
+namespace Twyla.Streams.Transport.InMemory;
+
+/// <summary>
+/// The embedded transport: an in-process broker with RabbitMQ's semantics (topic routing, one queue per
+/// listener group, competing consumers with prefetch, requeue, dead-letter), for samples and tests.
+/// </summary>
+internal sealed class InMemoryTransport : IEventTransport
+{
+    /// <summary>AMQP's <c>basic.qos</c> prefetch count is a 16-bit number; 0 (unlimited) is not offered.</summary>
+    internal const int MaxPrefetch = ushort.MaxValue;
+
+    private readonly InMemoryBroker _broker = new();
+
+    public string Description => "in-memory";
+
+    public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
+    {
+        Validate(topology);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled(cancellationToken);
+        }
+
+        try
+        {
+            _broker.Declare(topology);
+            return Task.CompletedTask;
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Task.FromException(ex);
+        }
+    }
+
+    public Task<IConsumerSession> StartConsumerAsync(
+        ListenerTopology topology, int prefetch, IDeliveryTarget target, CancellationToken cancellationToken)
+    {
+        Validate(topology);
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefetch, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefetch, MaxPrefetch);
+        ArgumentNullException.ThrowIfNull(target);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<IConsumerSession>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult<IConsumerSession>(_broker.StartConsumer(topology, prefetch, target));
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Task.FromException<IConsumerSession>(ex);
+        }
+    }
+
+    public Task<IPublisherSession> OpenPublisherAsync(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<IPublisherSession>(cancellationToken);
+        }
+
+        return _broker.IsDisposed
+            ? Task.FromException<IPublisherSession>(InMemoryBroker.DisposedException())
+            : Task.FromResult<IPublisherSession>(new InMemoryPublisherSession(_broker));
+    }
+
+    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<IReadOnlyList<DeadLetter>>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(_broker.PeekDeadLetters(topology, max));
+        }
+        catch (ObjectDisposedException ex)
+        {
+            return Task.FromException<IReadOnlyList<DeadLetter>>(ex);
+        }
+    }
+
+    public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested
+            ? Task.FromCanceled<bool>(cancellationToken)
+            : Task.FromResult(!_broker.IsDisposed);
+
+    public ValueTask DisposeAsync() => new(_broker.DisposeAsync());
+
+    private static void Validate(ListenerTopology topology)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        EventName.ValidatePattern(topology.Pattern, nameof(topology));
+        ListenerTopology.ValidateGroup(topology.Group);
+    }
+}
