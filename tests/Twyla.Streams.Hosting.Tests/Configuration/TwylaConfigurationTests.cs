@@ -1,4 +1,5 @@
 using System.Text;
+using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -144,6 +145,17 @@ public sealed class TwylaConfigurationTests : IDisposable
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
         Assert.Contains("Twyla:Prefetch is '0': expected a number from 1 to 65535.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Host_start_should_fail_saying_what_to_call_when_a_listener_has_no_event_bus()
+    {
+        var builder = HostBuilder(Json("{}"));
+        builder.Services.AddAkka("no-bus", akka => akka.WithTwylaListener<Booking>("booking.created", "billing", _ => Task.CompletedTask));
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("call services.AddTwylaEvents()", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
