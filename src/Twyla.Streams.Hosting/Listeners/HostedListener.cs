@@ -261,14 +261,17 @@ internal sealed class HostedListener
         }
     }
 
-    private TimeSpan Backoff(int failuresInARow)
+    /// <summary>
+    /// The delay before restart number <paramref name="failuresInARow"/> + 1: <paramref name="min"/> doubled per failure
+    /// in a row, times a jitter from 1 to 1.2 (<paramref name="random"/> from 0 to 1), never more than <paramref name="max"/>.
+    /// </summary>
+    internal static TimeSpan Backoff(TimeSpan min, TimeSpan max, int failuresInARow, double random)
     {
-        var min = Settings.MinBackoff.TotalMilliseconds;
-        var max = Settings.MaxBackoff.TotalMilliseconds;
-        var exponential = Math.Min(max, min * Math.Pow(2, Math.Min(failuresInARow, 30)));
-#pragma warning disable CA5394 // jitter, not security
-        var jitter = 1 + (Random.Shared.NextDouble() * 0.2);
-#pragma warning restore CA5394
-        return TimeSpan.FromMilliseconds(Math.Min(max, exponential * jitter));
+        var exponential = Math.Min(max.TotalMilliseconds, min.TotalMilliseconds * Math.Pow(2, Math.Min(failuresInARow, 30)));
+        return TimeSpan.FromMilliseconds(Math.Min(max.TotalMilliseconds, exponential * (1 + (random * 0.2))));
     }
+
+#pragma warning disable CA5394 // jitter, not security
+    private TimeSpan Backoff(int failuresInARow) => Backoff(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow, Random.Shared.NextDouble());
+#pragma warning restore CA5394
 }
