@@ -105,6 +105,10 @@ internal sealed class HostedListener
             _logger.LogWarning("Twyla listener {Pattern} (group {Group}) did not stop within its drain timeout; shutting it down", Pattern, Group);
             ShutdownNow();
         }
+        else if (_loop.IsCompleted)
+        {
+            _state = ListenerState.Stopped; // also when it never started
+        }
     }
 
     private void ShutdownNow()
@@ -159,19 +163,30 @@ internal sealed class HostedListener
             bool drained;
             lock (_gate)
             {
-                _control = null;
                 drained = _stopping;
                 if (!drained)
                 {
+                    _control = null;
                     _state = ListenerState.Restarting;
                 }
             }
 
             if (drained)
             {
+                if (failure is not null)
+                {
+                    _logger.LogWarning(failure, "Twyla listener {Pattern} (group {Group}) failed while draining: {Reason}", Pattern, Group, failure.Message);
+                }
+
                 if (control is not null)
                 {
+                    // Still reachable by ShutdownNow (the host's shutdown timeout) while the consumer closes.
                     await Task.WhenAny(control.Completion, Task.Delay(CloseGrace)).ConfigureAwait(false);
+                }
+
+                lock (_gate)
+                {
+                    _control = null;
                 }
 
                 break;
