@@ -137,6 +137,15 @@ public sealed class TwylaConfigurationTests : IDisposable
     }
 
     [Fact]
+    public async Task Host_start_should_fail_without_showing_the_password_when_the_uri_is_not_an_AMQP_uri()
+    {
+        var error = await StartFailureAsync(Json("""{ "Twyla": { "Amqp": { "Uri": "http://app:hunter2@broker.local" } } }"""));
+
+        Assert.Contains("Twyla:Amqp:Uri is not an AMQP URI: expected amqp://user:password@host:port/vhost", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Host_start_should_fail_when_a_value_set_in_code_is_out_of_range()
     {
         var builder = HostBuilder(Json("{}"));
