@@ -19,33 +19,44 @@ public static class Broker
     /// <summary>A group of the test's own, so tests and runs do not share queues.</summary>
     public static string UniqueGroup(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 
-    public static Task KillAsync() => NodeAsync("kill");
+    /// <summary>The node script of <c>./test.sh</c> (<c>tests/rabbitmq-node.sh</c>).</summary>
+    public static string NodeScript =>
+        Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_NODE_SCRIPT") is { Length: > 0 } script
+            ? script
+            : throw new InvalidOperationException(
+                "This test stops and starts a broker, so it needs the node script of ./test.sh " +
+                "(TWYLA_RABBITMQ_NODE_SCRIPT is not set). Run it with ./test.sh.");
 
-    public static Task StartAsync() => NodeAsync("start");
-
-    private static async Task NodeAsync(string command)
+    /// <summary>
+    /// Runs <c>rabbitmq-node.sh command dir</c> and returns what it printed. Its output goes to a file, not a pipe:
+    /// <c>start</c> leaves a process behind that keeps the script's stdout open, so reading a pipe to its end would hang.
+    /// </summary>
+    public static async Task<string> NodeAsync(string command, string dir)
     {
-        var script = Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_NODE_SCRIPT");
-        var dir = Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_DIR");
-        if (string.IsNullOrEmpty(script) || string.IsNullOrEmpty(dir))
+        var output = Path.GetTempFileName();
+        try
         {
-            throw new InvalidOperationException(
-                "This test stops and starts the broker, so it needs the private node of ./test.sh " +
-                "(TWYLA_RABBITMQ_NODE_SCRIPT and TWYLA_RABBITMQ_DIR are not set). Run it with ./test.sh.");
-        }
+            var psi = new ProcessStartInfo("bash") { RedirectStandardInput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("\"$0\" \"$1\" \"$2\" >\"$3\" 2>&1 </dev/null");
+            psi.ArgumentList.Add(NodeScript);
+            psi.ArgumentList.Add(command);
+            psi.ArgumentList.Add(dir);
+            psi.ArgumentList.Add(output);
+            using var process = Process.Start(psi)!;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            await process.WaitForExitAsync(timeout.Token);
+            var printed = (await File.ReadAllTextAsync(output)).Trim();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"rabbitmq-node.sh {command} failed ({process.ExitCode}): {printed}");
+            }
 
-        var psi = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
-        psi.ArgumentList.Add(script);
-        psi.ArgumentList.Add(command);
-        psi.ArgumentList.Add(dir);
-        using var process = Process.Start(psi)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
+            return printed;
+        }
+        finally
         {
-            throw new InvalidOperationException($"rabbitmq-node.sh {command} failed ({process.ExitCode}): {await stdout}{await stderr}");
+            File.Delete(output);
         }
     }
 }

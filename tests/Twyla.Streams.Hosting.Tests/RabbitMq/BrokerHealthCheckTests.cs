@@ -6,11 +6,13 @@ using Xunit;
 
 namespace Twyla.Streams.Hosting.Tests.RabbitMq;
 
-[Collection(RabbitMqCollection.Name)]
-public sealed class BrokerHealthCheckTests(ITestOutputHelper output) : RabbitMqHostingSpec(output)
+public sealed class BrokerHealthCheckTests(ITestOutputHelper output, PrivateBroker broker)
+    : RabbitMqHostingSpec(output), IClassFixture<PrivateBroker>
 {
     private readonly string _group = Broker.UniqueGroup("billing");
     private readonly Recorder<int> _handled = new();
+
+    protected override string BrokerUri => broker.Uri;
 
     protected override void ConfigureListeners(AkkaConfigurationBuilder builder) =>
         builder.WithTwylaListener<Booking>(
@@ -28,7 +30,7 @@ public sealed class BrokerHealthCheckTests(ITestOutputHelper output) : RabbitMqH
     {
         await AwaitConditionAsync(async () => (await HealthAsync()).Status == HealthStatus.Healthy, TimeSpan.FromSeconds(10), cancellationToken: Ct);
 
-        await Broker.KillAsync();
+        await broker.KillAsync();
         try
         {
             await AwaitConditionAsync(
@@ -43,7 +45,7 @@ public sealed class BrokerHealthCheckTests(ITestOutputHelper output) : RabbitMqH
         }
         finally
         {
-            await Broker.StartAsync();
+            await broker.StartAsync();
         }
 
         await AwaitConditionAsync(async () => (await HealthAsync()).Status == HealthStatus.Healthy, TimeSpan.FromSeconds(30), cancellationToken: Ct);

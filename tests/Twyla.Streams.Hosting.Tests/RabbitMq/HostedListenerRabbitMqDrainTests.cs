@@ -5,7 +5,6 @@ using Xunit;
 
 namespace Twyla.Streams.Hosting.Tests.RabbitMq;
 
-[Collection(RabbitMqCollection.Name)]
 public sealed class HostedListenerRabbitMqDrainTests(ITestOutputHelper output) : RabbitMqHostingSpec(output)
 {
     private readonly string _group = Broker.UniqueGroup("billing");

@@ -25,10 +25,13 @@ public abstract class RabbitMqHostingSpec(ITestOutputHelper output) : Akka.Hosti
 
     protected Task<HealthReport> HealthAsync() => Host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Ct);
 
+    /// <summary>The broker the host talks to: the node of <c>./test.sh</c> unless a test gives its own.</summary>
+    protected virtual string BrokerUri => Broker.Uri;
+
     protected override void ConfigureServices(HostBuilderContext context, IServiceCollection services) =>
         services.AddTwylaEvents(o =>
         {
-            o.Amqp.Uri = Broker.Uri;
+            o.Amqp.Uri = BrokerUri;
             o.Exchange = Exchange;
             o.ServiceName = "hosting-tests";
         });
@@ -44,5 +47,5 @@ public abstract class RabbitMqHostingSpec(ITestOutputHelper output) : Akka.Hosti
     /// <summary>A second bus on the same broker and exchange, for the test to emit and to read queues after the host stopped.</summary>
     protected EventBus SecondBus() =>
         EventBus.RabbitMq(
-            Transport.RabbitMq.RabbitMqSettings.FromUri(Broker.Uri).WithExchange(Exchange), EventBusSettings.Create("hosting-tests-reader"));
+            Transport.RabbitMq.RabbitMqSettings.FromUri(BrokerUri).WithExchange(Exchange), EventBusSettings.Create("hosting-tests-reader"));
 }
