@@ -82,9 +82,21 @@ internal static class EventsBenchmark
         var round = 0;
         string NextName() => $"bench-{run}.round-{++round}";
 
-        Task<RoundResult> Ours(int count) => OursRound.RunAsync(bus, materializer, broker, NextName(), "ours", count, options);
-        Task<RoundResult> Raw(int count) => RawRound.RunAsync(broker, exchange, NextName(), "raw", count, options, useLimiter: false);
-        Task<RoundResult> RawLimiter(int count) => RawRound.RunAsync(broker, exchange, NextName(), "raw-limiter", count, options, useLimiter: true);
+        Task<RoundResult> Ours(int count) => WithCpu(() => OursRound.RunAsync(bus, materializer, broker, NextName(), "ours", count, options));
+        Task<RoundResult> Raw(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw", count, options, RawRound.Variant.Plain));
+        Task<RoundResult> RawLimiter(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-limiter", count, options, RawRound.Variant.Limiter));
+        Task<RoundResult> RawCloudEvents(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-ce", count, options, RawRound.Variant.CloudEvents));
+
+        if (options.Only is { } only)
+        {
+            // Profiling aid: one side only, no figures.
+            for (var i = 1; i <= options.Rounds; i++)
+            {
+                Report($"round {i} {only}", await (only == "ours" ? Ours(options.Count) : Raw(options.Count)));
+            }
+
+            return;
+        }
 
         if (options.Warmup > 0)
         {
@@ -95,6 +107,7 @@ internal static class EventsBenchmark
         var ours = new List<double>();
         var raw = new List<double>();
         var rawLimiter = new List<double>();
+        var rawCloudEvents = new List<double>();
         for (var i = 1; i <= options.Rounds; i++)
         {
             ours.Add(Report($"round {i} ours", await Ours(options.Count)));
@@ -103,6 +116,35 @@ internal static class EventsBenchmark
             {
                 rawLimiter.Add(Report($"round {i} raw-limiter", await RawLimiter(options.Count)));
             }
+
+            if (options.RawCloudEvents)
+            {
+                rawCloudEvents.Add(Report($"round {i} raw-cloudevents", await RawCloudEvents(options.Count)));
+            }
+        }
+
+        if (options.Split)
+        {
+            var oursEmit = new List<double>();
+            var oursConsume = new List<double>();
+            var rawEmit = new List<double>();
+            var rawConsume = new List<double>();
+            for (var i = 1; i <= options.Rounds; i++)
+            {
+                var (e, c) = await OursRound.RunSplitAsync(bus, materializer, broker, NextName(), "ours", options.Count, options);
+                oursEmit.Add(Report($"split {i} ours emit only", e));
+                oursConsume.Add(Report($"split {i} ours consume only", c));
+                (e, c) = await RawRound.RunSplitAsync(broker, exchange, NextName(), "raw", options.Count, options);
+                rawEmit.Add(Report($"split {i} raw publish only", e));
+                rawConsume.Add(Report($"split {i} raw consume only", c));
+            }
+
+            figures.Add(("events_ours_emit_only_per_sec", F0(Median(oursEmit))));
+            figures.Add(("events_raw_emit_only_per_sec", F0(Median(rawEmit))));
+            figures.Add(("events_emit_only_ratio_vs_raw", F2(Median(oursEmit) / Median(rawEmit))));
+            figures.Add(("events_ours_consume_only_per_sec", F0(Median(oursConsume))));
+            figures.Add(("events_raw_consume_only_per_sec", F0(Median(rawConsume))));
+            figures.Add(("events_consume_only_ratio_vs_raw", F2(Median(oursConsume) / Median(rawConsume))));
         }
 
         figures.Add(("events_count", options.Count.ToString(CultureInfo.InvariantCulture)));
@@ -117,6 +159,12 @@ internal static class EventsBenchmark
         {
             figures.Add(("events_raw_limiter_per_sec", F0(Median(rawLimiter))));
             figures.Add(("events_raw_limiter_ratio_vs_raw", F2(Median(rawLimiter) / Median(raw))));
+        }
+
+        if (options.RawCloudEvents)
+        {
+            figures.Add(("events_raw_cloudevents_per_sec", F0(Median(rawCloudEvents))));
+            figures.Add(("events_ours_ratio_vs_raw_cloudevents", F2(Median(ours) / Median(rawCloudEvents))));
         }
 
         figures.Add(("events_end_to_end_ratio_vs_raw", F2(Median(ours) / Median(raw))));
@@ -161,9 +209,62 @@ internal static class EventsBenchmark
         }
     }
 
+    /// <summary>Adds the CPU time this process spent during the round (client side only; the broker runs apart).</summary>
+    private static async Task<RoundResult> WithCpu(Func<Task<RoundResult>> round)
+    {
+        var before = CpuTime();
+        var brokerBefore = BrokerCpuTime();
+        var items = ThreadPool.CompletedWorkItemCount;
+        var contention = Monitor.LockContentionCount;
+        var result = await round();
+        return result with
+        {
+            ClientCpu = CpuTime() - before,
+            BrokerCpu = BrokerCpuTime() - brokerBefore,
+            ThreadPoolItems = ThreadPool.CompletedWorkItemCount - items,
+            LockContentions = Monitor.LockContentionCount - contention,
+        };
+    }
+
+    /// <summary>
+    /// CPU time of the broker's VM when it runs on this machine and <c>TWYLA_RABBITMQ_DIR</c> names its folder
+    /// (a node started with tests/rabbitmq-node.sh); otherwise null.
+    /// </summary>
+    private static TimeSpan? BrokerCpuTime()
+    {
+        try
+        {
+            if (Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_DIR") is not { Length: > 0 } dir ||
+                !File.Exists(Path.Combine(dir, "node.pid")))
+            {
+                return null;
+            }
+
+            var pid = File.ReadAllText(Path.Combine(dir, "node.pid")).Trim();
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    private static TimeSpan CpuTime()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
+    }
+
     private static double Report(string what, RoundResult result)
     {
         Log($"{what}: {result.Count} events in {result.Elapsed.TotalSeconds:F2} s = {result.PerSecond:F0}/s" +
+            (result.ClientCpu is { } cpu ? $", client CPU {cpu.TotalMicroseconds / result.Count:F1} µs/event" : string.Empty) +
+            (result.BrokerCpu is { } bcpu ? $", broker CPU {bcpu.TotalMicroseconds / result.Count:F1} µs/event" : string.Empty) +
+            (result.ThreadPoolItems is { } items ? $", {(double)items / result.Count:F2} thread-pool items/event" : string.Empty) +
+            (result.LockContentions is { } locks ? $", {locks} lock contentions" : string.Empty) +
             (result.LeftInQueue == 0 ? string.Empty : $"; {result.LeftInQueue} MESSAGES LEFT UNACKED"));
         if (result.LeftInQueue != 0)
         {

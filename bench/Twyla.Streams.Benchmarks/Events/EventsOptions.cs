@@ -14,6 +14,9 @@ internal sealed class EventsOptions
         "  --prefetch N         prefetch of both consumers (default 200)\n" +
         "  --max-in-flight N    unconfirmed publishes, ours and raw (default 256 = EmitSettings.Default)\n" +
         "  --raw-limiter        also measure the raw client with its ThrottlingRateLimiter bounding the window\n" +
+        "  --raw-cloudevents    also measure the raw client sending our exact wire format (CloudEvents headers)\n" +
+        "  --split              also measure emit only and consume only (a filled queue), ours and raw\n" +
+        "  --only ours|raw      profiling aid: run rounds of one side only and print no figures\n" +
         "  --no-throughput      skip the throughput rounds\n" +
         "  --memory             also measure working set after 100,000 vs after --memory-count events\n" +
         "  --memory-first N     first memory reading after N events (default 100000)\n" +
@@ -33,6 +36,12 @@ internal sealed class EventsOptions
     public int MaxInFlight { get; private set; } = 256;
 
     public bool RawLimiter { get; private set; }
+
+    public bool Split { get; private set; }
+
+    public bool RawCloudEvents { get; private set; }
+
+    public string? Only { get; private set; }
 
     public bool Throughput { get; private set; } = true;
 
@@ -70,6 +79,11 @@ internal sealed class EventsOptions
                 case "--prefetch": o.Prefetch = Math.Clamp(Next(), 1, ushort.MaxValue); break;
                 case "--max-in-flight": o.MaxInFlight = Math.Clamp(Next(), 1, ushort.MaxValue); break;
                 case "--raw-limiter": o.RawLimiter = true; break;
+                case "--split": o.Split = true; break;
+                case "--raw-cloudevents": o.RawCloudEvents = true; break;
+                case "--only":
+                    o.Only = i + 1 < args.Count && args[i + 1] is "ours" or "raw" ? args[++i] : throw new ArgumentException("--only needs 'ours' or 'raw'");
+                    break;
                 case "--no-throughput": o.Throughput = false; break;
                 case "--memory": o.Memory = true; break;
                 case "--memory-first": o.MemoryFirst = Math.Max(1, Next()); break;
