@@ -212,50 +212,9 @@ internal static class EventsBenchmark
     /// <summary>Adds the CPU time this process spent during the round (client side only; the broker runs apart).</summary>
     private static async Task<RoundResult> WithCpu(Func<Task<RoundResult>> round)
     {
-        var before = CpuTime();
-        var brokerBefore = BrokerCpuTime();
-        var items = ThreadPool.CompletedWorkItemCount;
-        var contention = Monitor.LockContentionCount;
+        var before = ResourceUsage.Now();
         var result = await round();
-        return result with
-        {
-            ClientCpu = CpuTime() - before,
-            BrokerCpu = BrokerCpuTime() - brokerBefore,
-            ThreadPoolItems = ThreadPool.CompletedWorkItemCount - items,
-            LockContentions = Monitor.LockContentionCount - contention,
-        };
-    }
-
-    /// <summary>
-    /// CPU time of the broker's VM when it runs on this machine and <c>TWYLA_RABBITMQ_DIR</c> names its folder
-    /// (a node started with tests/rabbitmq-node.sh); otherwise null.
-    /// </summary>
-    private static TimeSpan? BrokerCpuTime()
-    {
-        try
-        {
-            if (Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_DIR") is not { Length: > 0 } dir ||
-                !File.Exists(Path.Combine(dir, "node.pid")))
-            {
-                return null;
-            }
-
-            var pid = File.ReadAllText(Path.Combine(dir, "node.pid")).Trim();
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
-        }
-        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or IndexOutOfRangeException)
-        {
-            return null;
-        }
-    }
-
-    private static TimeSpan CpuTime()
-    {
-        using var process = Process.GetCurrentProcess();
-        return process.TotalProcessorTime;
+        return result.WithUsageSince(before);
     }
 
     private static double Report(string what, RoundResult result)

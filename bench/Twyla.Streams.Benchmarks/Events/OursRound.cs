@@ -42,17 +42,19 @@ internal static class OursRound
         var listen = ListenSettings.Default.WithPrefetch(options.Prefetch);
         var queue = $"{eventName}.{group}";
         await bus.DeclareGroupAsync(eventName, group, listen);
+        var emitUsage = ResourceUsage.Now();
         var (emitted, started) = StartEmitter(bus, materializer, eventName, count, options);
         await emitted.WaitAsync(RoundResult.Timeout(count));
-        var emit = new RoundResult(count, Stopwatch.GetElapsedTime(started()), 0);
+        var emit = new RoundResult(count, Stopwatch.GetElapsedTime(started()), 0).WithUsageSince(emitUsage);
 
+        var consumeUsage = ResourceUsage.Now();
         var consumeStart = Stopwatch.GetTimestamp();
         var listener = StartListener(bus, materializer, eventName, group, count, options, null);
         var end = await listener.AllAcked.WaitAsync(RoundResult.Timeout(count));
         await listener.Control.DrainAsync();
         var left = await broker.MessageCountAsync(queue);
         await broker.DeleteQueueAsync(queue);
-        return (emit, new RoundResult(count, Stopwatch.GetElapsedTime(consumeStart, end), left));
+        return (emit, new RoundResult(count, Stopwatch.GetElapsedTime(consumeStart, end), left).WithUsageSince(consumeUsage));
     }
 
     private static (Task<Akka.Done> Done, Func<long> Started) StartEmitter(

@@ -49,17 +49,19 @@ internal static class RawRound
         Broker broker, string exchange, string eventName, string group, int count, EventsOptions options)
     {
         var topology = await DeclareAsync(broker, exchange, eventName, group);
+        var emitUsage = ResourceUsage.Now();
         var (published, start) = await PublishAsync(broker.Connection, exchange, eventName, count, options.MaxInFlight, Variant.Plain, _ => { });
         await published.WaitAsync(RoundResult.Timeout(count));
-        var emit = new RoundResult(count, Stopwatch.GetElapsedTime(start), 0);
+        var emit = new RoundResult(count, Stopwatch.GetElapsedTime(start), 0).WithUsageSince(emitUsage);
 
+        var consumeUsage = ResourceUsage.Now();
         var consumeStart = Stopwatch.GetTimestamp();
         await using var consumer = await RawConsumer.StartAsync(broker.Connection, topology.QueueName, count, options.Prefetch);
         var end = await consumer.AllAcked.WaitAsync(RoundResult.Timeout(count));
         await consumer.StopAsync();
         var left = await broker.MessageCountAsync(topology.QueueName);
         await broker.DeleteQueueAsync(topology.QueueName);
-        return (emit, new RoundResult(count, Stopwatch.GetElapsedTime(consumeStart, end), left));
+        return (emit, new RoundResult(count, Stopwatch.GetElapsedTime(consumeStart, end), left).WithUsageSince(consumeUsage));
     }
 
     private static async Task<ListenerTopology> DeclareAsync(Broker broker, string exchange, string eventName, string group)

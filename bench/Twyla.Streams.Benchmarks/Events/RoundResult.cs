@@ -15,6 +15,19 @@ internal sealed record RoundResult(int Count, TimeSpan Elapsed, uint LeftInQueue
     /// <summary>Contended <see cref="Monitor"/> acquisitions during the round, when measured.</summary>
     public long? LockContentions { get; init; }
 
+    /// <summary>This result with the resources used since <paramref name="before"/>.</summary>
+    public RoundResult WithUsageSince(ResourceUsage before)
+    {
+        var now = ResourceUsage.Now();
+        return this with
+        {
+            ClientCpu = now.ClientCpu - before.ClientCpu,
+            BrokerCpu = now.BrokerCpu - before.BrokerCpu,
+            ThreadPoolItems = now.ThreadPoolItems - before.ThreadPoolItems,
+            LockContentions = now.LockContentions - before.LockContentions,
+        };
+    }
+
     public double PerSecond => Count / Elapsed.TotalSeconds;
 
     /// <summary>How long a round may take before it counts as hung: generous, at least a minute.</summary>
