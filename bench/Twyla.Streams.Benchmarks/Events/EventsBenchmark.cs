@@ -28,6 +28,12 @@ internal static class EventsBenchmark
             return 2;
         }
 
+        if (options.Help)
+        {
+            Console.WriteLine(EventsOptions.Usage);
+            return 0;
+        }
+
         var uri = Environment.GetEnvironmentVariable("Twyla__Amqp__Uri") is { Length: > 0 } u ? u : DefaultUri;
         await using var broker = await Broker.ConnectAsync(uri);
         if (broker is null)

@@ -39,6 +39,8 @@ internal sealed class EventsOptions
 
     public bool Split { get; private set; }
 
+    public bool Help { get; private set; }
+
     public bool RawCloudEvents { get; private set; }
 
     public string? Only { get; private set; }
@@ -79,6 +81,7 @@ internal sealed class EventsOptions
                 case "--prefetch": o.Prefetch = Math.Clamp(Next(), 1, ushort.MaxValue); break;
                 case "--max-in-flight": o.MaxInFlight = Math.Clamp(Next(), 1, ushort.MaxValue); break;
                 case "--raw-limiter": o.RawLimiter = true; break;
+                case "--help" or "-h": o.Help = true; break;
                 case "--split": o.Split = true; break;
                 case "--raw-cloudevents": o.RawCloudEvents = true; break;
                 case "--only":
