@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Globalization;
+using Akka.Actor;
+using Akka.Streams;
+using Twyla.Streams.Transport.RabbitMq;
+
+namespace Twyla.Streams.Benchmarks.Events;
+
+/// <summary>
+/// End-to-end events throughput of our emit sink → RabbitMQ → listen source with ack on completion, against plain
+/// RabbitMQ.Client 7 doing the same work on the same broker in the same run; optionally, memory under sustained load.
+/// Progress goes to stderr; stdout gets one line per figure, the ratio against the baseline last.
+/// </summary>
+internal static class EventsBenchmark
+{
+    private const string DefaultUri = "amqp://guest:guest@127.0.0.1:5672/";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        EventsOptions options;
+        try
+        {
+            options = EventsOptions.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"events: {e.Message}\n{EventsOptions.Usage}");
+            return 2;
+        }
+
+        if (options.Help)
+        {
+            Console.WriteLine(EventsOptions.Usage);
+            return 0;
+        }
+
+        var uri = Environment.GetEnvironmentVariable("Twyla__Amqp__Uri") is { Length: > 0 } u ? u : DefaultUri;
+        await using var broker = await Broker.ConnectAsync(uri);
+        if (broker is null)
+        {
+            return 3;
+        }
+
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var exchange = $"twyla.bench.{run}";
+        await broker.DeclareExchangeAsync(exchange);
+        var system = ActorSystem.Create("twyla-bench", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
+        var figures = new List<(string Name, string Value)>();
+        try
+        {
+            var materializer = system.Materializer();
+            await using var bus = EventBus.RabbitMq(
+                RabbitMqSettings.FromUri(uri).WithExchange(exchange).WithConnectionName("twyla-bench-ours"),
+                EventBusSettings.Create("twyla-bench"));
+            Log($"broker {broker.Description} (RabbitMQ {broker.ServerVersion}), exchange {exchange}; " +
+                $"{Environment.ProcessorCount} cores, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}");
+            Log($"count {options.Count}, rounds {options.Rounds} per side (+ warm-up {options.Warmup}), parallelism {options.Parallelism}, " +
+                $"prefetch {options.Prefetch}, max in flight {options.MaxInFlight}");
+
+            if (options.Throughput)
+            {
+                await ThroughputAsync(bus, materializer, broker, exchange, run, options, figures);
+            }
+
+            if (options.Memory)
+            {
+                await MemoryAsync(bus, materializer, broker, run, options, figures);
+            }
+        }
+        finally
+        {
+            await system.Terminate();
+            await broker.DeleteExchangeAsync(exchange);
+        }
+
+        foreach (var (name, value) in figures)
+        {
+            Console.WriteLine($"{name} {value}");
+        }
+
+        return 0;
+    }
+
+    private static async Task ThroughputAsync(
+        EventBus bus, IMaterializer materializer, Broker broker, string exchange, string run, EventsOptions options,
+        List<(string Name, string Value)> figures)
+    {
+        var round = 0;
+        string NextName() => $"bench-{run}.round-{++round}";
+
+        Task<RoundResult> Ours(int count) => WithCpu(() => OursRound.RunAsync(bus, materializer, broker, NextName(), "ours", count, options));
+        Task<RoundResult> Raw(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw", count, options, RawRound.Variant.Plain));
+        Task<RoundResult> RawLimiter(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-limiter", count, options, RawRound.Variant.Limiter));
+        Task<RoundResult> RawCloudEvents(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-ce", count, options, RawRound.Variant.CloudEvents));
+
+        if (options.Only is { } only)
+        {
+            // Profiling aid: one side only, no figures.
+            for (var i = 1; i <= options.Rounds; i++)
+            {
+                Report($"round {i} {only}", await (only == "ours" ? Ours(options.Count) : Raw(options.Count)));
+            }
+
+            return;
+        }
+
+        if (options.Warmup > 0)
+        {
+            Report("warm-up ours", await Ours(options.Warmup));
+            Report("warm-up raw", await Raw(options.Warmup));
+        }
+
+        var ours = new List<double>();
+        var raw = new List<double>();
+        var rawLimiter = new List<double>();
+        var rawCloudEvents = new List<double>();
+        for (var i = 1; i <= options.Rounds; i++)
+        {
+            ours.Add(Report($"round {i} ours", await Ours(options.Count)));
+            raw.Add(Report($"round {i} raw", await Raw(options.Count)));
+            if (options.RawLimiter)
+            {
+                rawLimiter.Add(Report($"round {i} raw-limiter", await RawLimiter(options.Count)));
+            }
+
+            if (options.RawCloudEvents)
+            {
+                rawCloudEvents.Add(Report($"round {i} raw-cloudevents", await RawCloudEvents(options.Count)));
+            }
+        }
+
+        if (options.Split)
+        {
+            var oursEmit = new List<double>();
+            var oursConsume = new List<double>();
+            var rawEmit = new List<double>();
+            var rawConsume = new List<double>();
+            for (var i = 1; i <= options.Rounds; i++)
+            {
+                var (e, c) = await OursRound.RunSplitAsync(bus, materializer, broker, NextName(), "ours", options.Count, options);
+                oursEmit.Add(Report($"split {i} ours emit only", e));
+                oursConsume.Add(Report($"split {i} ours consume only", c));
+                (e, c) = await RawRound.RunSplitAsync(broker, exchange, NextName(), "raw", options.Count, options);
+                rawEmit.Add(Report($"split {i} raw publish only", e));
+                rawConsume.Add(Report($"split {i} raw consume only", c));
+            }
+
+            figures.Add(("events_ours_emit_only_per_sec", F0(Median(oursEmit))));
+            figures.Add(("events_raw_emit_only_per_sec", F0(Median(rawEmit))));
+            figures.Add(("events_emit_only_ratio_vs_raw", F2(Median(oursEmit) / Median(rawEmit))));
+            figures.Add(("events_ours_consume_only_per_sec", F0(Median(oursConsume))));
+            figures.Add(("events_raw_consume_only_per_sec", F0(Median(rawConsume))));
+            figures.Add(("events_consume_only_ratio_vs_raw", F2(Median(oursConsume) / Median(rawConsume))));
+        }
+
+        figures.Add(("events_count", options.Count.ToString(CultureInfo.InvariantCulture)));
+        figures.Add(("events_rounds_per_side", options.Rounds.ToString(CultureInfo.InvariantCulture)));
+        figures.Add(("events_ours_per_sec", F0(Median(ours))));
+        figures.Add(("events_ours_min_per_sec", F0(ours.Min())));
+        figures.Add(("events_ours_max_per_sec", F0(ours.Max())));
+        figures.Add(("events_raw_per_sec", F0(Median(raw))));
+        figures.Add(("events_raw_min_per_sec", F0(raw.Min())));
+        figures.Add(("events_raw_max_per_sec", F0(raw.Max())));
+        if (options.RawLimiter)
+        {
+            figures.Add(("events_raw_limiter_per_sec", F0(Median(rawLimiter))));
+            figures.Add(("events_raw_limiter_ratio_vs_raw", F2(Median(rawLimiter) / Median(raw))));
+        }
+
+        if (options.RawCloudEvents)
+        {
+            figures.Add(("events_raw_cloudevents_per_sec", F0(Median(rawCloudEvents))));
+            figures.Add(("events_ours_ratio_vs_raw_cloudevents", F2(Median(ours) / Median(rawCloudEvents))));
+        }
+
+        figures.Add(("events_end_to_end_ratio_vs_raw", F2(Median(ours) / Median(raw))));
+    }
+
+    private static async Task MemoryAsync(
+        EventBus bus, IMaterializer materializer, Broker broker, string run, EventsOptions options, List<(string Name, string Value)> figures)
+    {
+        var readings = new (double WorkingSetMb, double HeapMb)[2];
+        OursRound.Checkpoint At(int index, long afterEvents) => new(afterEvents, () =>
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            using var process = Process.GetCurrentProcess();
+            readings[index] = (process.WorkingSet64 / 1048576.0, GC.GetTotalMemory(forceFullCollection: false) / 1048576.0);
+            Log($"after {afterEvents} events: working set {readings[index].WorkingSetMb:F1} MB, managed heap {readings[index].HeapMb:F1} MB");
+        });
+
+        // One continuous stream; both readings are taken while it runs (the tail keeps it in the same steady state).
+        var total = options.MemoryCount + Math.Max(10_000, options.MemoryCount / 50);
+        var result = await OursRound.RunAsync(
+            bus, materializer, broker, $"bench-{run}.memory", "ours", total, options,
+            [At(0, options.MemoryFirst), At(1, options.MemoryCount)]);
+        Report("memory run ours", result);
+        var first = Label(options.MemoryFirst);
+        var second = Label(options.MemoryCount);
+        figures.Add(($"events_ws_{first}_mb", F1(readings[0].WorkingSetMb)));
+        figures.Add(($"events_ws_{second}_mb", F1(readings[1].WorkingSetMb)));
+        figures.Add(("events_ws_growth_ratio", F3(readings[1].WorkingSetMb / readings[0].WorkingSetMb)));
+        figures.Add(($"events_heap_{first}_mb", F1(readings[0].HeapMb)));
+        figures.Add(($"events_heap_{second}_mb", F1(readings[1].HeapMb)));
+        figures.Add(("events_memory_run_per_sec", F0(result.PerSecond)));
+
+        // The throughput ratio stays the last line.
+        var ratio = figures.FindIndex(f => f.Name == "events_end_to_end_ratio_vs_raw");
+        if (ratio >= 0)
+        {
+            var line = figures[ratio];
+            figures.RemoveAt(ratio);
+            figures.Add(line);
+        }
+    }
+
+    /// <summary>Adds the CPU time this process spent during the round (client side only; the broker runs apart).</summary>
+    private static async Task<RoundResult> WithCpu(Func<Task<RoundResult>> round)
+    {
+        var before = ResourceUsage.Now();
+        var result = await round();
+        return result.WithUsageSince(before);
+    }
+
+    private static double Report(string what, RoundResult result)
+    {
+        Log($"{what}: {result.Count} events in {result.Elapsed.TotalSeconds:F2} s = {result.PerSecond:F0}/s" +
+            (result.ClientCpu is { } cpu ? $", client CPU {cpu.TotalMicroseconds / result.Count:F1} µs/event" : string.Empty) +
+            (result.BrokerCpu is { } bcpu ? $", broker CPU {bcpu.TotalMicroseconds / result.Count:F1} µs/event" : string.Empty) +
+            (result.ThreadPoolItems is { } items ? $", {(double)items / result.Count:F2} thread-pool items/event" : string.Empty) +
+            (result.LockContentions is { } locks ? $", {locks} lock contentions" : string.Empty) +
+            (result.LeftInQueue == 0 ? string.Empty : $"; {result.LeftInQueue} MESSAGES LEFT UNACKED"));
+        if (result.LeftInQueue != 0)
+        {
+            throw new InvalidOperationException($"{what} left {result.LeftInQueue} messages in its queue");
+        }
+
+        return result.PerSecond;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        var mid = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static string Label(long n) =>
+        n % 1_000_000 == 0 ? $"{n / 1_000_000}m" : n % 1000 == 0 ? $"{n / 1000}k" : n.ToString(CultureInfo.InvariantCulture);
+
+    private static string F0(double v) => v.ToString("F0", CultureInfo.InvariantCulture);
+
+    private static string F1(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string F2(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
+
+    private static string F3(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+
+    private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
+}
