@@ -177,9 +177,13 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             if (error is not null)
             {
                 var meta = entry.Envelope.Metadata;
-                FailStage(error is OperationCanceledException && _cts.IsCancellationRequested
-                    ? new EmitException($"Event {meta.Id} ({meta.Name}) was not emitted: the emit stage stopped before the broker confirmed it.", error)
-                    : new EmitException($"Event {meta.Id} ({meta.Name}) was not emitted: {error.Message}", error));
+                FailStage(error switch
+                {
+                    EmitException emit => emit, // the transport's message already names the event
+                    OperationCanceledException when _cts.IsCancellationRequested => new EmitException(
+                        $"Event {meta.Id} ({meta.Name}) was not emitted: the emit stage stopped before the broker confirmed it.", error),
+                    _ => new EmitException($"Event {meta.Id} ({meta.Name}) was not emitted: {error.Message}", error),
+                });
                 return;
             }
 

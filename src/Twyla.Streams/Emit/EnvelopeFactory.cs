@@ -10,7 +10,7 @@ internal static class EnvelopeFactory
 {
     public static EventEnvelope Create<T>(OutgoingEvent<T> outgoing, EventBusSettings settings)
     {
-        var id = Guid.CreateVersion7().ToString();
+        var id = EventIds.NewId();
         var metadata = new EventMetadata(
             id,
             outgoing.Name,

@@ -82,7 +82,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         public TaskCompletionSource? Waiter { get; set; }
     }
 
-    private sealed record Op(OpKind Kind, Entry? Entry, ulong AckTag, string? Reason, List<TaskCompletionSource>? Waiters);
+    private sealed record Op(OpKind Kind, Entry? Entry, ulong AckTag, string? Reason);
 
     private sealed record SettleRequest(ulong Tag, SettleKind Kind, string? Reason, TaskCompletionSource Done);
 
@@ -97,7 +97,6 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         private readonly LinkedList<Entry> _unsettled = new();
         private readonly Dictionary<ulong, LinkedListNode<Entry>> _byTag = [];
         private readonly Queue<Op> _ops = new();
-        private readonly List<TaskCompletionSource> _ackWaiters = [];
         private readonly CancellationTokenSource _cts = new();
         private readonly IAsyncCallback<SettleRequest> _onSettle;
         private readonly IAsyncCallback<IConsumerSession> _onStarted;
@@ -112,6 +111,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         private bool _closeStarted;
         private bool _closed;
         private ulong _ackTag;
+        private int _ackPending;
         private int _emittedUnsettled;
         private Exception? _failure;
 
@@ -169,15 +169,9 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 node.Waiter?.TrySetException(stopped);
             }
 
-            foreach (var waiter in _ackWaiters)
-            {
-                waiter.TrySetException(stopped);
-            }
-
             foreach (var op in _ops)
             {
                 op.Entry?.Waiter?.TrySetException(stopped);
-                op.Waiters?.ForEach(w => w.TrySetException(stopped));
             }
 
             if (_closed)
@@ -251,7 +245,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
             _phase = Phase.Draining;
             CompleteOutlet();
-            Enqueue(new Op(OpKind.StopConsuming, null, 0, null, null));
+            Enqueue(new Op(OpKind.StopConsuming, null, 0, null));
             if (_emittedUnsettled == 0)
             {
                 BeginClose();
@@ -403,7 +397,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 "Dead-lettering event {EventId} ({EventName}) from queue {Queue}: {Reason}",
                 envelope?.Metadata.Id ?? "(unknown id)", envelope?.Metadata.Name ?? entry.Delivery.RoutingKey, _stage._topology.QueueName, reason);
             entry.State = EntryState.OpPending;
-            Enqueue(new Op(OpKind.Drop, entry, 0, reason, null));
+            Enqueue(new Op(OpKind.Drop, entry, 0, reason));
         }
 
         // ---- settlements ------------------------------------------------------------------------------
@@ -432,16 +426,20 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             }
 
             _emittedUnsettled--;
-            entry.Waiter = request.Done;
             if (request.Kind == SettleKind.Ack)
             {
+                // An ack is done for the caller once recorded: it reaches the broker with the next batch. Waiting for
+                // the batch would hold handler slots hostage to the flush timer; if the flush fails, the stage fails
+                // and the broker redelivers (at-least-once).
                 entry.State = EntryState.Acked;
+                request.Done.TrySetResult();
                 AdvanceWatermark();
             }
             else
             {
+                entry.Waiter = request.Done;
                 entry.State = EntryState.OpPending;
-                Enqueue(new Op(request.Kind == SettleKind.Reject ? OpKind.Reject : OpKind.Drop, entry, 0, request.Reason, null));
+                Enqueue(new Op(request.Kind == SettleKind.Reject ? OpKind.Reject : OpKind.Drop, entry, 0, request.Reason));
             }
 
             if (_phase == Phase.Draining && _emittedUnsettled == 0)
@@ -461,11 +459,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 if (entry.State == EntryState.Acked)
                 {
                     _ackTag = entry.Tag;
-                    if (entry.Waiter is not null)
-                    {
-                        _ackWaiters.Add(entry.Waiter);
-                    }
-
+                    _ackPending++;
                     advanced = true;
                 }
             }
@@ -475,7 +469,8 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 return;
             }
 
-            if (_ackWaiters.Count >= _stage._settings.AckBatchSize || _unsettled.Count == 0 || _phase != Phase.Running)
+            // Flush when the batch is full, or when nothing emitted is pending (no settlement can grow the batch soon).
+            if (_ackPending >= _stage._settings.AckBatchSize || _emittedUnsettled == 0 || _phase != Phase.Running)
             {
                 FlushAcks();
             }
@@ -493,10 +488,9 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 return;
             }
 
-            var waiters = new List<TaskCompletionSource>(_ackWaiters);
-            _ackWaiters.Clear();
-            Enqueue(new Op(OpKind.Ack, null, _ackTag, null, waiters));
+            Enqueue(new Op(OpKind.Ack, null, _ackTag, null));
             _ackTag = 0;
+            _ackPending = 0;
         }
 
         // ---- transport calls, one at a time ----------------------------------------------------------
@@ -522,7 +516,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             else if (_closeRequested)
             {
                 _closeStarted = true;
-                op = new Op(OpKind.Close, null, 0, null, null);
+                op = new Op(OpKind.Close, null, 0, null);
             }
             else
             {
@@ -585,13 +579,11 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 var failure = new EventSettlementException(
                     $"{op.Kind} on queue '{_stage._topology.QueueName}' failed: {error.Message}", error);
                 op.Entry?.Waiter?.TrySetException(failure);
-                op.Waiters?.ForEach(w => w.TrySetException(failure));
                 Fail(error);
                 return;
             }
 
             op.Entry?.Waiter?.TrySetResult();
-            op.Waiters?.ForEach(w => w.TrySetResult());
             if (op.Entry is { } entry)
             {
                 entry.State = EntryState.Done;

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Twyla.Streams.Rpc;
+
+namespace Twyla.Streams.Hosting.Rpc;
+
+/// <summary>
+/// Serves one procedure: reads the headers and the body, runs the handler under the caller's deadline and
+/// writes the response or a problem.
+/// </summary>
+internal sealed class RpcEndpoint<TRequest, TResponse>
+{
+    private readonly string _procedure;
+    private readonly Func<TRequest, CancellationToken, Task<TResponse>> _handler;
+    private readonly RpcServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly JsonTypeInfo<TRequest> _requestType;
+    private readonly JsonTypeInfo<TResponse> _responseType;
+
+    public RpcEndpoint(string procedure, Func<TRequest, CancellationToken, Task<TResponse>> handler, IServiceProvider services)
+    {
+        _procedure = procedure;
+        _handler = handler;
+        _options = services.GetService<IOptions<RpcServerOptions>>()?.Value ?? new RpcServerOptions();
+        _logger = services.GetService<ILoggerFactory>()?.CreateLogger("Twyla.Streams.Hosting.Rpc") ?? NullLogger.Instance;
+        _requestType = (JsonTypeInfo<TRequest>)_options.EffectiveJsonOptions.GetTypeInfo(typeof(TRequest));
+        _responseType = (JsonTypeInfo<TResponse>)_options.EffectiveJsonOptions.GetTypeInfo(typeof(TResponse));
+    }
+
+    public RpcServerOptions Options => _options;
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var headers = http.Request.Headers;
+        var correlationId = headers[RpcHeaders.CorrelationId].ToString();
+        if (!RpcCallSettings.IsValidCorrelationId(correlationId))
+        {
+            correlationId = Guid.CreateVersion7().ToString("D");
+        }
+
+        http.Response.Headers[RpcHeaders.CorrelationId] = correlationId;
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
+        {
+            http.Response.Headers[RpcHeaders.TraceParent] = current.Id;
+        }
+
+        DateTimeOffset? deadline = null;
+        var remaining = Timeout.InfiniteTimeSpan;
+        if (long.TryParse(headers[RpcHeaders.DeadlineMs].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms > 0)
+        {
+            remaining = TimeSpan.FromMilliseconds(Math.Min(ms, (long)TimeSpan.FromDays(1).TotalMilliseconds));
+            deadline = DateTimeOffset.UtcNow + remaining;
+        }
+
+        var limit = _options.EffectiveMaxRequestBodyBytes;
+        if (http.Request.ContentLength > limit)
+        {
+            await TooLargeAsync(http, limit, correlationId).ConfigureAwait(false);
+            return;
+        }
+
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        if (remaining != Timeout.InfiniteTimeSpan)
+        {
+            cts.CancelAfter(remaining);
+        }
+
+        TRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(http.Request.BodyReader, _requestType, cts.Token).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            await RpcProblem.WriteAsync(
+                http, StatusCodes.Status400BadRequest, RpcFailureCodes.InvalidRequest, Describe(e), correlationId, MemberOf(e)).ConfigureAwait(false);
+            return;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await TooLargeAsync(http, limit, correlationId).ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            await GaveUpAsync(http, correlationId).ConfigureAwait(false);
+            return;
+        }
+
+        if (request is null)
+        {
+            await RpcProblem.WriteAsync(
+                http, StatusCodes.Status400BadRequest, RpcFailureCodes.InvalidRequest, "The request body must be a JSON value, not null.", correlationId)
+                .ConfigureAwait(false);
+            return;
+        }
+
+        RpcContext.Current = new RpcContext(_procedure, correlationId, deadline, headers[RpcHeaders.TraceParent].ToString());
+        TResponse response;
+        try
+        {
+            response = await _handler(request, cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            await GaveUpAsync(http, correlationId).ConfigureAwait(false);
+            return;
+        }
+        catch (RpcException e)
+        {
+            await RpcProblem.WriteAsync(http, e.Status, e.Code, e.Message, correlationId).ConfigureAwait(false);
+            return;
+        }
+#pragma warning disable CA1031 // any handler exception becomes a 500 problem without its stack trace
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _logger.LogError(e, "Procedure {Procedure} failed (correlation id {CorrelationId})", _procedure, correlationId);
+            await RpcProblem.WriteAsync(
+                http,
+                StatusCodes.Status500InternalServerError,
+                RpcFailureCodes.InternalError,
+                $"The procedure '{_procedure}' failed; the server logged the error with correlation id {correlationId}.",
+                correlationId).ConfigureAwait(false);
+            return;
+        }
+        finally
+        {
+            RpcContext.Current = null;
+        }
+
+        if (response is null)
+        {
+            _logger.LogError("Procedure {Procedure} returned null (correlation id {CorrelationId})", _procedure, correlationId);
+            await RpcProblem.WriteAsync(
+                http, StatusCodes.Status500InternalServerError, RpcFailureCodes.InternalError, $"The procedure '{_procedure}' returned no response.", correlationId)
+                .ConfigureAwait(false);
+            return;
+        }
+
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        await http.Response.WriteAsJsonAsync(response, _responseType, "application/json; charset=utf-8", http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task TooLargeAsync(HttpContext http, long limit, string correlationId) =>
+        RpcProblem.WriteAsync(
+            http,
+            StatusCodes.Status413PayloadTooLarge,
+            RpcFailureCodes.PayloadTooLarge,
+            $"The request body is larger than the limit of {limit.ToString(CultureInfo.InvariantCulture)} bytes.",
+            correlationId);
+
+    private static Task GaveUpAsync(HttpContext http, string correlationId)
+    {
+        if (http.RequestAborted.IsCancellationRequested)
+        {
+            return Task.CompletedTask; // the caller is gone: nobody reads an answer
+        }
+
+        return RpcProblem.WriteAsync(
+            http, StatusCodes.Status504GatewayTimeout, RpcFailureCodes.DeadlineExceeded, "The caller's deadline passed before the procedure finished.", correlationId);
+    }
+
+    private static string? MemberOf(JsonException e)
+    {
+        const string Missing = "missing required properties including: ";
+        var at = e.Message.IndexOf(Missing, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            return e.Message[(at + Missing.Length)..].TrimEnd('.').Replace("'", string.Empty, StringComparison.Ordinal);
+        }
+
+        return string.IsNullOrEmpty(e.Path) || e.Path == "$" ? null : e.Path;
+    }
+
+    private static string Describe(JsonException e)
+    {
+        // System.Text.Json names the missing members ("...missing required properties including: 'pnr'") and gives
+        // the JSON path of a malformed value; both are about the caller's JSON, not about the server's internals.
+        var message = e.Message;
+        return string.IsNullOrEmpty(e.Path) || message.Contains("Path:", StringComparison.Ordinal)
+            ? $"The request body is not valid: {message}"
+            : $"The request body is not valid at {e.Path}: {message}";
+    }
+}

@@ -1,0 +1,115 @@
+using System.Runtime.CompilerServices;
+using Akka;
+using Akka.Streams.Dsl;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Twyla.Streams.Rpc;
+
+namespace Twyla.Streams.Hosting.Rpc;
+
+/// <summary>
+/// Serves procedures on Kestrel: <c>POST /rpc/{procedure}</c> with a JSON body, answered with the JSON response or
+/// an RFC 9457 problem (<c>application/problem+json</c> with a <c>code</c>). The first mapped procedure also maps
+/// <c>/rpc/{**rest}</c> to a 404 problem with code <c>unknown_procedure</c>.
+/// </summary>
+/// <remarks>
+/// <para>A served procedure honours the caller's <c>Twyla-Deadline-Ms</c> header (the handler's token is cancelled when
+/// it passes, and when the caller disconnects), answers 400 (<c>invalid_request</c>, naming the member) to a malformed
+/// body or a missing required member, 413 (<c>payload_too_large</c>) to a body over
+/// <see cref="RpcServerOptions.MaxRequestBodyBytes"/>, and 500 (<c>internal_error</c>, no stack trace) when the handler
+/// throws; a handler throws <see cref="RpcException"/> to answer with a problem of its own. The handler sees the
+/// caller's correlation id and deadline in <see cref="RpcContext.Current"/>.</para>
+/// <para>F#: <c>app.MapRpc("get_booking", fun (req: GetBooking) ct -&gt; task { return! lookup req ct }) |&gt; ignore</c>.</para>
+/// </remarks>
+public static class RpcEndpointRouteBuilderExtensions
+{
+    private static readonly ConditionalWeakTable<IEndpointRouteBuilder, object> FallbackMapped = [];
+
+    /// <summary>Serves <paramref name="procedure"/> with a handler delegate.</summary>
+    /// <typeparam name="TRequest">The request type, read from the JSON body (required members enforced).</typeparam>
+    /// <typeparam name="TResponse">The response type, written as the JSON body.</typeparam>
+    /// <param name="endpoints">The application or a route group.</param>
+    /// <param name="procedure">The procedure name without the service, e.g. <c>get_booking</c>.</param>
+    /// <param name="handler">Answers one request; its token is cancelled at the caller's deadline or disconnect.</param>
+    /// <returns>The endpoint's convention builder (for authorization, metadata).</returns>
+    /// <exception cref="ArgumentException">The name breaks the rules of <see cref="RpcProcedureName"/>.</exception>
+    public static IEndpointConventionBuilder MapRpc<TRequest, TResponse>(
+        this IEndpointRouteBuilder endpoints, string procedure, Func<TRequest, CancellationToken, Task<TResponse>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(handler);
+        RpcProcedureName.ValidateProcedure(procedure, nameof(procedure));
+        var endpoint = new RpcEndpoint<TRequest, TResponse>(procedure, handler, endpoints.ServiceProvider);
+        return Map(endpoints, procedure, endpoint.HandleAsync);
+    }
+
+    /// <summary>
+    /// Serves <paramref name="procedure"/> with a flow: the requests of all concurrent callers go through one
+    /// materialization of <paramref name="flow"/> (on the <see cref="Akka.Actor.ActorSystem"/> registered in the
+    /// services, e.g. by Akka.Hosting), behind a buffer of <see cref="RpcServerOptions.FlowBufferSize"/> requests.
+    /// The flow must emit exactly one response per request, in request order (as <c>Select</c> and
+    /// <c>SelectAsync</c> do). A caller whose deadline passes gets 504; its element still runs through the flow and
+    /// its response is discarded. When the flow fails, the callers in flight get 500 and the next request
+    /// materializes it again.
+    /// </summary>
+    /// <typeparam name="TRequest">The request type, read from the JSON body (required members enforced).</typeparam>
+    /// <typeparam name="TResponse">The response type, written as the JSON body.</typeparam>
+    /// <param name="endpoints">The application or a route group.</param>
+    /// <param name="procedure">The procedure name without the service, e.g. <c>get_booking</c>.</param>
+    /// <param name="flow">The flow answering requests, one response per request, in order.</param>
+    /// <returns>The endpoint's convention builder.</returns>
+    /// <exception cref="ArgumentException">The name breaks the rules of <see cref="RpcProcedureName"/>.</exception>
+    public static IEndpointConventionBuilder MapRpcFlow<TRequest, TResponse>(
+        this IEndpointRouteBuilder endpoints, string procedure, Flow<TRequest, TResponse, NotUsed> flow)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(flow);
+        RpcProcedureName.ValidateProcedure(procedure, nameof(procedure));
+        RpcFlowRunner<TRequest, TResponse>? runner = null;
+        var services = endpoints.ServiceProvider;
+        var endpoint = new RpcEndpoint<TRequest, TResponse>(
+            procedure,
+            (request, token) => runner!.InvokeAsync(request, token),
+            services);
+        runner = new RpcFlowRunner<TRequest, TResponse>(procedure, flow, endpoint.Options.EffectiveFlowBufferSize, services);
+        return Map(endpoints, procedure, endpoint.HandleAsync);
+    }
+
+    private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, string procedure, RequestDelegate handle)
+    {
+        lock (FallbackMapped)
+        {
+            if (!FallbackMapped.TryGetValue(endpoints, out _))
+            {
+                FallbackMapped.Add(endpoints, new object());
+                endpoints.Map(RpcHeaders.PathPrefix + "{**rest}", UnknownProcedureAsync).WithDisplayName("RPC unknown procedure");
+            }
+        }
+
+        return endpoints.MapPost(RpcHeaders.PathPrefix + procedure, handle).WithDisplayName("RPC " + procedure);
+    }
+
+    private static Task UnknownProcedureAsync(HttpContext http)
+    {
+        var procedure = http.Request.RouteValues["rest"] as string ?? string.Empty;
+        var correlationId = http.Request.Headers[RpcHeaders.CorrelationId].ToString();
+        if (!HttpMethods.IsPost(http.Request.Method))
+        {
+            http.Response.Headers.Allow = "POST";
+            return RpcProblem.WriteAsync(
+                http,
+                StatusCodes.Status405MethodNotAllowed,
+                RpcFailureCodes.MethodNotAllowed,
+                $"Procedures are called with POST {RpcHeaders.PathPrefix}{{procedure}}, not {http.Request.Method}.",
+                correlationId);
+        }
+
+        return RpcProblem.WriteAsync(
+            http,
+            StatusCodes.Status404NotFound,
+            RpcFailureCodes.UnknownProcedure,
+            $"No procedure '{procedure}' is served here (procedures are called with POST {RpcHeaders.PathPrefix}{{procedure}}).",
+            correlationId);
+    }
+}

@@ -1,0 +1,42 @@
+namespace Twyla.Streams.Rpc;
+
+/// <summary>
+/// The ambient context of the procedure call being served: its correlation id, deadline and trace context.
+/// A Twyla server sets it around a handler delegate, and the <see cref="RpcClient"/> reads it, so a handler that
+/// calls another procedure passes the correlation id and the (shorter) deadline on without doing anything.
+/// </summary>
+/// <remarks>
+/// It flows with the async context (<see cref="AsyncLocal{T}"/>): it is visible in a handler delegate and in
+/// what it awaits, but not inside a stream stage, which runs on the stream's actors.
+/// </remarks>
+public sealed class RpcContext
+{
+    private static readonly AsyncLocal<RpcContext?> Ambient = new();
+
+    internal RpcContext(string procedure, string correlationId, DateTimeOffset? deadline, string traceParent)
+    {
+        Procedure = procedure;
+        CorrelationId = correlationId;
+        Deadline = deadline;
+        TraceParent = traceParent;
+    }
+
+    /// <summary>The context of the call being served here, or <c>null</c> outside a handler.</summary>
+    public static RpcContext? Current
+    {
+        get => Ambient.Value;
+        internal set => Ambient.Value = value;
+    }
+
+    /// <summary>The procedure being served (without the service), e.g. <c>get_booking</c>.</summary>
+    public string Procedure { get; }
+
+    /// <summary>The correlation id the caller sent (or a new one when it sent none).</summary>
+    public string CorrelationId { get; }
+
+    /// <summary>When the caller stops waiting, or <c>null</c> when it sent no deadline.</summary>
+    public DateTimeOffset? Deadline { get; }
+
+    /// <summary>The caller's W3C <c>traceparent</c> header, or an empty string when it sent none.</summary>
+    public string TraceParent { get; }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+using Twyla.Streams.Emit;
+
+namespace Twyla.Streams.Transport.RabbitMq;
+
+/// <summary>
+/// Publishes events on a channel with publisher confirms and confirm tracking, so each
+/// <see cref="PublishAsync"/> completes when the broker confirmed that message.
+/// </summary>
+/// <remarks>
+/// The client's confirm rate limiter is off (it starts delaying publishes at half its limit, see DESIGN's
+/// pitfalls); the emit stage bounds the window, and as a safety net this session lets at most
+/// <see cref="RabbitMqSettings.MaxPublishesInFlight"/> publishes wait for confirms at once. A publish not
+/// confirmed within <see cref="RabbitMqSettings.ConfirmTimeout"/> fails with <see cref="EmitException"/>.
+/// </remarks>
+internal sealed class RabbitMqPublisherSession : IPublisherSession
+{
+    private readonly RabbitMqTransport _transport;
+    private readonly IChannel _channel;
+    private readonly SemaphoreSlim _window;
+    private readonly string _exchange;
+    private readonly TimeSpan _confirmTimeout;
+    private int _disposed;
+
+    public RabbitMqPublisherSession(RabbitMqTransport transport, IChannel channel)
+    {
+        _transport = transport;
+        _channel = channel;
+        _exchange = transport.Settings.Exchange;
+        _confirmTimeout = transport.Settings.ConfirmTimeout;
+        _window = new SemaphoreSlim(transport.Settings.MaxPublishesInFlight, transport.Settings.MaxPublishesInFlight);
+    }
+
+    public async Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var m = envelope.Metadata;
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!_channel.IsOpen)
+        {
+            throw new EmitException(
+                $"Event '{m.Name}' ({m.Id}) could not be emitted: the channel to {_transport.Description} is closed" +
+                (_channel.CloseReason is { } r ? $" ({r.ReplyCode} {r.ReplyText})." : "."));
+        }
+
+        var props = CloudEventsAmqpCodec.Encode(envelope);
+        await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_confirmTimeout);
+        try
+        {
+            await _channel.BasicPublishAsync(_exchange, m.Name, mandatory, props, envelope.Data, timeout.Token).ConfigureAwait(false);
+        }
+        catch (PublishReturnException e)
+        {
+            throw new EmitException(
+                $"Event '{m.Name}' ({m.Id}) was returned by the broker: no queue bound for '{m.Name}' on exchange '{_exchange}' " +
+                $"(mandatory emit; {e.ReplyCode} {e.ReplyText}).",
+                e);
+        }
+        catch (PublishException e) when (e.IsReturn)
+        {
+            throw new EmitException(
+                $"Event '{m.Name}' ({m.Id}) was returned by the broker: no queue bound for '{m.Name}' on exchange '{_exchange}' (mandatory emit).",
+                e);
+        }
+        catch (PublishException e)
+        {
+            throw new EmitException($"Event '{m.Name}' ({m.Id}) was refused by the broker (nack).", e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new EmitException(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"Event '{m.Name}' ({m.Id}) was not confirmed by the broker within {_confirmTimeout.TotalSeconds:0.###} s."),
+                e);
+        }
+        catch (OperationInterruptedException e)
+        {
+            throw new EmitException(
+                $"Event '{m.Name}' ({m.Id}) may not have been emitted: the channel to {_transport.Description} was closed before the broker confirmed it" +
+                (e.ShutdownReason is { } r ? $" ({r.ReplyCode} {r.ReplyText})." : "."),
+                e);
+        }
+        catch (IOException e)
+        {
+            throw new EmitException(
+                $"Event '{m.Name}' ({m.Id}) may not have been emitted: the connection to {_transport.Description} failed before the broker confirmed it ({e.Message}).",
+                e);
+        }
+        finally
+        {
+            _window.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _transport.Untrack(this);
+        await RabbitMqTransport.CloseChannelAsync(_channel).ConfigureAwait(false);
+    }
+}

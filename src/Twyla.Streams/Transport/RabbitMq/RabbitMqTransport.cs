@@ -1,0 +1,435 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+using Twyla.Streams.Events;
+
+namespace Twyla.Streams.Transport.RabbitMq;
+
+/// <summary>
+/// The RabbitMQ transport: one connection per bus, one channel per consumer or publisher session.
+/// </summary>
+/// <remarks>
+/// The client's automatic and topology recovery are off: the streams restart (and redeclare the topology),
+/// never both mechanisms (two would make zombie consumers). When the connection is lost, every live session
+/// reports it (<see cref="IDeliveryTarget.OnConsumerFailed"/>, failed publishes) and the next
+/// <see cref="StartConsumerAsync"/> / <see cref="OpenPublisherAsync"/> connects again.
+/// </remarks>
+internal sealed class RabbitMqTransport : IEventTransport
+{
+    internal static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ConnectionFactory _factory;
+    private readonly IReadOnlyList<AmqpTcpEndpoint> _endpoints;
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private readonly ConcurrentDictionary<IAsyncDisposable, byte> _sessions = new();
+    private readonly ILogger _logger;
+    private IConnection? _connection;
+    private int _disposed;
+
+    public RabbitMqTransport(RabbitMqSettings settings, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        Settings = settings;
+        Codec = new CloudEventsAmqpCodec(settings.MaxBodySize);
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Twyla.Streams.RabbitMq");
+        _factory = new ConnectionFactory
+        {
+            UserName = settings.UserName,
+            Password = settings.Password,
+            VirtualHost = settings.VirtualHost,
+            AutomaticRecoveryEnabled = false,
+            TopologyRecoveryEnabled = false,
+            ClientProvidedName = settings.ConnectionName,
+            RequestedHeartbeat = TimeSpan.FromSeconds(30),
+        };
+        var trustedCa = settings.UseTls && settings.TlsCertificateAuthorityFile is { } caFile
+            ? LoadCertificateAuthority(caFile)
+            : null;
+        _endpoints = settings.Endpoints()
+            .Select(e => new AmqpTcpEndpoint(e.Host, e.Port, settings.UseTls ? TlsOption(e.Host, trustedCa) : new SslOption()))
+            .ToArray();
+    }
+
+    public RabbitMqSettings Settings { get; }
+
+    public CloudEventsAmqpCodec Codec { get; }
+
+    public string Description => Settings.Description;
+
+    public async Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var channel = await OpenChannelAsync(confirms: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RabbitMqTopology.DeclareListenerAsync(channel, Settings.Exchange, topology, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await CloseChannelAsync(channel).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<IConsumerSession> StartConsumerAsync(
+        ListenerTopology topology, int prefetch, IDeliveryTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefetch, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefetch, ushort.MaxValue);
+
+        // Confirms are on: rejects on classic queues and drops republish a copy and ack the original only once the copy is confirmed.
+        var channel = await OpenChannelAsync(confirms: true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RabbitMqTopology.DeclareListenerAsync(channel, Settings.Exchange, topology, cancellationToken).ConfigureAwait(false);
+            await channel.BasicQosAsync(0, (ushort)prefetch, global: false, cancellationToken).ConfigureAwait(false);
+            var session = new RabbitMqConsumerSession(this, channel, topology, target, _logger);
+            Track(session);
+            try
+            {
+                await session.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            return session;
+        }
+        catch
+        {
+            await CloseChannelAsync(channel).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async Task<IPublisherSession> OpenPublisherAsync(CancellationToken cancellationToken)
+    {
+        var channel = await OpenChannelAsync(confirms: true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RabbitMqTopology.DeclareExchangeAsync(channel, Settings.Exchange, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await CloseChannelAsync(channel).ConfigureAwait(false);
+            throw;
+        }
+
+        var session = new RabbitMqPublisherSession(this, channel);
+        Track(session);
+        return session;
+    }
+
+    public async Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var result = new List<DeadLetter>();
+        if (max <= 0)
+        {
+            return result;
+        }
+
+        var channel = await OpenChannelAsync(confirms: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ulong lastTag = 0;
+            try
+            {
+                while (result.Count < max)
+                {
+                    var got = await channel.BasicGetAsync(topology.DeadLetterQueueName, autoAck: false, cancellationToken).ConfigureAwait(false);
+                    if (got is null)
+                    {
+                        break;
+                    }
+
+                    lastTag = got.DeliveryTag;
+                    result.Add(ToDeadLetter(got));
+                }
+            }
+            catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
+            {
+                return result; // no dead-letter queue yet: nothing was dead-lettered
+            }
+
+            if (lastTag > 0)
+            {
+                await channel.BasicNackAsync(lastTag, multiple: true, requeue: true, cancellationToken).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        finally
+        {
+            await CloseChannelAsync(channel).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return connection.IsOpen;
+        }
+#pragma warning disable CA1031 // unhealthy is the answer for any failure to connect
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // Live listeners are told (their consumer is gone under them) before this returns.
+        foreach (var session in _sessions.Keys)
+        {
+            if (session is RabbitMqConsumerSession consumer)
+            {
+                await consumer.CloseBecauseTransportDisposedAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        var connection = Interlocked.Exchange(ref _connection, null);
+        if (connection is not null)
+        {
+            await CloseConnectionAsync(connection).ConfigureAwait(false);
+        }
+
+        _connectLock.Dispose();
+    }
+
+    internal void Untrack(IAsyncDisposable session) => _sessions.TryRemove(session, out _);
+
+    /// <summary>The open connection, connecting (again) when there is none or it was lost.</summary>
+    internal async Task<IConnection> GetConnectionAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var current = Volatile.Read(ref _connection);
+        if (current is { IsOpen: true })
+        {
+            return current;
+        }
+
+        await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            current = _connection;
+            if (current is { IsOpen: true })
+            {
+                return current;
+            }
+
+            if (current is not null)
+            {
+                _connection = null;
+                _ = CloseConnectionAsync(current); // already closed by the broker or the network; release it
+            }
+
+            IConnection connection;
+            try
+            {
+                connection = await _factory.CreateConnectionAsync(_endpoints, Settings.ConnectionName, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BrokerUnreachableException e)
+            {
+                throw new InvalidOperationException($"Could not connect to RabbitMQ at {Description}: {Flatten(e)}", e);
+            }
+
+            connection.ConnectionShutdownAsync += (_, args) =>
+            {
+                if (Volatile.Read(ref _disposed) == 0 && args.Initiator != ShutdownInitiator.Application)
+                {
+                    _logger.LogWarning("The connection to RabbitMQ at {Broker} was lost: {Reason}", Description, args.ReplyText);
+                }
+
+                return Task.CompletedTask;
+            };
+            _connection = connection;
+            _logger.LogInformation("Connected to RabbitMQ at {Broker}", Description);
+            return connection;
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    internal async Task<IChannel> OpenChannelAsync(bool confirms, CancellationToken cancellationToken)
+    {
+        var connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var options = confirms
+            ? new CreateChannelOptions(
+                publisherConfirmationsEnabled: true,
+                publisherConfirmationTrackingEnabled: true,
+                outstandingPublisherConfirmationsRateLimiter: null) // the emit stage bounds the window; see DESIGN's pitfall
+            : new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false);
+        return await connection.CreateChannelAsync(options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes a channel off the caller's thread (never inside a consumer callback, #1567), bounded by <see cref="CloseTimeout"/>.</summary>
+    internal static async Task CloseChannelAsync(IChannel channel)
+    {
+        try
+        {
+            if (channel.IsOpen)
+            {
+                await Task.Run(() => channel.CloseAsync()).WaitAsync(CloseTimeout).ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // closing is best effort: the channel may already be gone with its connection
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            // ignored: a channel that cannot be closed is dropped with its connection
+        }
+
+        try
+        {
+            await channel.DisposeAsync().AsTask().WaitAsync(CloseTimeout).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            // ignored, as above
+        }
+    }
+
+    private static async Task CloseConnectionAsync(IConnection connection)
+    {
+        try
+        {
+            await connection.CloseAsync(Constants.ReplySuccess, "bus disposed", CloseTimeout, abort: false, CancellationToken.None)
+                .WaitAsync(CloseTimeout + CloseTimeout).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // best effort, as for channels
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        try
+        {
+            await connection.DisposeAsync().AsTask().WaitAsync(CloseTimeout).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private static X509Certificate2 LoadCertificateAuthority(string pemFile)
+    {
+        try
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(pemFile);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"The TLS certificate authority file '{pemFile}' could not be read as a certificate: {e.Message}", nameof(pemFile), e);
+        }
+    }
+
+    private static SslOption TlsOption(string host, X509Certificate2? trustedCa)
+    {
+        var option = new SslOption(host, enabled: true);
+        if (trustedCa is not null)
+        {
+            option.CertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (errors == SslPolicyErrors.None)
+                {
+                    return true;
+                }
+
+                // Only an unknown root may be forgiven, and only when it is the configured CA; a wrong host name never is.
+                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                {
+                    return false;
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(trustedCa);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                using var leaf = new X509Certificate2(certificate);
+                return chain.Build(leaf);
+            };
+        }
+
+        return option;
+    }
+
+    private static string Flatten(Exception e)
+    {
+        var messages = new List<string>();
+        for (var x = e.InnerException; x is not null && messages.Count < 4; x = x.InnerException)
+        {
+            if (x is AggregateException agg)
+            {
+                messages.AddRange(agg.InnerExceptions.Select(i => i.Message));
+                break;
+            }
+
+            messages.Add(x.Message);
+        }
+
+        return messages.Count == 0 ? e.Message : string.Join("; ", messages.Distinct());
+    }
+
+    private DeadLetter ToDeadLetter(BasicGetResult got)
+    {
+        var props = got.BasicProperties;
+        var headers = props.Headers;
+        var body = got.Body.Span;
+        var routingKey = CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.RoutingKeyHeader)
+            ?? FirstDeathRoutingKey(headers)
+            ?? got.RoutingKey;
+        var reason = CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.DropReasonHeader)
+            ?? DeathReason(headers)
+            ?? "unknown";
+        var decoded = Codec.Decode(routingKey, props, body.ToArray());
+        const int maxText = 64 * 1024;
+        var text = Encoding.UTF8.GetString(body.Length > maxText ? body[..maxText] : body);
+        return new DeadLetter(reason, decoded.Envelope?.Metadata, text, routingKey);
+    }
+
+    private static string? FirstDeathRoutingKey(IDictionary<string, object?>? headers) =>
+        FirstDeath(headers) is { } death && death.TryGetValue("routing-keys", out var keys) && keys is IList<object> list && list.Count > 0
+            ? CloudEventsAmqpCodec.AsString(list[0])
+            : null;
+
+    private static string? DeathReason(IDictionary<string, object?>? headers) =>
+        FirstDeath(headers) is { } death
+            ? $"dead-lettered by the broker ({CloudEventsAmqpCodec.AsString(death.TryGetValue("reason", out var r) ? r : null)})"
+            : null;
+
+    private static IDictionary<string, object?>? FirstDeath(IDictionary<string, object?>? headers) =>
+        headers is not null && headers.TryGetValue("x-death", out var deaths) && deaths is IList<object> list && list.Count > 0
+            ? list[0] as IDictionary<string, object?>
+            : null;
+
+    private void Track(IAsyncDisposable session) => _sessions.TryAdd(session, 0);
+}

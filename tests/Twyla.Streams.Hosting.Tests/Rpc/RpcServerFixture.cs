@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Twyla.Streams.Hosting.Rpc;
+using Twyla.Streams.Rpc;
+using Xunit;
+
+namespace Twyla.Streams.Hosting.Tests.Rpc;
+
+public sealed record GetBooking(string Pnr);
+
+public sealed record Booking(string Pnr, string Passenger, string CorrelationId);
+
+public sealed record Job(int Id, string Kind, string Key);
+
+public sealed record Echo(string Text);
+
+public sealed record Relay(string OuterCorrelationId, string InnerCorrelationId, double InnerRemainingMs);
+
+/// <summary>A real Kestrel server on 127.0.0.1 (port 0) serving the test procedures, shared by the RPC tests.</summary>
+public sealed class RpcServerFixture : IAsyncLifetime
+{
+    public const long BodyLimit = 4096;
+
+    private WebApplication? _app;
+    private RpcClient? _selfClient;
+
+    public Uri BaseAddress { get; private set; } = new("http://127.0.0.1");
+
+    public ActorSystem System => _app!.Services.GetRequiredService<ActorSystem>();
+
+    public IMaterializer Materializer => System.Materializer();
+
+    /// <summary>Completed when the <c>slow</c> handler's token for the key was cancelled.</summary>
+    public ConcurrentDictionary<string, TaskCompletionSource<TimeSpan>> SlowCancelled { get; } = new();
+
+    /// <summary>Completed when the <c>slow</c> handler started for the key.</summary>
+    public ConcurrentDictionary<string, TaskCompletionSource> SlowStarted { get; } = new();
+
+    /// <summary>Arrival times (since the key's first call) of each attempt, by key.</summary>
+    public ConcurrentDictionary<string, ConcurrentQueue<TimeSpan>> Attempts { get; } = new();
+
+    private readonly ConcurrentDictionary<string, long> _firstAttempt = new();
+
+    public volatile bool BreakerServiceHealthy;
+
+    public int GateConcurrent;
+
+    public int GateMaxConcurrent;
+
+    public int BreakerServiceCalls;
+
+    public RpcClient Client(Func<RpcClientSettings, RpcClientSettings> configure) =>
+        new(configure(RpcClientSettings.Create().WithService("test", BaseAddress)));
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Services.Configure<RpcServerOptions>(o => o.MaxRequestBodyBytes = BodyLimit);
+        builder.Services.AddAkka("rpc-tests", _ => { });
+        var app = builder.Build();
+
+        app.MapRpc<GetBooking, Booking>("get_booking", (request, _) =>
+            Task.FromResult(new Booking(request.Pnr, "Ada Lovelace", RpcContext.Current?.CorrelationId ?? "none")));
+
+        app.MapRpc<GetBooking, Booking>("fail", (_, _) =>
+            throw new InvalidOperationException("secret-detail: connection string Server=db;Password=hunter2"));
+
+        app.MapRpc<Job, Job>("slow", async (job, token) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var cancelled = SlowCancelled.GetOrAdd(job.Key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
+            await using var registration = token.Register(() => cancelled.TrySetResult(Stopwatch.GetElapsedTime(started)));
+            SlowStarted.GetOrAdd(job.Key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            await Task.Delay(Timeout.Infinite, token);
+            return job;
+        });
+
+        app.MapRpc<Job, Job>("mixed", async (job, token) =>
+        {
+            switch (job.Kind)
+            {
+                case "ok":
+                    await Task.Yield();
+                    return job;
+                case "fail":
+                    throw new RpcException("planned_failure", $"job {job.Id} failed as planned", 422);
+                default:
+                    await Task.Delay(Timeout.Infinite, token);
+                    return job;
+            }
+        });
+
+        // Fails with 503 until the key has been attempted more than job.Id times.
+        app.MapRpc<Job, Job>("flaky", (job, _) =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            var first = _firstAttempt.GetOrAdd(job.Key, now);
+            var attempts = Attempts.GetOrAdd(job.Key, _ => new ConcurrentQueue<TimeSpan>());
+            attempts.Enqueue(Stopwatch.GetElapsedTime(first, now));
+            return attempts.Count > job.Id
+                ? Task.FromResult(job)
+                : throw new RpcException("unavailable", "try again later", 503);
+        });
+
+        app.MapRpc<Job, Job>("breaker", (job, _) =>
+        {
+            Interlocked.Increment(ref BreakerServiceCalls);
+            return BreakerServiceHealthy ? Task.FromResult(job) : throw new RpcException("unavailable", "down", 503);
+        });
+
+        app.MapRpc<Echo, Echo>("trace", (_, _) => Task.FromResult(new Echo(RpcContext.Current?.TraceParent ?? "none")));
+
+        app.MapRpc<Echo, Echo>("remaining", (_, _) =>
+            Task.FromResult(new Echo(((RpcContext.Current?.Deadline - DateTimeOffset.UtcNow)?.TotalMilliseconds ?? -1).ToString(CultureInfo.InvariantCulture))));
+
+        // Calls two procedures of this server from inside a handler: the ambient context passes the chain on.
+        app.MapRpc<Echo, Relay>("relay", async (_, token) =>
+        {
+            var booking = await _selfClient!.CallAsync<GetBooking, Booking>("test.get_booking", new GetBooking("R1"), token);
+            var remaining = await _selfClient.CallAsync<Echo, Echo>("test.remaining", new Echo(""), token);
+            return new Relay(
+                RpcContext.Current!.CorrelationId,
+                ((RpcResult<Booking>.Success)booking).Value.CorrelationId,
+                double.Parse(((RpcResult<Echo>.Success)remaining).Value.Text, CultureInfo.InvariantCulture));
+        });
+
+        app.MapRpc<Job, Job>("gate", async (job, token) =>
+        {
+            var now = Interlocked.Increment(ref GateConcurrent);
+            int max;
+            while ((max = Volatile.Read(ref GateMaxConcurrent)) < now && Interlocked.CompareExchange(ref GateMaxConcurrent, now, max) != max)
+            {
+            }
+
+            await Task.Delay(20, token); // simulated work, so calls overlap
+            Interlocked.Decrement(ref GateConcurrent);
+            return job;
+        });
+
+        app.MapRpcFlow("upper", Flow.Create<Echo>().SelectAsync(4, async e =>
+        {
+            await Task.Yield();
+            return new Echo(e.Text.ToUpperInvariant());
+        }));
+
+        app.MapRpcFlow("crashy", Flow.Create<Echo>().Select(e =>
+            e.Text == "crash" ? throw new InvalidOperationException("flow crashed") : new Echo(e.Text + "!")));
+
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+        _selfClient = Client(s => s);
+        _app = app;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _selfClient?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RpcCollection : ICollectionFixture<RpcServerFixture>
+{
+    public const string Name = "rpc";
+}

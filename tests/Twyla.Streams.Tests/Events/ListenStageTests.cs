@@ -1,0 +1,130 @@
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.Streams.TestKit;
+using Akka.TestKit.Xunit2;
+using Microsoft.Extensions.Logging.Abstractions;
+using Twyla.Streams.Events;
+using Twyla.Streams.Tests.Support;
+using Twyla.Streams.Transport;
+using Xunit;
+
+namespace Twyla.Streams.Tests.Events;
+
+/// <summary>The listen stage's ack bookkeeping, against a transport session that records every call.</summary>
+public sealed class ListenStageTests : TestKit
+{
+    private readonly RecordingTransport _transport = new();
+
+    private Source<Event<Probe>, IListenControl> Listen(int prefetch = 100) =>
+        Source.FromGraph(new ListenStage<Probe>(
+            _transport,
+            ListenerTopology.Create("test.happened", "tests", QueueType.Classic),
+            ListenSettings.Default.WithPrefetch(prefetch),
+            EventBusSettings.DefaultJsonOptions,
+            NullLogger.Instance));
+
+    [Fact]
+    public async Task Listen_should_never_ack_past_an_unsettled_event_when_handlers_complete_out_of_order()
+    {
+        const int count = 400;
+        var random = new Random(7);
+        var (control, done) = Listen(prefetch: 64)
+            .SelectAsyncUnordered(8, async e =>
+            {
+                await Task.Delay(random.Next(0, 3));
+                _transport.Session.HandlerDone[ulong.Parse(e.Metadata.Id[3..])] = true;
+                await e.AckAsync();
+                return e;
+            })
+            .Take(count)
+            .ToMaterialized(Sink.Seq<Event<Probe>>(), Keep.Both)
+            .Run(Sys.Materializer());
+
+        for (ulong tag = 1; tag <= count; tag++)
+        {
+            await _transport.DeliverAsync(tag, Json.Of(new Probe((int)tag)));
+        }
+
+        var events = await done.WaitAsync(TimeSpan.FromSeconds(20));
+        await control.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(count, events.Select(e => e.Payload.N).Distinct().Count());
+        Assert.Empty(_transport.Session.Violations);
+        Assert.Equal(count, _transport.Session.SettledTags().Count);
+        Assert.Contains(_transport.Session.Calls, c => c.EndsWith("multiple", StringComparison.Ordinal));
+        Assert.True(
+            _transport.Session.Calls.Count(c => c.StartsWith("ack", StringComparison.Ordinal)) < count / 2,
+            "acks should be batched: " + string.Join(", ", _transport.Session.Calls.Take(20)));
+        Assert.Equal("close", _transport.Session.Calls.Last());
+    }
+
+    [Fact]
+    public async Task Listen_should_send_a_reject_before_an_ack_that_passes_its_tag()
+    {
+        var probe = Listen().RunWith(this.SinkProbe<Event<Probe>>(), Sys.Materializer());
+        probe.Request(3);
+        for (ulong tag = 1; tag <= 3; tag++)
+        {
+            await _transport.DeliverAsync(tag, Json.Of(new Probe((int)tag)));
+        }
+
+        var first = probe.ExpectNext();
+        var second = probe.ExpectNext();
+        var third = probe.ExpectNext();
+        await third.AckAsync();
+        await second.RejectAsync();
+        await first.AckAsync();
+
+        AwaitAssert(() => Assert.Equal(["reject 2", "ack 3 multiple"], _transport.Session.Calls.ToArray()));
+        Assert.True(second.IsSettled);
+        probe.Cancel();
+    }
+
+    [Fact]
+    public async Task Listen_should_drop_an_invalid_payload_naming_the_member_and_keep_running()
+    {
+        var probe = Listen().RunWith(this.SinkProbe<Event<Probe>>(), Sys.Materializer());
+        probe.Request(2);
+        await _transport.DeliverAsync(1, """{"n":"not a number"}""");
+        await _transport.DeliverAsync(2, """{"n":2}""");
+
+        var valid = probe.ExpectNext();
+        Assert.Equal(2, valid.Payload.N);
+        var drop = Assert.Single(_transport.Session.Calls, c => c.StartsWith("drop 1", StringComparison.Ordinal));
+        Assert.Contains("$.n", drop, StringComparison.Ordinal);
+        probe.Cancel();
+    }
+
+    [Fact]
+    public async Task Settling_should_be_a_no_op_the_second_time()
+    {
+        var probe = Listen().RunWith(this.SinkProbe<Event<Probe>>(), Sys.Materializer());
+        probe.Request(1);
+        await _transport.DeliverAsync(1, Json.Of(new Probe(1)));
+        var e = probe.ExpectNext();
+
+        await e.AckAsync();
+        await e.DropAsync("too late");
+        await e.RejectAsync();
+
+        AwaitAssert(() => Assert.Equal(["ack 1 multiple"], _transport.Session.Calls.ToArray()));
+        probe.Cancel();
+    }
+
+    [Fact]
+    public async Task Shutdown_should_close_the_session_and_fail_later_settlements_fast()
+    {
+        var (control, probe) = Listen().ToMaterialized(this.SinkProbe<Event<Probe>>(), Keep.Both).Run(Sys.Materializer());
+        probe.Request(1);
+        await _transport.DeliverAsync(1, Json.Of(new Probe(1)));
+        var e = probe.ExpectNext();
+
+        await control.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        probe.ExpectComplete();
+
+        var settle = e.AckAsync();
+        var error = await Assert.ThrowsAsync<EventSettlementException>(() => settle.WaitAsync(TimeSpan.FromSeconds(1)));
+        Assert.Contains("stopped", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_transport.Session.Calls, c => c.StartsWith("ack", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using Twyla.Streams.Events;
+using Twyla.Streams.Transport;
+
+namespace Twyla.Streams.Tests.Support;
+
+/// <summary>
+/// A transport whose single consumer session is driven by the test: the test hands in deliveries and reads
+/// back, in order, every call the listen stage made. It checks the AMQP rules the stage must keep: a
+/// <c>multiple=true</c> ack must never cover a tag that is not settled yet.
+/// </summary>
+internal sealed class RecordingTransport : IEventTransport
+{
+    private readonly TaskCompletionSource<IDeliveryTarget> _target = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RecordingTransport() => Session = new RecordingSession(this);
+
+    public RecordingSession Session { get; }
+
+    public string Description => "recording";
+
+    public Task<IDeliveryTarget> Target => _target.Task;
+
+    public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<IConsumerSession> StartConsumerAsync(
+        ListenerTopology topology, int prefetch, IDeliveryTarget target, CancellationToken cancellationToken)
+    {
+        _target.TrySetResult(target);
+        return Task.FromResult<IConsumerSession>(Session);
+    }
+
+    public Task<IPublisherSession> OpenPublisherAsync(CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The recording transport only consumes.");
+
+    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<DeadLetter>>([]);
+
+    public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    public async Task DeliverAsync(ulong tag, string json, int deliveryCount = 1)
+    {
+        var target = await Target;
+        var metadata = new EventMetadata($"id-{tag}", "test.happened", $"id-{tag}", "", DateTimeOffset.UtcNow, "test", 1);
+        var envelope = new EventEnvelope(metadata, Encoding.UTF8.GetBytes(json), null, null);
+        target.OnDelivery(new TransportDelivery(tag, envelope, null, deliveryCount > 1, deliveryCount, "test.happened", null));
+    }
+
+    internal sealed class RecordingSession(RecordingTransport owner) : IConsumerSession
+    {
+        private readonly HashSet<ulong> _settled = [];
+        private readonly object _gate = new();
+
+        public ConcurrentQueue<string> Calls { get; } = new();
+
+        public ConcurrentQueue<string> Violations { get; } = new();
+
+        public TaskCompletionSource Disposed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Tags the test has delivered so far (an ack may not cover one that is delivered and unsettled).</summary>
+        public ConcurrentDictionary<ulong, bool> Delivered { get; } = new();
+
+        public ulong MaxDelivered { get; set; }
+
+        public Task AckAsync(ulong tag, bool multiple, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                Calls.Enqueue($"ack {tag}{(multiple ? " multiple" : "")}");
+                if (!multiple)
+                {
+                    Settle(tag);
+                }
+                else
+                {
+                    for (ulong t = 1; t <= tag; t++)
+                    {
+                        if (_settled.Add(t) && !owner.Session.HandlerDone.ContainsKey(t))
+                        {
+                            Violations.Enqueue($"ack {tag} multiple covered tag {t}, whose handler had not finished");
+                        }
+                    }
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+
+        /// <summary>Tags whose handler finished (set by the test before it settles).</summary>
+        public ConcurrentDictionary<ulong, bool> HandlerDone { get; } = new();
+
+        public Task RejectAsync(TransportDelivery delivery, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                Calls.Enqueue($"reject {delivery.Tag}");
+                Settle(delivery.Tag);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task DropAsync(TransportDelivery delivery, string reason, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                Calls.Enqueue($"drop {delivery.Tag}: {reason}");
+                Settle(delivery.Tag);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopConsumingAsync(CancellationToken cancellationToken)
+        {
+            Calls.Enqueue("stop");
+            return Task.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Calls.Enqueue("close");
+            Disposed.TrySetResult();
+            return ValueTask.CompletedTask;
+        }
+
+        public IReadOnlyCollection<ulong> SettledTags()
+        {
+            lock (_gate)
+            {
+                return [.. _settled];
+            }
+        }
+
+        private void Settle(ulong tag)
+        {
+            if (!_settled.Add(tag))
+            {
+                Violations.Enqueue($"tag {tag} settled twice");
+            }
+        }
+    }
+}
+
+internal sealed record Probe(int N);
+
+internal static class Json
+{
+    public static string Of(object value) => JsonSerializer.Serialize(value, EventBusSettings.DefaultJsonOptions);
+}

@@ -1,0 +1,248 @@
+using System.Text;
+using RabbitMQ.Client;
+using Twyla.Streams.Events;
+using Twyla.Streams.Transport;
+using Twyla.Streams.Transport.RabbitMq;
+using Xunit;
+
+namespace Twyla.Streams.Tests.Transport.RabbitMq;
+
+public class CloudEventsAmqpCodecTests
+{
+    private static readonly CloudEventsAmqpCodec Codec = new(4 * 1024 * 1024);
+
+    private static readonly EventMetadata Metadata = new(
+        "0195b4a0-0000-7000-8000-000000000001",
+        "booking.created",
+        "0195b4a0-0000-7000-8000-000000000000",
+        "0195b4a0-0000-7000-8000-00000000000f",
+        new DateTimeOffset(2026, 11, 27, 18, 30, 15, 123, TimeSpan.Zero),
+        "booking-api",
+        3);
+
+    private static byte[] Json(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static string H(IDictionary<string, object?> headers, string name) =>
+        CloudEventsAmqpCodec.HeaderString(headers, name) ?? throw new Xunit.Sdk.XunitException($"header {name} missing");
+
+    [Fact]
+    public void Encode_should_write_binary_mode_CloudEvents_headers_and_native_properties()
+    {
+        var env = new EventEnvelope(Metadata, Json("{\"id\":1}"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "congo=t61rcWkgMzE");
+
+        var p = CloudEventsAmqpCodec.Encode(env);
+
+        Assert.Equal("application/json", p.ContentType);
+        Assert.Equal(DeliveryModes.Persistent, p.DeliveryMode);
+        Assert.Equal(Metadata.Id, p.MessageId);
+        Assert.Equal(Metadata.CorrelationId, p.CorrelationId);
+        Assert.Equal("booking.created", p.Type);
+        Assert.Equal("booking-api", p.AppId);
+        Assert.Equal(Metadata.Time.ToUnixTimeSeconds(), p.Timestamp.UnixTime);
+        var h = p.Headers!;
+        Assert.Equal("1.0", H(h, "cloudEvents_specversion"));
+        Assert.Equal(Metadata.Id, H(h, "cloudEvents_id"));
+        Assert.Equal("booking.created", H(h, "cloudEvents_type"));
+        Assert.Equal("booking-api", H(h, "cloudEvents_source"));
+        Assert.Equal("2026-11-27T18:30:15.123Z", H(h, "cloudEvents_time"));
+        Assert.Equal(Metadata.CorrelationId, H(h, "cloudEvents_correlationid"));
+        Assert.Equal(Metadata.CausationId, H(h, "cloudEvents_causationid"));
+        Assert.Equal("3", H(h, "cloudEvents_dataversion"));
+        Assert.Equal(env.TraceParent, H(h, "traceparent"));
+        Assert.Equal(env.TraceState, H(h, "tracestate"));
+    }
+
+    [Fact]
+    public void Encode_should_omit_causation_and_trace_context_when_absent()
+    {
+        var start = Metadata with { CausationId = string.Empty };
+
+        var h = CloudEventsAmqpCodec.Encode(new EventEnvelope(start, Json("{}"), null, null)).Headers!;
+
+        Assert.False(h.ContainsKey("cloudEvents_causationid"));
+        Assert.False(h.ContainsKey("traceparent"));
+        Assert.False(h.ContainsKey("tracestate"));
+    }
+
+    [Fact]
+    public void Decode_should_round_trip_what_encode_wrote()
+    {
+        var env = new EventEnvelope(Metadata, Json("{\"id\":1}"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "a=b");
+        var props = AsReceived(CloudEventsAmqpCodec.Encode(env));
+
+        var result = Codec.Decode("booking.created", props, env.Data.ToArray());
+
+        Assert.Null(result.Error);
+        Assert.Equal(Metadata, result.Envelope!.Metadata);
+        Assert.Equal("{\"id\":1}", Encoding.UTF8.GetString(result.Envelope.Data.Span));
+        Assert.Equal(env.TraceParent, result.Envelope.TraceParent);
+        Assert.Equal(env.TraceState, result.Envelope.TraceState);
+    }
+
+    [Fact]
+    public void Decode_should_accept_the_colon_prefix()
+    {
+        var props = new BasicProperties
+        {
+            ContentType = "application/json; charset=utf-8",
+            Headers = new Dictionary<string, object?>
+            {
+                ["cloudEvents:specversion"] = Encoding.UTF8.GetBytes("1.0"),
+                ["cloudEvents:id"] = Encoding.UTF8.GetBytes("e-1"),
+                ["cloudEvents:type"] = Encoding.UTF8.GetBytes("booking.created"),
+                ["cloudEvents:source"] = Encoding.UTF8.GetBytes("/legacy"),
+                ["cloudEvents:time"] = Encoding.UTF8.GetBytes("2026-11-27T19:30:15+01:00"),
+            },
+        };
+
+        var result = Codec.Decode("ignored.key", props, Json("{\"a\":1}"));
+
+        Assert.Null(result.Error);
+        var m = result.Envelope!.Metadata;
+        Assert.Equal("e-1", m.Id);
+        Assert.Equal("booking.created", m.Name);
+        Assert.Equal("/legacy", m.Source);
+        Assert.Equal("e-1", m.CorrelationId);
+        Assert.True(m.IsChainStart);
+        Assert.Equal(1, m.Version);
+        Assert.Equal(new DateTimeOffset(2026, 11, 27, 18, 30, 15, TimeSpan.Zero), m.Time);
+    }
+
+    [Fact]
+    public void Decode_should_read_structured_mode()
+    {
+        var body = Json("""
+            {"specversion":"1.0","id":"s-1","type":"booking.cancelled","source":"urn:legacy","time":"2026-11-27T18:30:15Z",
+             "datacontenttype":"application/json","correlationid":"c-9","causationid":"s-0","dataversion":"2",
+             "traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","data":{"bookingId":"B1","seats":[1,2]}}
+            """);
+        var props = new BasicProperties { ContentType = "application/cloudevents+json; charset=UTF-8" };
+
+        var result = Codec.Decode("booking.cancelled", props, body);
+
+        Assert.Null(result.Error);
+        var m = result.Envelope!.Metadata;
+        Assert.Equal(new EventMetadata("s-1", "booking.cancelled", "c-9", "s-0", new DateTimeOffset(2026, 11, 27, 18, 30, 15, TimeSpan.Zero), "urn:legacy", 2), m);
+        Assert.Equal("{\"bookingId\":\"B1\",\"seats\":[1,2]}", Encoding.UTF8.GetString(result.Envelope.Data.Span));
+        Assert.Equal("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", result.Envelope.TraceParent);
+    }
+
+    [Fact]
+    public void Decode_should_accept_plain_JSON_with_no_CloudEvents_attributes_as_a_chain_start_named_by_the_routing_key()
+    {
+        var props = new BasicProperties { ContentType = "application/json" };
+
+        var result = Codec.Decode("booking.created", props, Json("{\"bookingId\":\"B1\"}"));
+
+        Assert.Null(result.Error);
+        var m = result.Envelope!.Metadata;
+        Assert.Equal("booking.created", m.Name);
+        Assert.True(Guid.TryParse(m.Id, out var id));
+        Assert.Equal(7, id.Version);
+        Assert.Equal(m.Id, m.CorrelationId);
+        Assert.True(m.IsChainStart);
+        Assert.Equal(1, m.Version);
+    }
+
+    [Fact]
+    public void Decode_should_use_native_message_id_and_app_id_of_a_plain_message()
+    {
+        var props = new BasicProperties { MessageId = "legacy-7", AppId = "old-service", Timestamp = new AmqpTimestamp(1_800_000_000) };
+
+        var m = Codec.Decode("booking.created", props, Json("[1,2]")).Envelope!.Metadata;
+
+        Assert.Equal("legacy-7", m.Id);
+        Assert.Equal("old-service", m.Source);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000), m.Time);
+    }
+
+    [Fact]
+    public void Decode_should_name_a_republished_copy_by_its_original_routing_key()
+    {
+        var props = new BasicProperties { Headers = new Dictionary<string, object?> { ["x-twyla-routing-key"] = Encoding.UTF8.GetBytes("booking.created") } };
+
+        var result = Codec.Decode("booking.created.billing", props, Json("{}"));
+
+        Assert.Equal("booking.created", result.Envelope!.Metadata.Name);
+    }
+
+    public static TheoryData<string, string?, string?, string> Malformed => new()
+    {
+        // body, content type, header tweak, expected words in the reason
+        { "not json at all", "application/json", null, "not valid JSON" },
+        { "{\"a\":1", "application/json", null, "not valid JSON" },
+        { "", "application/json", null, "not valid JSON" },
+        { "{\"a\":1}", "text/plain", null, "content type 'text/plain' is not JSON" },
+        { "{\"a\":1}", "application/octet-stream", null, "is not JSON" },
+        { "{\"a\":1}", "application/json", "specversion=0.3", "specversion '0.3'" },
+        { "{\"a\":1}", "application/json", "id=", "lack the required id" },
+        { "{\"a\":1}", "application/json", "type=Not A Name", "is not an event name" },
+        { "{\"a\":1}", "application/json", "time=yesterday", "not an RFC 3339 timestamp" },
+        { "{\"a\":1}", "application/json", "dataversion=two", "dataversion 'two'" },
+        { "{\"a\":1}", "application/json", "source=", "lack the required source" },
+        { "{\"a\":1}", "application/json", "routing=not-an-event", "routing key 'not-an-event' is not an event name" },
+        { "{\"specversion\":\"1.0\",\"id\":\"x\",\"type\":\"booking.created\",\"source\":\"s\"}", "application/cloudevents+json", null, "has no data" },
+        { "[1]", "application/cloudevents+json", null, "not a JSON object" },
+        { "{oops", "application/cloudevents+json", null, "structured-mode CloudEvent is not valid JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void Decode_should_turn_malformed_messages_into_a_decode_error_with_the_reason(string body, string? contentType, string? tweak, string reason)
+    {
+        var routingKey = "booking.created";
+        BasicProperties props;
+        if (tweak is null)
+        {
+            props = new BasicProperties { ContentType = contentType };
+        }
+        else if (tweak.StartsWith("routing=", StringComparison.Ordinal))
+        {
+            routingKey = tweak["routing=".Length..];
+            props = new BasicProperties { ContentType = contentType };
+        }
+        else
+        {
+            props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(Metadata, Json(body), null, null)));
+            var (name, value) = (tweak[..tweak.IndexOf('=')], tweak[(tweak.IndexOf('=') + 1)..]);
+            props.Headers!["cloudEvents_" + name] = Encoding.UTF8.GetBytes(value);
+        }
+
+        var result = Codec.Decode(routingKey, props, Json(body));
+
+        Assert.Null(result.Envelope);
+        Assert.Contains(reason, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_should_refuse_a_body_over_the_size_limit_without_parsing_it()
+    {
+        var small = new CloudEventsAmqpCodec(1024);
+        var body = Json("[" + string.Join(",", Enumerable.Repeat("1", 600)) + "]");
+
+        var result = small.Decode("booking.created", new BasicProperties { ContentType = "application/json" }, body);
+
+        Assert.Null(result.Envelope);
+        Assert.Contains($"body of {body.Length} bytes is larger than the 1024 bytes", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_should_report_a_missing_specversion_when_other_CloudEvents_headers_are_there()
+    {
+        var props = new BasicProperties { Headers = new Dictionary<string, object?> { ["cloudEvents_id"] = "x" } };
+
+        var result = Codec.Decode("booking.created", props, Json("{}"));
+
+        Assert.Contains("lack specversion", result.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>Headers as the client hands them to a consumer: AMQP long strings arrive as byte arrays.</summary>
+    private static BasicProperties AsReceived(BasicProperties sent)
+    {
+        var copy = new BasicProperties(sent)
+        {
+            Headers = sent.Headers!.ToDictionary(kv => kv.Key, kv => kv.Value is string s ? (object?)Encoding.UTF8.GetBytes(s) : kv.Value),
+        };
+        return copy;
+    }
+}
