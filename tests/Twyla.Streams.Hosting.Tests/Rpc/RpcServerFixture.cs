@@ -64,7 +64,7 @@ public sealed class RpcServerFixture : IAsyncLifetime
     public RpcClient Client(Func<RpcClientSettings, RpcClientSettings> configure) =>
         new(configure(RpcClientSettings.Create().WithService("test", BaseAddress)));
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -167,7 +167,7 @@ public sealed class RpcServerFixture : IAsyncLifetime
         _app = app;
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _selfClient?.Dispose();
         if (_app is not null)

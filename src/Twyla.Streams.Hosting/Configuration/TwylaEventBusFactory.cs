@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Twyla.Streams.Transport.RabbitMq;
+
+namespace Twyla.Streams.Hosting.Configuration;
+
+/// <summary>Makes the service's <see cref="EventBus"/> from validated <see cref="TwylaOptions"/>.</summary>
+internal static class TwylaEventBusFactory
+{
+    public static EventBus Create(TwylaOptions options, string defaultServiceName, ILoggerFactory loggerFactory)
+    {
+        var logger = loggerFactory.CreateLogger("Twyla.Streams.Hosting");
+        var settings = EventBusSettings.Create(options.ServiceName ?? defaultServiceName).WithLoggerFactory(loggerFactory);
+        var transport = ResolveTransport(options);
+        switch (transport)
+        {
+            case TwylaTransport.RabbitMq:
+            {
+                var rabbit = RabbitSettings(options);
+                logger.LogInformation(
+                    "Twyla event bus for service {ServiceName} on RabbitMQ {Broker}, exchange {Exchange}",
+                    settings.ServiceName, rabbit.Description, rabbit.Exchange);
+                return EventBus.RabbitMq(rabbit, settings);
+            }
+
+            default:
+                if (options.Transport is null)
+                {
+                    logger.LogWarning(
+                        "Twyla event bus for service {ServiceName}: no transport configured (Twyla:Transport, Twyla:Amqp:Uri or TWYLA_AMQP_HOST), " +
+                        "using the in-memory transport; events live in this process only",
+                        settings.ServiceName);
+                }
+                else
+                {
+                    logger.LogInformation("Twyla event bus for service {ServiceName} on the in-memory transport", settings.ServiceName);
+                }
+
+                return EventBus.InMemory(settings);
+        }
+    }
+
+    /// <summary>The configured transport, or RabbitMQ when any AMQP setting is present, else in-memory.</summary>
+    public static TwylaTransport ResolveTransport(TwylaOptions options) =>
+        options.Transport ?? (options.Amqp?.IsConfigured == true ? TwylaTransport.RabbitMq : TwylaTransport.InMemory);
+
+    /// <summary>RabbitMQ settings: the URI first, then the individual keys override its parts.</summary>
+    public static RabbitMqSettings RabbitSettings(TwylaOptions options)
+    {
+        var amqp = options.Amqp ?? new TwylaAmqpOptions();
+        var rabbit = RabbitMqSettings.Create();
+        try
+        {
+            if (amqp.Uri is { } uri)
+            {
+                rabbit = rabbit.WithUri(uri);
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            throw new OptionsValidationException(
+                Options.DefaultName, typeof(TwylaOptions), [$"Twyla:Amqp:Uri: {ex.Message}"]);
+        }
+
+        if (amqp.Host is { } host)
+        {
+            rabbit = rabbit.WithHost(host);
+        }
+
+        if (amqp.Port is { } port)
+        {
+            rabbit = rabbit.WithPort(port);
+        }
+
+        if (amqp.User is not null || amqp.Password is not null)
+        {
+            rabbit = rabbit.WithCredentials(amqp.User ?? rabbit.UserName, amqp.Password ?? rabbit.Password);
+        }
+
+        if (amqp.VirtualHost is { } vhost)
+        {
+            rabbit = rabbit.WithVirtualHost(vhost);
+        }
+
+        if (options.Exchange is { } exchange)
+        {
+            rabbit = rabbit.WithExchange(exchange);
+        }
+
+        return rabbit;
+    }
+}

@@ -1,0 +1,292 @@
+using Microsoft.Extensions.Logging;
+using Twyla.Streams.Events;
+
+namespace Twyla.Streams.Hosting.Listeners;
+
+/// <summary>
+/// Runs one listener's graph for the life of the host: materializes it, restarts it with exponential backoff when it
+/// fails (or completes while the host is not stopping), and drains it when the host stops.
+/// </summary>
+/// <remarks>
+/// A failed incarnation is shut down at once (not drained): its unsettled events go back to the queue and reach the
+/// next incarnation, so no event is lost. A drain stops consuming, lets the events already handed to the handler
+/// finish and be acked within the drain timeout, then closes the consumer; events not yet handed over stay queued.
+/// </remarks>
+internal sealed class HostedListener
+{
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(15);
+
+    private readonly Func<(IListenControl Control, Task Done)> _materialize;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private IListenControl? _control;
+    private Task _loop = Task.CompletedTask;
+    private bool _stopping;
+    private volatile ListenerState _state = ListenerState.Starting;
+    private int _restarts;
+    private Exception? _lastFailure;
+
+    public HostedListener(string pattern, string group, ListenerSettings settings, Func<(IListenControl, Task)> materialize, ILogger logger)
+    {
+        Pattern = pattern;
+        Group = group;
+        Settings = settings;
+        _materialize = materialize;
+        _logger = logger;
+    }
+
+    public string Pattern { get; }
+
+    public string Group { get; }
+
+    public string Name => $"{Pattern}/{Group}";
+
+    public ListenerSettings Settings { get; }
+
+    public ListenerState State => _state;
+
+    /// <summary>How many times the graph was restarted after a failure.</summary>
+    public int Restarts => Volatile.Read(ref _restarts);
+
+    public Exception? LastFailure => Volatile.Read(ref _lastFailure);
+
+    /// <summary>Completes when the listener stopped for good.</summary>
+    public Task Stopped => _loop;
+
+    public void Start()
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                _state = ListenerState.Stopped;
+                return;
+            }
+
+            _loop = RunAsync();
+        }
+    }
+
+    /// <summary>
+    /// Stops consuming and waits until the events in flight were settled (or the drain timeout passed) and the
+    /// consumer closed. <paramref name="abort"/> turns the drain into an immediate shutdown.
+    /// </summary>
+    public async Task DrainAsync(CancellationToken abort)
+    {
+        IListenControl? control;
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                control = null;
+            }
+            else
+            {
+                _stopping = true;
+                control = _control;
+                if (_state != ListenerState.Stopped)
+                {
+                    _state = ListenerState.Draining;
+                }
+            }
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false); // ends a backoff wait
+        if (control is not null)
+        {
+            _ = control.DrainAsync();
+        }
+
+        using var registration = abort.Register(ShutdownNow);
+        var bound = Task.Delay(Settings.DrainTimeout + CloseGrace, CancellationToken.None);
+        if (await Task.WhenAny(_loop, bound).ConfigureAwait(false) == bound)
+        {
+            _logger.LogWarning("Twyla listener {Pattern} (group {Group}) did not stop within its drain timeout; shutting it down", Pattern, Group);
+            ShutdownNow();
+        }
+        else if (_loop.IsCompleted)
+        {
+            _state = ListenerState.Stopped; // also when it never started
+        }
+    }
+
+    private void ShutdownNow()
+    {
+        IListenControl? control;
+        lock (_gate)
+        {
+            control = _control;
+        }
+
+        _ = control?.ShutdownAsync();
+    }
+
+    private async Task RunAsync()
+    {
+        await Task.Yield();
+        var failuresInARow = 0;
+        while (true)
+        {
+            IListenControl? control = null;
+            Exception? failure = null;
+            var started = DateTimeOffset.UtcNow;
+            try
+            {
+                var (c, done) = _materialize();
+                control = c;
+                bool stopping;
+                lock (_gate)
+                {
+                    _control = control;
+                    stopping = _stopping;
+                    if (!stopping)
+                    {
+                        _state = ListenerState.Running;
+                    }
+                }
+
+                if (stopping)
+                {
+                    _ = control.DrainAsync();
+                }
+
+                failure = await RunOnceAsync(control, done).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // any failure of the graph leads to a restart
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                failure = ex;
+            }
+
+            bool drained;
+            lock (_gate)
+            {
+                drained = _stopping;
+                if (!drained)
+                {
+                    _control = null;
+                    _state = ListenerState.Restarting;
+                }
+            }
+
+            if (drained)
+            {
+                if (failure is not null)
+                {
+                    _logger.LogWarning(failure, "Twyla listener {Pattern} (group {Group}) failed while draining: {Reason}", Pattern, Group, failure.Message);
+                }
+
+                if (control is not null)
+                {
+                    // Still reachable by ShutdownNow (the host's shutdown timeout) while the consumer closes.
+                    await Task.WhenAny(control.Completion, Task.Delay(CloseGrace)).ConfigureAwait(false);
+                }
+
+                lock (_gate)
+                {
+                    _control = null;
+                }
+
+                break;
+            }
+
+            if (control is not null)
+            {
+                await CloseAsync(control).ConfigureAwait(false);
+            }
+
+            if (DateTimeOffset.UtcNow - started >= Settings.MaxBackoff)
+            {
+                failuresInARow = 0;
+            }
+
+            var delay = Backoff(failuresInARow++);
+            Interlocked.Increment(ref _restarts);
+            Volatile.Write(ref _lastFailure, failure);
+            _logger.LogError(
+                failure,
+                "Twyla listener {Pattern} (group {Group}) failed: {Reason}; restart {Restart} in {Delay}",
+                Pattern, Group, failure?.Message, Restarts, delay);
+            try
+            {
+                await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        _state = ListenerState.Stopped;
+        _logger.LogInformation("Twyla listener {Pattern} (group {Group}) stopped", Pattern, Group);
+    }
+
+    /// <summary>Waits for the incarnation to end; returns why it must restart, or null when it ended by a drain.</summary>
+    private async Task<Exception?> RunOnceAsync(IListenControl control, Task done)
+    {
+        var first = await Task.WhenAny(done, control.Completion).ConfigureAwait(false);
+        if (first == control.Completion)
+        {
+            // The consumer closed: by a drain (handlers that outlived the drain timeout are abandoned; their events
+            // went back to the queue) or by a failure of the listener itself.
+            return control.Completion.Exception?.GetBaseException()
+                   ?? (IsStopping() ? null : new InvalidOperationException("The listener's consumer closed although the host is not stopping."));
+        }
+
+        if (done.Exception is { } error)
+        {
+            return error.GetBaseException();
+        }
+
+        if (done.IsCanceled)
+        {
+            return new OperationCanceledException("The listener's graph was cancelled.");
+        }
+
+        // The handler's stream completed: expected in a drain, where the consumer closes once every ack was sent.
+        if (IsStopping())
+        {
+            await Task.WhenAny(control.Completion, Task.Delay(Settings.DrainTimeout + CloseGrace)).ConfigureAwait(false);
+            return null;
+        }
+
+        return new InvalidOperationException("The listener's handler flow completed although the host is not stopping.");
+    }
+
+    private bool IsStopping()
+    {
+        lock (_gate)
+        {
+            return _stopping;
+        }
+    }
+
+    private static async Task CloseAsync(IListenControl control)
+    {
+        try
+        {
+            await control.ShutdownAsync().WaitAsync(CloseGrace).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // the incarnation failed already; closing is best effort
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>
+    /// The delay before restart number <paramref name="failuresInARow"/> + 1: <paramref name="min"/> doubled per failure
+    /// in a row, times a jitter from 1 to 1.2 (<paramref name="random"/> from 0 to 1), never more than <paramref name="max"/>.
+    /// </summary>
+    internal static TimeSpan Backoff(TimeSpan min, TimeSpan max, int failuresInARow, double random)
+    {
+        var exponential = Math.Min(max.TotalMilliseconds, min.TotalMilliseconds * Math.Pow(2, Math.Min(failuresInARow, 30)));
+        return TimeSpan.FromMilliseconds(Math.Min(max.TotalMilliseconds, exponential * (1 + (random * 0.2))));
+    }
+
+#pragma warning disable CA5394 // jitter, not security
+    private TimeSpan Backoff(int failuresInARow) => Backoff(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow, Random.Shared.NextDouble());
+#pragma warning restore CA5394
+}

@@ -1,0 +1,33 @@
+using Twyla.Streams.Events;
+
+namespace Twyla.Streams.Hosting.Listeners;
+
+/// <summary>A listener's effective settings: its own options, else the service's, else the defaults.</summary>
+internal sealed record ListenerSettings(
+    ListenSettings Listen, AckOnCompletionSettings Ack, TimeSpan MinBackoff, TimeSpan MaxBackoff)
+{
+    public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan DefaultMinBackoff = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan DefaultMaxBackoff = TimeSpan.FromSeconds(30);
+
+    public TimeSpan DrainTimeout => Listen.DrainTimeout;
+
+    public static ListenerSettings Resolve(TwylaListenerOptions own, TwylaOptions service)
+    {
+        var listen = ListenSettings.Default
+            .WithPrefetch(own.Prefetch ?? service.Prefetch ?? ListenSettings.Default.Prefetch)
+            .WithQueueType(own.QueueType ?? service.QueueType ?? ListenSettings.Default.QueueType)
+            .WithDrainTimeout(own.DrainTimeout ?? service.DrainTimeout ?? DefaultDrainTimeout);
+        var ack = AckOnCompletionSettings.Default
+            .WithParallelism(own.Parallelism ?? service.Parallelism ?? AckOnCompletionSettings.Default.Parallelism)
+            .WithMaxDeliveries(own.MaxDeliveries ?? service.MaxDeliveries ?? AckOnCompletionSettings.Default.MaxDeliveries);
+        var min = own.MinBackoff ?? service.MinBackoff ?? DefaultMinBackoff;
+        var max = own.MaxBackoff ?? service.MaxBackoff ?? DefaultMaxBackoff;
+        if (min <= TimeSpan.Zero || max < min)
+        {
+            throw new ArgumentException($"The backoff of a listener must be more than zero with MinBackoff ({min}) <= MaxBackoff ({max}).");
+        }
+
+        return new ListenerSettings(listen, ack, min, max);
+    }
+}

@@ -1,0 +1,20 @@
+namespace Twyla.Streams.Hosting.Listeners;
+
+/// <summary>Where a hosted listener is in its life, as health checks report it.</summary>
+internal enum ListenerState
+{
+    /// <summary>Registered; its graph has not run yet.</summary>
+    Starting,
+
+    /// <summary>Its graph runs.</summary>
+    Running,
+
+    /// <summary>Its graph failed; it waits out its backoff and starts again.</summary>
+    Restarting,
+
+    /// <summary>The host is stopping: it no longer consumes and finishes its in-flight events.</summary>
+    Draining,
+
+    /// <summary>Stopped for good.</summary>
+    Stopped,
+}

@@ -1,0 +1,161 @@
+using Akka;
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Twyla.Streams.Events;
+
+namespace Twyla.Streams.Hosting.Listeners;
+
+/// <summary>
+/// The hosted listeners of a service: starts each one's graph on the actor system and drains them all, once, when the
+/// host stops (from <see cref="TwylaLifecycleService"/>, before Akka.Hosting runs CoordinatedShutdown) or when the
+/// actor system shuts down by itself (a CoordinatedShutdown task in <c>service-requests-done</c>).
+/// </summary>
+internal sealed class TwylaListeners
+{
+    private readonly IServiceProvider _services;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly List<HostedListener> _listeners = [];
+    private IMaterializer? _materializer;
+    private Task? _drain;
+
+    public TwylaListeners(IServiceProvider services, ILoggerFactory loggerFactory)
+    {
+        _services = services;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("Twyla.Streams.Hosting.Listeners");
+    }
+
+    public IReadOnlyList<HostedListener> Listeners
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _listeners];
+            }
+        }
+    }
+
+    /// <summary>Whether the host is stopping (listeners drain or drained).</summary>
+    public bool IsStopping
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _drain is not null;
+            }
+        }
+    }
+
+    /// <summary>Declares the listener's queue (so events emitted once the host runs are kept) and starts its graph.</summary>
+    public async Task StartAsync(IListenerDefinition definition, ActorSystem system)
+    {
+        var bus = _services.GetRequiredService<EventBus>();
+        var settings = ListenerSettings.Resolve(definition.Options, _services.GetRequiredService<IOptions<TwylaOptions>>().Value);
+        HostedListener listener;
+        lock (_gate)
+        {
+            if (_listeners.Any(l => l.Pattern == definition.Pattern && l.Group == definition.Group))
+            {
+                throw new InvalidOperationException(
+                    $"A Twyla listener for '{definition.Pattern}' in group '{definition.Group}' is registered twice; " +
+                    "register it once and raise its Parallelism instead.");
+            }
+
+            if (_materializer is null)
+            {
+                _materializer = system.Materializer(namePrefix: "twyla");
+                CoordinatedShutdown.Get(system).AddTask(
+                    CoordinatedShutdown.PhaseServiceRequestsDone,
+                    "twyla-drain-listeners",
+                    async () =>
+                    {
+                        await DrainAsync(CancellationToken.None).ConfigureAwait(false);
+                        return Done.Instance;
+                    });
+            }
+
+            var materializer = _materializer;
+            var outcomes = Outcomes(definition);
+            listener = new HostedListener(
+                definition.Pattern,
+                definition.Group,
+                settings,
+                () => definition.CreateGraph(bus, _services, settings, outcomes).Run(materializer),
+                _loggerFactory.CreateLogger("Twyla.Streams.Hosting.Listener"));
+            _listeners.Add(listener);
+        }
+
+        try
+        {
+            await bus.DeclareGroupAsync(definition.Pattern, definition.Group, settings.Listen)
+                .WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // the listener's own start retries with backoff; the service starts anyway
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogWarning(
+                ex, "Could not declare the queue of Twyla listener {Pattern} (group {Group}) at start-up; the listener retries with backoff",
+                definition.Pattern, definition.Group);
+        }
+
+        listener.Start();
+        _logger.LogInformation(
+            "Twyla listener {Pattern} (group {Group}) started on {Transport}: parallelism {Parallelism}, prefetch {Prefetch}",
+            definition.Pattern, definition.Group, bus.TransportDescription, settings.Ack.Parallelism, settings.Listen.Prefetch);
+    }
+
+    /// <summary>Drains every listener in parallel; runs once, later calls return the same task.</summary>
+    public Task DrainAsync(CancellationToken abort)
+    {
+        lock (_gate)
+        {
+            return _drain ??= DrainAllAsync(abort);
+        }
+    }
+
+    private async Task DrainAllAsync(CancellationToken abort)
+    {
+        await Task.Yield();
+        var listeners = Listeners;
+        if (listeners.Count > 0)
+        {
+            _logger.LogInformation("Draining {Count} Twyla listener(s)", listeners.Count);
+        }
+
+        await Task.WhenAll(listeners.Select(l => l.DrainAsync(abort))).ConfigureAwait(false);
+        if (listeners.Count > 0)
+        {
+            _logger.LogInformation("Twyla listeners drained");
+        }
+    }
+
+    private Sink<HandledEvent, Task<Done>> Outcomes(IListenerDefinition definition)
+    {
+        var logger = _loggerFactory.CreateLogger("Twyla.Streams.Hosting.Listener");
+        return Sink.ForEach<HandledEvent>(handled =>
+        {
+            switch (handled.Settlement)
+            {
+                case SettleKind.Reject:
+                    logger.LogWarning(
+                        "Handler of {Pattern} (group {Group}) failed on event {EventId} ({EventName}), delivery {Delivery}; it will be tried again: {Reason}",
+                        definition.Pattern, definition.Group, handled.Metadata.Id, handled.Metadata.Name, handled.DeliveryCount, handled.Reason);
+                    break;
+                case SettleKind.Drop:
+                    logger.LogError(
+                        "Handler of {Pattern} (group {Group}) gave up on event {EventId} ({EventName}); it was dead-lettered: {Reason}",
+                        definition.Pattern, definition.Group, handled.Metadata.Id, handled.Metadata.Name, handled.Reason);
+                    break;
+            }
+        });
+    }
+}

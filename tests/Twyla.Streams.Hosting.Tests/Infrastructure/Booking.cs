@@ -1,0 +1,3 @@
+namespace Twyla.Streams.Hosting.Tests.Infrastructure;
+
+public sealed record Booking(string Id, int N);

@@ -1,0 +1,50 @@
+using Akka.Hosting;
+using Twyla.Streams.Hosting.Listeners;
+using Twyla.Streams.Hosting.Tests.Infrastructure;
+using Xunit;
+
+namespace Twyla.Streams.Hosting.Tests.RabbitMq;
+
+public sealed class HostedListenerRabbitMqDrainTests(ITestOutputHelper output) : RabbitMqHostingSpec(output)
+{
+    private readonly string _group = Broker.UniqueGroup("billing");
+    private readonly Recorder<int> _started = new();
+    private readonly Recorder<int> _completed = new();
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    protected override void ConfigureListeners(AkkaConfigurationBuilder builder) =>
+        builder.WithTwylaListener<Booking>(
+            Pattern,
+            _group,
+            async e =>
+            {
+                _started.Record(e.Payload.N);
+                await _release.Task;
+                _completed.Record(e.Payload.N);
+            },
+            new TwylaListenerOptions { Parallelism = 50, Prefetch = 50, DrainTimeout = TimeSpan.FromSeconds(20) });
+
+    [Fact]
+    public async Task Host_shutdown_on_RabbitMq_should_ack_the_50_in_flight_events_once_finished_and_leave_the_undelivered_in_the_queue()
+    {
+        await using var reader = SecondBus();
+        await Task.WhenAll(Enumerable.Range(1, 80).Select(n => reader.EmitAsync(Pattern, new Booking($"b-{n}", n))));
+        await _started.WhenCountAsync(50);
+
+        var stopping = Host.StopAsync(Ct);
+        await AwaitConditionAsync(() => Task.FromResult(Listener(_group).State == ListenerState.Draining), TimeSpan.FromSeconds(5), cancellationToken: Ct);
+        Assert.False(stopping.IsCompleted);
+        Assert.Equal(0, _completed.Count);
+
+        _release.SetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(50, _completed.Count);
+        Assert.Equal(_started.Items.Order(), _completed.Items.Order());
+
+        // The 50 were acked; the 30 beyond the prefetch were never delivered and wait in the queue, first delivery.
+        await reader.EmitAsync(Pattern, new Booking("after-stop", 999));
+        var left = await QueueReader.TakeAsync(reader, Pattern, _group, 31);
+        Assert.Equal(Enumerable.Range(1, 80).Except(_completed.Items).Append(999).Order(), left.Select(e => e.Payload.N).Order());
+        Assert.All(left, e => Assert.False(e.Redelivered));
+    }
+}
