@@ -39,6 +39,11 @@ public sealed class PrivateBroker : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        if (!Directory.Exists(_dir))
+        {
+            return; // never initialized (no node script)
+        }
+
         var pidFile = Path.Combine(_dir, "node.pid");
         var pid = File.Exists(pidFile) && int.TryParse(await File.ReadAllTextAsync(pidFile), out var p) ? p : 0;
         try

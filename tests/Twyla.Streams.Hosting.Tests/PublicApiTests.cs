@@ -1,0 +1,78 @@
+using System.Reflection;
+using PublicApiGenerator;
+using Xunit;
+
+namespace Twyla.Streams.Hosting.Tests;
+
+/// <summary>
+/// The public API of the Hosting assembly is frozen in <c>PublicApi/*.approved.txt</c>: a change to the surface shows in review as a diff
+/// of that file. The F# interop rules of DESIGN.md are checked on the same surface.
+/// </summary>
+public sealed class PublicApiTests
+{
+    public static TheoryData<string> Assemblies => new() { "Twyla.Streams.Hosting" };
+
+    [Theory]
+    [MemberData(nameof(Assemblies))]
+    public void Public_api_should_match_the_approved_file(string assemblyName)
+    {
+        var assembly = Assembly.Load(assemblyName);
+        var actual = assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false }).ReplaceLineEndings("\n");
+        var approvedPath = Path.Combine(SourceDirectory(), "PublicApi", $"{assemblyName}.approved.txt");
+        var receivedPath = approvedPath.Replace(".approved.txt", ".received.txt", StringComparison.Ordinal);
+        var approved = File.Exists(approvedPath) ? File.ReadAllText(approvedPath).ReplaceLineEndings("\n") : "";
+        if (actual != approved)
+        {
+            File.WriteAllText(receivedPath, actual);
+            Assert.Fail($"The public API of {assemblyName} changed. If that is intended, copy {receivedPath} over {approvedPath}.");
+        }
+
+        File.Delete(receivedPath);
+    }
+
+    [Theory]
+    [MemberData(nameof(Assemblies))]
+    public void Public_api_should_keep_the_fsharp_interop_rules(string assemblyName)
+    {
+        var problems = new List<string>();
+        foreach (var type in Assembly.Load(assemblyName).GetExportedTypes())
+        {
+            if (type.IsSubclassOf(typeof(Delegate)))
+            {
+                problems.Add($"{type}: custom delegate type (use Func/Action)");
+            }
+
+            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            {
+                var name = $"{type.Name}.{method.Name}";
+                if (method.ReturnType.IsGenericType && method.ReturnType.GetGenericTypeDefinition() == typeof(ValueTask<>)
+                    || (method.ReturnType == typeof(ValueTask) && method.Name != nameof(IAsyncDisposable.DisposeAsync)))
+                {
+                    problems.Add($"{name}: returns ValueTask (use Task)");
+                }
+
+                foreach (var parameter in method.GetParameters())
+                {
+                    if (parameter.IsOptional)
+                    {
+                        problems.Add($"{name}({parameter.Name}): optional parameter (use a settings object or an overload)");
+                    }
+
+                    if (parameter.IsOut && method.Name != "Deconstruct") // records' positional deconstruction is C# sugar
+                    {
+                        problems.Add($"{name}({parameter.Name}): out parameter");
+                    }
+
+                    if (parameter.ParameterType.FullName?.StartsWith("Akka.Util.Option", StringComparison.Ordinal) == true)
+                    {
+                        problems.Add($"{name}({parameter.Name}): Akka.Util.Option in a public signature");
+                    }
+                }
+            }
+        }
+
+        Assert.Empty(problems);
+    }
+
+    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+}
