@@ -1,95 +1,172 @@
-// The booking pipeline on the public API of Twyla.Streams.
+// The booking pipeline as two hosted services in one process, built only on the public API.
 //
-//   emit booking.requested ──► group "confirmer": confirm, emit booking.confirmed (caused by the request)
-//                                                        └──► group "notifier": print with the correlation id
+//   navitaire-api   serves the procedure navitaire-api.get_booking over HTTP (Kestrel, 127.0.0.1)
+//   booking         a Generic Host with two Twyla listeners:
+//                     "confirmer": calls navitaire-api.get_booking for each booking.requested, then emits
+//                                  booking.confirmed caused by it (an unknown booking is dead-lettered)
+//                     "notifier":  prints each booking.confirmed with its correlation id
 //
-// Runs on the embedded in-memory broker unless Twyla__Amqp__Uri names a RabbitMQ broker. Exits by itself.
+// Events run on the embedded in-memory broker unless Twyla__Amqp__Uri (or TWYLA_AMQP_HOST...) names RabbitMQ.
+// The sample exits by itself with a summary; `-- --serve` keeps both services running until Ctrl+C.
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Akka.Actor;
+using Akka.Hosting;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Twyla.Streams;
 using Twyla.Streams.Events;
-using Twyla.Streams.Transport.RabbitMq;
+using Twyla.Streams.Hosting;
+using Twyla.Streams.Hosting.Rpc;
+using Twyla.Streams.Rpc;
 
-const int bookings = 5;
-var settings = EventBusSettings.Create("booking-sample");
-var amqpUri = Environment.GetEnvironmentVariable("Twyla__Amqp__Uri");
-await using var bus = string.IsNullOrWhiteSpace(amqpUri)
-    ? EventBus.InMemory(settings)
-    : EventBus.RabbitMq(RabbitMqSettings.FromUri(amqpUri), settings);
-using var system = ActorSystem.Create("booking-sample", "akka.loglevel = WARNING");
-var materializer = system.Materializer();
-Console.WriteLine($"Booking sample on {bus.TransportDescription}");
+var serve = args.Contains("--serve");
 
-// Declare both groups first, so no event is emitted before its queue exists.
-await bus.DeclareGroupAsync("booking.requested", "confirmer", ListenSettings.Default);
-await bus.DeclareGroupAsync("booking.confirmed", "notifier", ListenSettings.Default);
+// ---- navitaire-api: a procedure served on Kestrel -----------------------------------------------------
+var bookings = new Dictionary<string, BookingDetails>
+{
+    ["A1324B"] = new("A1324B", "Ada Lovelace", "LHR-JFK"),
+    ["K9Q2ZT"] = new("K9Q2ZT", "Grace Hopper", "SFO-NRT"),
+    ["M7X0PL"] = new("M7X0PL", "Alan Turing", "MAN-CDG"),
+    ["T3ST01"] = new("T3ST01", "Edsger Dijkstra", "AMS-OSL"),
+};
+var apiBuilder = WebApplication.CreateSlimBuilder();
+apiBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+apiBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+apiBuilder.Services.AddRpc(apiBuilder.Configuration);
+var api = apiBuilder.Build();
+api.MapRpc<GetBooking, BookingDetails>("get_booking", (request, cancellationToken) =>
+    bookings.TryGetValue(request.Pnr, out var booking)
+        ? Task.FromResult(booking)
+        : throw new RpcException("booking_not_found", $"navitaire has no booking {request.Pnr}.", 404));
+await api.StartAsync();
+var apiAddress = api.Urls.First();
 
-// The confirmer: handles each request and emits a confirmation caused by it. Ack on completion.
-var confirmer = bus.Listen<BookingRequested>("booking.requested", "confirmer")
-    .To(
-        AckOnCompletion.Sink<BookingRequested>(
-            async request =>
-            {
-                var confirmation = new BookingConfirmed(request.Payload.Pnr, $"SEAT-{request.Payload.Seats}A");
-                await bus.EmitAsync(request.Derive("booking.confirmed", confirmation));
-            },
-            AckOnCompletionSettings.Create(parallelism: 4)))
-    .Run(materializer);
+// ---- booking: listeners as hosted graphs ---------------------------------------------------------------
+var builder = Host.CreateApplicationBuilder(args);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.Configuration["Twyla:ServiceName"] = "booking";
+builder.Configuration["Twyla:Rpc:Services:navitaire-api"] = apiAddress;
+builder.Services.AddRpc(builder.Configuration);
+builder.Services.AddSingleton<Summary>();
+builder.AddTwyla(akka => akka
+    .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
+    .WithTwylaScopedListener<BookingRequested>("booking.requested", "confirmer", async (services, request) =>
+    {
+        var rpc = services.GetRequiredService<RpcClient>();
+        var result = await rpc.CallAsync<GetBooking, BookingDetails>(
+            "navitaire-api.get_booking", new GetBooking(request.Payload.Pnr), CancellationToken.None);
+        switch (result)
+        {
+            case RpcResult<BookingDetails>.Success(var details):
+                var confirmed = new BookingConfirmed(details.Pnr, details.Passenger, details.Route, request.Payload.Seats);
+                await services.GetRequiredService<EventBus>().EmitAsync(request.Derive("booking.confirmed", confirmed));
+                break;
+            case RpcResult<BookingDetails>.Failure { Status: 404 } notFound:
+                await request.DropAsync($"{notFound.Code}: {notFound.Message}"); // trying again will not help
+                break;
+            case RpcResult<BookingDetails>.Failure failure:
+                throw new InvalidOperationException($"navitaire-api failed: {failure.Code}"); // rejected, tried again
+            case RpcResult<BookingDetails>.Timeout timeout:
+                throw new TimeoutException($"navitaire-api did not answer within {timeout.After}");
+        }
+    }, new TwylaListenerOptions { Parallelism = 4 })
+    .WithTwylaScopedListener<BookingConfirmed>("booking.confirmed", "notifier", (services, e) =>
+    {
+        Console.WriteLine($"  confirmed {e.Payload.Pnr} for {e.Payload.Passenger} on {e.Payload.Route}, {e.Payload.Seats} seat(s) " +
+                          $"(correlation {e.Metadata.CorrelationId})");
+        services.GetRequiredService<Summary>().Confirmed(e);
+        return Task.CompletedTask;
+    }));
+using var host = builder.Build();
+await host.StartAsync();
 
-// The notifier: prints each confirmation with its correlation id.
-var confirmed = new ConcurrentQueue<Event<BookingConfirmed>>();
-var allConfirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-var notifier = bus.Listen<BookingConfirmed>("booking.confirmed", "notifier")
-    .To(
-        AckOnCompletion.Sink<BookingConfirmed>(
-            e =>
-            {
-                Console.WriteLine($"  confirmed {e.Payload.Pnr} seat {e.Payload.Seat} (correlation {e.Metadata.CorrelationId}, caused by {e.Metadata.CausationId})");
-                confirmed.Enqueue(e);
-                if (confirmed.Count == bookings)
-                {
-                    allConfirmed.TrySetResult();
-                }
-
-                return Task.CompletedTask;
-            },
-            AckOnCompletionSettings.Default))
-    .Run(materializer);
+var bus = host.Services.GetRequiredService<EventBus>();
+Console.WriteLine($"Booking sample: events on {bus.TransportDescription}, navitaire-api on {apiAddress}");
 
 // One invalid request (no seats): it never reaches the confirmer, it is dead-lettered with the reason.
 await bus.EmitAsync("booking.requested", new JsonObject { ["pnr"] = "BROKEN" });
 
-// Emit the requests as a stream: the sink completes when the broker accepted every one.
-var requests = new[]
-{
-    new BookingRequested("A1324B", 2), new BookingRequested("K9Q2ZT", 1), new BookingRequested("M7X0PL", 4),
-    new BookingRequested("T3ST01", 3), new BookingRequested("Z8R4NV", 2),
-};
-await Source.From(requests)
-    .RunWith(bus.Emit<BookingRequested>("booking.requested"), materializer);
+// The requests, emitted as a stream: the sink completes when the broker accepted every one. Z8R4NV is unknown to navitaire.
+BookingRequested[] requests =
+[
+    new("A1324B", 2), new("K9Q2ZT", 1), new("M7X0PL", 4), new("T3ST01", 3), new("Z8R4NV", 2),
+];
+await Source.From(requests).RunWith(bus.Emit<BookingRequested>("booking.requested"), host.Services.GetRequiredService<ActorSystem>().Materializer());
 
-var finished = await Task.WhenAny(allConfirmed.Task, Task.Delay(TimeSpan.FromSeconds(30)));
-await Task.WhenAll(confirmer.DrainAsync(), notifier.DrainAsync());
-
-var deadLetters = await bus.PeekDeadLettersAsync("booking.requested", "confirmer");
-Console.WriteLine();
-Console.WriteLine("Summary");
-Console.WriteLine($"  requested:    {requests.Length} valid + 1 invalid");
-Console.WriteLine($"  confirmed:    {confirmed.Count}, in {confirmed.Select(e => e.Metadata.CorrelationId).Distinct().Count()} correlation chains");
-Console.WriteLine($"  dead letters: {deadLetters.Count}");
-foreach (var dead in deadLetters)
+var summary = host.Services.GetRequiredService<Summary>();
+var expectedDeadLetters = 2;
+var deadLetters = await WaitForAsync(async () =>
 {
-    Console.WriteLine($"    {dead.Metadata?.Name ?? dead.RoutingKey} {dead.Body}: {dead.Reason}");
+    var dead = await bus.PeekDeadLettersAsync("booking.requested", "confirmer");
+    return summary.Count >= requests.Length - 1 && dead.Count >= expectedDeadLetters ? dead : null;
+});
+
+if (serve)
+{
+    Console.WriteLine("Serving; Ctrl+C stops (listeners drain first).");
+    await host.WaitForShutdownAsync();
+}
+else
+{
+    await host.StopAsync(); // drains the listeners: in-flight events finish and are acked
 }
 
-await system.Terminate();
-return finished == allConfirmed.Task && deadLetters.Count >= 1 ? 0 : 1;
+await api.StopAsync();
+
+Console.WriteLine();
+Console.WriteLine("Summary");
+Console.WriteLine($"  requested:    {requests.Length} + 1 invalid");
+Console.WriteLine($"  confirmed:    {summary.Count}, each in its own correlation chain: {summary.Chains == summary.Count}");
+Console.WriteLine($"  dead letters: {deadLetters?.Count ?? 0}");
+foreach (var dead in deadLetters ?? [])
+{
+    Console.WriteLine($"    {dead.Body}: {dead.Reason}");
+}
+
+return deadLetters is not null ? 0 : 1;
+
+static async Task<T?> WaitForAsync<T>(Func<Task<T?>> probe) where T : class
+{
+    var deadline = DateTime.UtcNow.AddSeconds(30);
+    while (DateTime.UtcNow < deadline)
+    {
+        if (await probe() is { } done)
+        {
+            return done;
+        }
+
+        await Task.Delay(50);
+    }
+
+    return null;
+}
 
 /// <summary>A customer asked for a booking.</summary>
 internal sealed record BookingRequested(string Pnr, int Seats);
 
 /// <summary>The booking was confirmed.</summary>
-internal sealed record BookingConfirmed(string Pnr, string Seat);
+internal sealed record BookingConfirmed(string Pnr, string Passenger, string Route, int Seats);
+
+/// <summary>The request of navitaire-api.get_booking.</summary>
+internal sealed record GetBooking(string Pnr);
+
+/// <summary>The response of navitaire-api.get_booking.</summary>
+internal sealed record BookingDetails(string Pnr, string Passenger, string Route);
+
+/// <summary>What the notifier saw.</summary>
+internal sealed class Summary
+{
+    private readonly ConcurrentDictionary<string, EventMetadata> _confirmed = new();
+
+    public int Count => _confirmed.Count;
+
+    public int Chains => _confirmed.Values.Select(m => m.CorrelationId).Distinct().Count();
+
+    public void Confirmed(Event<BookingConfirmed> e) => _confirmed.TryAdd(e.Payload.Pnr, e.Metadata);
+}

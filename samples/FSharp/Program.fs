@@ -1,86 +1,142 @@
 // The booking pipeline of samples/CSharp in idiomatic F#: records, fun lambdas, task { } and |>.
-// Runs on the embedded in-memory broker unless Twyla__Amqp__Uri names a RabbitMQ broker. Exits by itself.
+//
+//   navitaire-api   serves navitaire-api.get_booking over HTTP (Kestrel, 127.0.0.1)
+//   booking         a Generic Host with two Twyla listeners: "confirmer" calls the procedure and emits
+//                   booking.confirmed caused by each request; "notifier" prints the confirmations
+//
+// Events run on the embedded in-memory broker unless Twyla__Amqp__Uri names RabbitMQ. Exits by itself with a
+// summary; `-- --serve` keeps both services running until Ctrl+C.
 open System
 open System.Collections.Concurrent
 open System.Text.Json.Nodes
+open System.Threading
 open System.Threading.Tasks
 open Akka.Actor
+open Akka.Hosting
 open Akka.Streams
 open Akka.Streams.Dsl
+open Microsoft.AspNetCore.Builder
+open Microsoft.AspNetCore.Hosting
+open Microsoft.Extensions.DependencyInjection
+open Microsoft.Extensions.Hosting
+open Microsoft.Extensions.Logging
 open Twyla.Streams
 open Twyla.Streams.Events
-open Twyla.Streams.Transport.RabbitMq
+open Twyla.Streams.Hosting
+open Twyla.Streams.Hosting.Rpc
+open Twyla.Streams.Rpc
 
 type BookingRequested = { Pnr: string; Seats: int }
-type BookingConfirmed = { Pnr: string; Seat: string }
+type BookingConfirmed = { Pnr: string; Passenger: string; Route: string; Seats: int }
+type GetBooking = { Pnr: string }
+type BookingDetails = { Pnr: string; Passenger: string; Route: string }
 
-let bookings =
+/// What the notifier saw, by booking.
+type Summary() =
+    let confirmed = ConcurrentDictionary<string, EventMetadata>()
+    member _.Confirmed(e: Event<BookingConfirmed>) = confirmed.TryAdd(e.Payload.Pnr, e.Metadata) |> ignore
+    member _.Count = confirmed.Count
+    member _.Chains = confirmed.Values |> Seq.distinctBy (fun m -> m.CorrelationId) |> Seq.length
+
+let navitaire =
+    dict [ "A1324B", { BookingDetails.Pnr = "A1324B"; Passenger = "Ada Lovelace"; Route = "LHR-JFK" }
+           "K9Q2ZT", { Pnr = "K9Q2ZT"; Passenger = "Grace Hopper"; Route = "SFO-NRT" }
+           "M7X0PL", { Pnr = "M7X0PL"; Passenger = "Alan Turing"; Route = "MAN-CDG" }
+           "T3ST01", { Pnr = "T3ST01"; Passenger = "Edsger Dijkstra"; Route = "AMS-OSL" } ]
+
+let requests =
     [ { BookingRequested.Pnr = "A1324B"; Seats = 2 }
       { Pnr = "K9Q2ZT"; Seats = 1 }
       { Pnr = "M7X0PL"; Seats = 4 }
       { Pnr = "T3ST01"; Seats = 3 }
-      { Pnr = "Z8R4NV"; Seats = 2 } ]
+      { Pnr = "Z8R4NV"; Seats = 2 } ] // unknown to navitaire: dead-lettered
 
-let createBus settings =
-    match Environment.GetEnvironmentVariable "Twyla__Amqp__Uri" with
-    | null | "" -> EventBus.InMemory settings
-    | uri -> EventBus.RabbitMq(RabbitMqSettings.FromUri uri, settings)
+/// navitaire-api: one procedure on Kestrel.
+let startNavitaire () = task {
+    let builder = WebApplication.CreateSlimBuilder()
+    builder.WebHost.UseUrls "http://127.0.0.1:0" |> ignore
+    builder.Logging.SetMinimumLevel LogLevel.Warning |> ignore
+    builder.Services.AddRpc builder.Configuration |> ignore
+    let api = builder.Build()
+    api.MapRpc("get_booking", fun (request: GetBooking) (_: CancellationToken) ->
+        task {
+            match navitaire.TryGetValue request.Pnr with
+            | true, booking -> return booking
+            | _ -> return raise (RpcException("booking_not_found", $"navitaire has no booking {request.Pnr}.", 404)) })
+    |> ignore
+    do! api.StartAsync()
+    return api }
 
-let run () = task {
-    let bus = createBus (EventBusSettings.Create "booking-sample-fsharp")
-    use system = ActorSystem.Create("booking-sample", "akka.loglevel = WARNING")
-    let materializer = system.Materializer()
-    printfn "Booking sample (F#) on %s" bus.TransportDescription
+/// The confirmer's work: ask navitaire, then emit the confirmation caused by the request.
+let confirm (services: IServiceProvider) (request: Event<BookingRequested>) = task {
+    let rpc = services.GetRequiredService<RpcClient>()
+    let bus = services.GetRequiredService<EventBus>()
+    let! result = rpc.CallAsync<GetBooking, BookingDetails>("navitaire-api.get_booking", { GetBooking.Pnr = request.Payload.Pnr }, CancellationToken.None)
+    do! result.Match(
+            (fun details -> task {
+                let confirmed = { Pnr = details.Pnr; Passenger = details.Passenger; Route = details.Route; Seats = request.Payload.Seats }
+                let! _ = bus.EmitAsync(request.Derive("booking.confirmed", confirmed))
+                () }),
+            (fun failure -> task {
+                if failure.Status = 404 then do! request.DropAsync $"{failure.Code}: {failure.Message}" // retrying will not help
+                else failwithf "navitaire-api failed: %s" failure.Code }), // rejected, tried again
+            (fun after -> task { failwithf "navitaire-api did not answer within %O" after })) }
 
-    do! bus.DeclareGroupAsync("booking.requested", "confirmer", ListenSettings.Default)
-    do! bus.DeclareGroupAsync("booking.confirmed", "notifier", ListenSettings.Default)
+let run (args: string array) = task {
+    let serve = args |> Array.contains "--serve"
+    let! api = startNavitaire ()
+    let apiAddress = api.Urls |> Seq.head
 
-    // The confirmer: confirm each request and emit the confirmation caused by it; ack on completion.
-    let confirmer =
-        bus.Listen<BookingRequested>("booking.requested", "confirmer")
-            .To(
-                AckOnCompletion.Sink(
-                    (fun (request: Event<BookingRequested>) -> task {
-                        let confirmation = { Pnr = request.Payload.Pnr; Seat = sprintf "SEAT-%dA" request.Payload.Seats }
-                        let! _ = bus.EmitAsync(request.Derive("booking.confirmed", confirmation))
-                        () }),
-                    AckOnCompletionSettings.Create 4))
-            .Run(materializer)
+    let builder = Host.CreateApplicationBuilder(args)
+    builder.Logging.SetMinimumLevel LogLevel.Warning |> ignore
+    builder.Configuration["Twyla:ServiceName"] <- "booking"
+    builder.Configuration["Twyla:Rpc:Services:navitaire-api"] <- apiAddress
+    builder.Services.AddRpc(builder.Configuration).AddSingleton<Summary>() |> ignore
+    builder.AddTwyla(fun akka ->
+        akka.AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
+            .WithTwylaScopedListener<BookingRequested>("booking.requested", "confirmer", (fun services request -> confirm services request), TwylaListenerOptions(Parallelism = 4))
+            .WithTwylaScopedListener<BookingConfirmed>("booking.confirmed", "notifier", fun services e ->
+                task {
+                    printfn "  confirmed %s for %s on %s, %d seat(s) (correlation %s)" e.Payload.Pnr e.Payload.Passenger e.Payload.Route e.Payload.Seats e.Metadata.CorrelationId
+                    services.GetRequiredService<Summary>().Confirmed e })
+        |> ignore)
+    |> ignore
+    use host = builder.Build()
+    do! host.StartAsync()
 
-    // The notifier: print each confirmation with its correlation id.
-    let confirmed = ConcurrentQueue<Event<BookingConfirmed>>()
-    let allConfirmed = TaskCompletionSource()
-    let notifier =
-        bus.Listen<BookingConfirmed>("booking.confirmed", "notifier")
-            .To(
-                AckOnCompletion.Sink(
-                    (fun (e: Event<BookingConfirmed>) -> task {
-                        printfn "  confirmed %s seat %s (correlation %s, caused by %s)" e.Payload.Pnr e.Payload.Seat e.Metadata.CorrelationId e.Metadata.CausationId
-                        confirmed.Enqueue e
-                        if confirmed.Count = List.length bookings then allConfirmed.TrySetResult() |> ignore }),
-                    AckOnCompletionSettings.Default))
-            .Run(materializer)
+    let bus = host.Services.GetRequiredService<EventBus>()
+    printfn "Booking sample (F#): events on %s, navitaire-api on %s" bus.TransportDescription apiAddress
 
     // One invalid request (no seats): dead-lettered with the reason, never handled.
     let! _ = bus.EmitAsync("booking.requested", JsonObject.Parse """{"pnr": "BROKEN"}""")
+    // The requests as a stream: the sink completes when the broker accepted every one.
+    let materializer = host.Services.GetRequiredService<ActorSystem>().Materializer()
+    let! _ = Source.From(requests).RunWith(bus.Emit<BookingRequested>("booking.requested"), materializer)
 
-    // Emit the requests as a stream: the sink completes when the broker accepted every one.
-    let! _ = Source.From(bookings).RunWith(bus.Emit<BookingRequested>("booking.requested"), materializer)
+    let summary = host.Services.GetRequiredService<Summary>()
+    let deadline = DateTime.UtcNow.AddSeconds 30.
+    let mutable deadLetters = Seq.empty<DeadLetter>
+    let mutable finished = false
+    while not finished && DateTime.UtcNow < deadline do
+        let! dead = bus.PeekDeadLettersAsync("booking.requested", "confirmer")
+        deadLetters <- dead
+        finished <- summary.Count >= List.length requests - 1 && dead.Count >= 2
+        if not finished then do! Task.Delay 50
 
-    let! finished = Task.WhenAny(allConfirmed.Task, Task.Delay(TimeSpan.FromSeconds 30.))
-    do! Task.WhenAll [| confirmer.DrainAsync(); notifier.DrainAsync() |]
+    if serve then
+        printfn "Serving; Ctrl+C stops (listeners drain first)."
+        do! host.WaitForShutdownAsync()
+    else
+        do! host.StopAsync() // drains the listeners: in-flight events finish and are acked
+    do! api.StopAsync()
 
-    let! deadLetters = bus.PeekDeadLettersAsync("booking.requested", "confirmer")
     printfn ""
     printfn "Summary"
-    printfn "  requested:    %d valid + 1 invalid" (List.length bookings)
-    printfn "  confirmed:    %d, in %d correlation chains" confirmed.Count (confirmed |> Seq.distinctBy (fun e -> e.Metadata.CorrelationId) |> Seq.length)
-    printfn "  dead letters: %d" deadLetters.Count
-    deadLetters |> Seq.iter (fun dead -> printfn "    %s %s: %s" dead.RoutingKey dead.Body dead.Reason)
-
-    do! system.Terminate()
-    do! bus.DisposeAsync()
-    return if finished = allConfirmed.Task && deadLetters.Count >= 1 then 0 else 1 }
+    printfn "  requested:    %d + 1 invalid" (List.length requests)
+    printfn "  confirmed:    %d, each in its own correlation chain: %b" summary.Count (summary.Chains = summary.Count)
+    printfn "  dead letters: %d" (Seq.length deadLetters)
+    deadLetters |> Seq.iter (fun dead -> printfn "    %s: %s" dead.Body dead.Reason)
+    return if finished then 0 else 1 }
 
 [<EntryPoint>]
-let main _ = run().GetAwaiter().GetResult()
+let main args = (run args).GetAwaiter().GetResult()
