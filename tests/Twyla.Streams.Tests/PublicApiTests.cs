@@ -2,15 +2,16 @@ using System.Reflection;
 using PublicApiGenerator;
 using Xunit;
 
-namespace Twyla.Streams.Tests;
+namespace Twyla.Streams.ApiApproval;
 
 /// <summary>
 /// The public API is frozen in <c>PublicApi/*.approved.txt</c>: a change to the surface shows in review as a diff
-/// of that file. The F# interop rules of DESIGN.md are checked on the same surface.
+/// of that file. The F# interop rules of DESIGN.md are checked on the same surface. The test project
+/// <c>X.Tests</c> checks the assembly <c>X</c>; Twyla.Streams.Hosting.Tests compiles this same file.
 /// </summary>
 public sealed class PublicApiTests
 {
-    public static TheoryData<string> Assemblies => new() { "Twyla.Streams" };
+    public static TheoryData<string> Assemblies => new() { TestedAssembly() };
 
     [Theory]
     [MemberData(nameof(Assemblies))]
@@ -18,7 +19,7 @@ public sealed class PublicApiTests
     {
         var assembly = Assembly.Load(assemblyName);
         var actual = assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false }).ReplaceLineEndings("\n");
-        var approvedPath = Path.Combine(SourceDirectory(), "PublicApi", $"{assemblyName}.approved.txt");
+        var approvedPath = Path.Combine(TestProjectDirectory(), "PublicApi", $"{assemblyName}.approved.txt");
         var receivedPath = approvedPath.Replace(".approved.txt", ".received.txt", StringComparison.Ordinal);
         var approved = File.Exists(approvedPath) ? File.ReadAllText(approvedPath).ReplaceLineEndings("\n") : "";
         if (actual != approved)
@@ -74,5 +75,12 @@ public sealed class PublicApiTests
         Assert.Empty(problems);
     }
 
-    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+    private static string TestedAssembly()
+    {
+        var testAssembly = typeof(PublicApiTests).Assembly.GetName().Name!;
+        return testAssembly[..^".Tests".Length];
+    }
+
+    private static string TestProjectDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
+        Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(path)!)!, typeof(PublicApiTests).Assembly.GetName().Name!);
 }
