@@ -166,7 +166,11 @@ internal sealed class HostedListener
                 drained = _stopping;
                 if (!drained)
                 {
+                    // Count and record the failure before the state says so, so a health check never shows
+                    // "restarting" with the previous count or failure.
                     _control = null;
+                    Interlocked.Increment(ref _restarts);
+                    Volatile.Write(ref _lastFailure, failure);
                     _state = ListenerState.Restarting;
                 }
             }
@@ -203,8 +207,6 @@ internal sealed class HostedListener
             }
 
             var delay = Backoff(failuresInARow++);
-            Interlocked.Increment(ref _restarts);
-            Volatile.Write(ref _lastFailure, failure);
             _logger.LogError(
                 failure,
                 "Twyla listener {Pattern} (group {Group}) failed: {Reason}; restart {Restart} in {Delay}",

@@ -44,8 +44,12 @@ public sealed class HostedListenerRestartTests(ITestOutputHelper output) : Twyla
         var restarting = (await HealthAsync()).Entries[TwylaServiceCollectionExtensions.ListenersHealthCheckName];
         Assert.Equal(HealthStatus.Degraded, restarting.Status);
         Assert.Contains("booking.created/billing restarting (restarts: 1, last failure: the flow crashed on booking 3)", restarting.Description);
-        Assert.Contains(Logs.Lines, l => l.Level == LogLevel.Error &&
-            l.Message.Contains("Twyla listener booking.created (group billing) failed: the flow crashed on booking 3; restart 1 in", StringComparison.Ordinal));
+        // The state changes just before the failure is logged: wait for the line rather than race it.
+        await AwaitConditionAsync(
+            () => Task.FromResult(Logs.Lines.Any(l => l.Level == LogLevel.Error &&
+                l.Message.Contains("Twyla listener booking.created (group billing) failed: the flow crashed on booking 3; restart 1 in", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(5),
+            cancellationToken: Ct);
 
         // It restarts and every event is handled: none was lost with the crashed graph.
         await AwaitConditionAsync(() => Task.FromResult(Enumerable.Range(1, 5).All(_handled.Items.Contains)), TimeSpan.FromSeconds(15), cancellationToken: Ct);
