@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Events;
 using Twyla.Streams.Transport;
 
@@ -29,7 +30,10 @@ internal static class EnvelopeFactory
             throw new EmitException($"The payload of event {id} ({outgoing.Name}) could not be serialized: {ex.Message}", ex);
         }
 
-        var activity = Activity.Current;
+        // A producer activity when someone listens (it ends at once: the span marks the emit, the confirm is the stage's).
+        using var publish = EventTracing.StartPublish(outgoing.Name);
+        publish?.SetTag("messaging.message.id", id);
+        var activity = publish ?? Activity.Current;
         string? traceParent = null;
         string? traceState = null;
         if (activity is { IdFormat: ActivityIdFormat.W3C })

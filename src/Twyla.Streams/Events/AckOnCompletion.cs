@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Akka;
 using Akka.Streams.Dsl;
+using Twyla.Streams.Diagnostics;
 
 namespace Twyla.Streams.Events;
 
@@ -74,16 +76,20 @@ public static class AckOnCompletion
     private static async Task<HandledEvent> HandleAsync<T>(Event<T> e, Func<Event<T>, Task> handler, int maxDeliveries)
     {
         Exception? failure = null;
-        try
+        using (var activity = EventTracing.StartProcess(e.Metadata, e.TraceParent, e.TraceState))
         {
-            var task = handler(e) ?? throw new InvalidOperationException("The handler returned a null Task.");
-            await task.ConfigureAwait(false);
-        }
+            try
+            {
+                var task = handler(e) ?? throw new InvalidOperationException("The handler returned a null Task.");
+                await task.ConfigureAwait(false);
+            }
 #pragma warning disable CA1031 // a failing handler is an outcome, not a stream failure
-        catch (Exception ex)
+            catch (Exception ex)
 #pragma warning restore CA1031
-        {
-            failure = ex;
+            {
+                failure = ex;
+                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            }
         }
 
         if (failure is null)

@@ -15,8 +15,12 @@ public sealed class Event<T>
     private readonly ulong _tag;
     private Task? _settlement;
 
-    internal Event(T payload, EventMetadata metadata, bool redelivered, int deliveryCount, IEventSettler settler, ulong tag)
+    internal Event(
+        T payload, EventMetadata metadata, bool redelivered, int deliveryCount, IEventSettler settler, ulong tag,
+        string? traceParent = null, string? traceState = null)
     {
+        TraceParent = traceParent;
+        TraceState = traceState;
         Payload = payload;
         Metadata = metadata;
         Redelivered = redelivered;
@@ -39,6 +43,12 @@ public sealed class Event<T>
 
     /// <summary>How many times the event was delivered, this delivery included (1 the first time).</summary>
     public int DeliveryCount { get; }
+
+    /// <summary>The W3C <c>traceparent</c> the event was emitted with, if any.</summary>
+    internal string? TraceParent { get; }
+
+    /// <summary>The W3C <c>tracestate</c> the event was emitted with, if any.</summary>
+    internal string? TraceState { get; }
 
     /// <summary>Whether one of the settlements was called.</summary>
     public bool IsSettled => Volatile.Read(ref _settlement) is not null;

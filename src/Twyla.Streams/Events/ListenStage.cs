@@ -407,7 +407,8 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 return null;
             }
 
-            return new Event<T>(payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, this, delivery.Tag);
+            return new Event<T>(
+                payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, this, delivery.Tag, envelope.TraceParent, envelope.TraceState);
         }
 
         private void DropInvalid(Entry entry, EventEnvelope? envelope, string reason)

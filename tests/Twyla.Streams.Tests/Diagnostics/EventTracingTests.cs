@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Akka.Streams.Dsl;
+using Twyla.Streams.Diagnostics;
+using Twyla.Streams.Events;
+using Twyla.Streams.Tests.Support;
+using Xunit;
+
+namespace Twyla.Streams.Tests.Diagnostics;
+
+/// <summary>A trace started by an emitter continues through every handler and every event they emit.</summary>
+public sealed class EventTracingTests : BusTestKit
+{
+    private static readonly ActivitySource TestSource = new("Twyla.Streams.Tests.Tracing");
+
+    [Fact]
+    public async Task A_handler_should_run_in_the_trace_of_its_event_and_pass_it_on_to_the_events_it_emits()
+    {
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is EventTracing.ActivitySourceName or "Twyla.Streams.Tests.Tracing",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await Bus.DeclareGroupAsync("booking.requested", "traced", ListenSettings.Default);
+        await Bus.DeclareGroupAsync("booking.confirmed", "traced", ListenSettings.Default);
+        var seenInConfirmer = new TaskCompletionSource<ActivityTraceId>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var seenInNotifier = new TaskCompletionSource<ActivityTraceId>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var confirmer = Bus.Listen<BookingRequested>("booking.requested", "traced")
+            .To(AckOnCompletion.Sink<BookingRequested>(
+                async e =>
+                {
+                    seenInConfirmer.TrySetResult(Activity.Current!.TraceId);
+                    await Bus.EmitAsync(e.Derive("booking.confirmed", new BookingConfirmed(e.Payload.Pnr)));
+                },
+                AckOnCompletionSettings.Default))
+            .Run(Materializer);
+        var notifier = Bus.Listen<BookingConfirmed>("booking.confirmed", "traced")
+            .To(AckOnCompletion.Sink<BookingConfirmed>(
+                e =>
+                {
+                    seenInNotifier.TrySetResult(Activity.Current!.TraceId);
+                    return Task.CompletedTask;
+                },
+                AckOnCompletionSettings.Default))
+            .Run(Materializer);
+
+        ActivityTraceId traceId;
+        using (var root = TestSource.StartActivity("checkout"))
+        {
+            traceId = root!.TraceId;
+            await Bus.EmitAsync("booking.requested", new BookingRequested("TR4CE1", 1));
+        }
+
+        Assert.Equal(traceId, await seenInConfirmer.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(traceId, await seenInNotifier.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Task.WhenAll(confirmer.DrainAsync(), notifier.DrainAsync()).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var spans = stopped.Where(a => a.TraceId == traceId).ToList();
+        var publish = Assert.Single(spans, a => a.DisplayName == "booking.requested publish");
+        var process = Assert.Single(spans, a => a.DisplayName == "booking.requested process");
+        Assert.Equal(ActivityKind.Producer, publish.Kind);
+        Assert.Equal(ActivityKind.Consumer, process.Kind);
+        Assert.Equal(publish.SpanId, process.ParentSpanId);
+        Assert.Single(spans, a => a.DisplayName == "booking.confirmed publish" && a.ParentSpanId == process.SpanId);
+        Assert.Single(spans, a => a.DisplayName == "booking.confirmed process");
+    }
+}
