@@ -92,37 +92,27 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
         return Task.CompletedTask;
     }
 
-    public Task RejectAsync(TransportDelivery delivery, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(delivery);
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled(cancellationToken);
-        }
-
-        lock (_broker.Gate)
-        {
-            if (_closed)
-            {
-                return Task.FromException(ClosedException());
-            }
-
-            if (!TryTakeUnsettled(delivery, out var message))
-            {
-                FailUnknownTag(delivery.Tag, "basic.reject");
-                return Task.CompletedTask;
-            }
-
-            _queue.Requeue([message]);
-        }
-
-        return Task.CompletedTask;
-    }
+    public Task RejectAsync(TransportDelivery delivery, CancellationToken cancellationToken) =>
+        Settle(delivery, "basic.reject", message => _queue.Requeue([message]), cancellationToken);
 
     public Task DropAsync(TransportDelivery delivery, string reason, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(delivery);
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return Settle(
+            delivery,
+            "basic.nack (dead-letter)",
+            message =>
+            {
+                _queue.DeadLetter(message, reason);
+                _queue.Dispatch();
+            },
+            cancellationToken);
+    }
+
+    /// <summary>Takes one unsettled delivery of this session and hands it to <paramref name="settle"/>, under the broker's lock.</summary>
+    private Task Settle(TransportDelivery delivery, string operation, Action<InMemoryMessage> settle, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled(cancellationToken);
@@ -137,12 +127,11 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
 
             if (!TryTakeUnsettled(delivery, out var message))
             {
-                FailUnknownTag(delivery.Tag, "basic.nack (dead-letter)");
+                FailUnknownTag(delivery.Tag, operation);
                 return Task.CompletedTask;
             }
 
-            _queue.DeadLetter(message, reason);
-            _queue.Dispatch();
+            settle(message);
         }
 
         return Task.CompletedTask;
