@@ -8,15 +8,18 @@ namespace Twyla.Streams.Events;
 /// </summary>
 public sealed class ListenSettings
 {
-    private ListenSettings(int prefetch, QueueType queueType, TimeSpan drainTimeout)
+    private static readonly TimeSpan DefaultAckFlushDelay = TimeSpan.FromMilliseconds(5);
+
+    private ListenSettings(int prefetch, QueueType queueType, TimeSpan drainTimeout, TimeSpan ackFlushDelay)
     {
         Prefetch = prefetch;
         QueueType = queueType;
         DrainTimeout = drainTimeout;
+        AckFlushDelay = ackFlushDelay;
     }
 
     /// <summary>Prefetch 100, classic queue, 30 s drain timeout.</summary>
-    public static ListenSettings Default { get; } = new(100, QueueType.Classic, TimeSpan.FromSeconds(30));
+    public static ListenSettings Default { get; } = new(100, QueueType.Classic, TimeSpan.FromSeconds(30), DefaultAckFlushDelay);
 
     /// <summary>The most events delivered to this listener and not yet settled (AMQP <c>basic.qos</c>).</summary>
     public int Prefetch { get; }
@@ -30,8 +33,8 @@ public sealed class ListenSettings
     /// <summary>Acks are sent in batches of up to this many (with <c>multiple=true</c> up to the contiguous settled watermark).</summary>
     internal int AckBatchSize => Math.Max(1, Prefetch / 4);
 
-    /// <summary>The longest an ack waits for its batch to fill.</summary>
-    internal static TimeSpan AckFlushDelay => TimeSpan.FromMilliseconds(5);
+    /// <summary>The longest a recorded ack waits for its batch to fill before it is sent (5 ms).</summary>
+    internal TimeSpan AckFlushDelay { get; }
 
     /// <summary>A copy with another prefetch.</summary>
     /// <param name="prefetch">1 to 65,535.</param>
@@ -72,6 +75,10 @@ public sealed class ListenSettings
         return Copy(drainTimeout: drainTimeout);
     }
 
-    private ListenSettings Copy(int? prefetch = null, QueueType? queueType = null, TimeSpan? drainTimeout = null) =>
-        new(prefetch ?? Prefetch, queueType ?? QueueType, drainTimeout ?? DrainTimeout);
+    /// <summary>A copy whose acks wait up to <paramref name="delay"/> for their batch (tests).</summary>
+    internal ListenSettings WithAckFlushDelay(TimeSpan delay) => Copy(ackFlushDelay: delay);
+
+    private ListenSettings Copy(
+        int? prefetch = null, QueueType? queueType = null, TimeSpan? drainTimeout = null, TimeSpan? ackFlushDelay = null) =>
+        new(prefetch ?? Prefetch, queueType ?? QueueType, drainTimeout ?? DrainTimeout, ackFlushDelay ?? AckFlushDelay);
 }

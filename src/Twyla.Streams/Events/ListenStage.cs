@@ -533,14 +533,16 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 return;
             }
 
-            // Flush when the batch is full, or when nothing emitted is pending (no settlement can grow the batch soon).
-            if (_ackPending >= _stage._settings.AckBatchSize || _emittedUnsettled == 0 || _phase != Phase.Running)
+            // Flush when the batch is full or when the oldest recorded ack has waited AckFlushDelay. Not when nothing
+            // emitted is pending: under a steady stream each event is handled before the next one arrives, so that
+            // rule sent one ack per event and the broker paid for every one.
+            if (_ackPending >= _stage._settings.AckBatchSize || _phase != Phase.Running)
             {
                 FlushAcks();
             }
             else if (!IsTimerActive(AckTimer))
             {
-                ScheduleOnce(AckTimer, ListenSettings.AckFlushDelay);
+                ScheduleOnce(AckTimer, _stage._settings.AckFlushDelay);
             }
         }
 

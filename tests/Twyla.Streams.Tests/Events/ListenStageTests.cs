@@ -15,11 +15,13 @@ public sealed class ListenStageTests : TestKit
 {
     private readonly RecordingTransport _transport = new();
 
-    private Source<Event<Probe>, IListenControl> Listen(int prefetch = 100) =>
+    private Source<Event<Probe>, IListenControl> Listen(int prefetch = 100, TimeSpan? ackFlushDelay = null) =>
         Source.FromGraph(new ListenStage<Probe>(
             _transport,
             ListenerTopology.Create("test.happened", "tests", QueueType.Classic),
-            ListenSettings.Default.WithPrefetch(prefetch),
+            ackFlushDelay is { } delay
+                ? ListenSettings.Default.WithPrefetch(prefetch).WithAckFlushDelay(delay)
+                : ListenSettings.Default.WithPrefetch(prefetch),
             EventBusSettings.DefaultJsonOptions,
             NullLogger.Instance));
 
@@ -56,6 +58,43 @@ public sealed class ListenStageTests : TestKit
             _transport.Session.Calls.Count(c => c.StartsWith("ack", StringComparison.Ordinal)) < count / 2,
             "acks should be batched: " + string.Join(", ", _transport.Session.Calls.Take(20)));
         Assert.Equal("close", _transport.Session.Calls.Last());
+    }
+
+    [Fact]
+    public async Task Listen_should_batch_acks_when_each_event_is_handled_before_the_next_one_arrives()
+    {
+        // A steady trickle: every event is acked before the next is delivered, so nothing emitted is ever pending.
+        // Acks still wait for their batch (prefetch 100: 25) or the flush delay (here far away), not one per event.
+        var probe = Listen(prefetch: 100, ackFlushDelay: TimeSpan.FromMinutes(5)).RunWith(this.SinkProbe<Event<Probe>>(), Sys.Materializer());
+        for (ulong tag = 1; tag <= 30; tag++)
+        {
+            probe.Request(1);
+            await _transport.DeliverAsync(tag, Json.Of(new Probe((int)tag)));
+            await probe.ExpectNext().AckAsync();
+            if (tag < 25)
+            {
+                Assert.DoesNotContain(_transport.Session.Calls, c => c.StartsWith("ack", StringComparison.Ordinal));
+            }
+        }
+
+        AwaitAssert(() => Assert.Equal(["ack 25 multiple"], _transport.Session.Calls.ToArray()));
+
+        // The rest goes out when the listener stops: after the consumer is cancelled, before the session closes.
+        probe.Cancel();
+        AwaitAssert(() => Assert.Equal(["ack 25 multiple", "stop", "ack 30 multiple", "close"], _transport.Session.Calls.ToArray()));
+    }
+
+    [Fact]
+    public async Task Listen_should_send_a_lone_ack_after_the_flush_delay()
+    {
+        var probe = Listen(prefetch: 100, ackFlushDelay: TimeSpan.FromMilliseconds(200)).RunWith(this.SinkProbe<Event<Probe>>(), Sys.Materializer());
+        probe.Request(1);
+        await _transport.DeliverAsync(1, Json.Of(new Probe(1)));
+        await probe.ExpectNext().AckAsync();
+
+        Assert.Empty(_transport.Session.Calls);
+        AwaitAssert(() => Assert.Equal(["ack 1 multiple"], _transport.Session.Calls.ToArray()), TimeSpan.FromSeconds(5));
+        probe.Cancel();
     }
 
     [Fact]
