@@ -92,9 +92,9 @@ internal sealed class CloudEventsAmqpCodec
         };
     }
 
-    /// <summary>RFC 3339 in UTC with up to 7 fractional digits.</summary>
+    /// <summary>RFC 3339 in UTC with 7 fractional digits (.NET's round-trip format, which has a fast path both ways).</summary>
     public static string FormatTime(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+        time.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Reads a message. Never throws for bad input: the result carries either the envelope or the reason it
@@ -186,20 +186,22 @@ internal sealed class CloudEventsAmqpCodec
             return DecodeResult.Failed($"the body is not valid JSON: {jsonError}");
         }
 
-        var attributes = ReadBinaryAttributes(headers);
-        return attributes.Count == 0
-            ? DecodePlain(eventName, properties, body)
-            : DecodeBinary(attributes, properties, body);
-    }
+        var attributes = ReadBinaryAttributes(headers, out var traceParent, out var traceState);
+        if (attributes.Count == 0)
+        {
+            return DecodePlain(eventName, properties, body, traceParent, traceState);
+        }
 
-    private static DecodeResult DecodeBinary(Dictionary<string, string?> a, IReadOnlyBasicProperties properties, byte[] body)
-    {
-        var traceParent = HeaderString(properties.Headers, TraceParentHeader) ?? a.GetValueOrDefault("traceparent");
-        var traceState = HeaderString(properties.Headers, TraceStateHeader) ?? a.GetValueOrDefault("tracestate");
         DateTimeOffset? fallbackTime = properties.IsTimestampPresent()
             ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime)
             : null;
-        return FromAttributes(a, body, traceParent, traceState, fallbackTime, "binary-mode CloudEvents headers");
+        return FromAttributes(
+            attributes,
+            body,
+            traceParent ?? attributes.TraceParent,
+            traceState ?? attributes.TraceState,
+            fallbackTime,
+            "binary-mode CloudEvents headers");
     }
 
     private static DecodeResult DecodeStructured(byte[] body, IDictionary<string, object?>? headers)
@@ -221,7 +223,7 @@ internal sealed class CloudEventsAmqpCodec
                 return DecodeResult.Failed("the structured-mode CloudEvent is not a JSON object");
             }
 
-            var a = new Dictionary<string, string?>(StringComparer.Ordinal);
+            var a = default(Attributes);
             byte[]? data = null;
             foreach (var p in doc.RootElement.EnumerateObject())
             {
@@ -243,17 +245,17 @@ internal sealed class CloudEventsAmqpCodec
 
                         break;
                     default:
-                        a[p.Name] = p.Value.ValueKind switch
+                        a.Set(p.Name, p.Value.ValueKind switch
                         {
                             JsonValueKind.String => p.Value.GetString(),
                             JsonValueKind.Null => null,
                             _ => p.Value.GetRawText(),
-                        };
+                        });
                         break;
                 }
             }
 
-            var dataContentType = a.GetValueOrDefault("datacontenttype");
+            var dataContentType = a.DataContentType;
             if (dataContentType is not null)
             {
                 var media = MediaType(dataContentType);
@@ -271,14 +273,15 @@ internal sealed class CloudEventsAmqpCodec
             return FromAttributes(
                 a,
                 data,
-                a.GetValueOrDefault("traceparent") ?? HeaderString(headers, TraceParentHeader),
-                a.GetValueOrDefault("tracestate") ?? HeaderString(headers, TraceStateHeader),
+                a.TraceParent ?? HeaderString(headers, TraceParentHeader),
+                a.TraceState ?? HeaderString(headers, TraceStateHeader),
                 null,
                 "the structured-mode CloudEvent");
         }
     }
 
-    private static DecodeResult DecodePlain(string routingKey, IReadOnlyBasicProperties properties, byte[] body)
+    private static DecodeResult DecodePlain(
+        string routingKey, IReadOnlyBasicProperties properties, byte[] body, string? traceParent, string? traceState)
     {
         if (!EventName.IsValid(routingKey))
         {
@@ -292,22 +295,18 @@ internal sealed class CloudEventsAmqpCodec
             : DateTimeOffset.UtcNow;
         var source = string.IsNullOrWhiteSpace(properties.AppId) ? "unknown" : properties.AppId!;
         var metadata = new EventMetadata(id, routingKey, id, string.Empty, time, source, 1);
-        return DecodeResult.Ok(new EventEnvelope(
-            metadata,
-            body,
-            HeaderString(properties.Headers, TraceParentHeader),
-            HeaderString(properties.Headers, TraceStateHeader)));
+        return DecodeResult.Ok(new EventEnvelope(metadata, body, traceParent, traceState));
     }
 
     private static DecodeResult FromAttributes(
-        Dictionary<string, string?> a,
+        in Attributes a,
         byte[] body,
         string? traceParent,
         string? traceState,
         DateTimeOffset? fallbackTime,
         string what)
     {
-        var specVersion = a.GetValueOrDefault("specversion");
+        var specVersion = a.SpecVersion;
         if (specVersion != SpecVersion)
         {
             return DecodeResult.Failed(specVersion is null
@@ -315,19 +314,19 @@ internal sealed class CloudEventsAmqpCodec
                 : $"{what} have specversion '{specVersion}', only '{SpecVersion}' is understood");
         }
 
-        var id = a.GetValueOrDefault("id");
+        var id = a.Id;
         if (string.IsNullOrEmpty(id))
         {
             return DecodeResult.Failed($"{what} lack the required id");
         }
 
-        var source = a.GetValueOrDefault("source");
+        var source = a.Source;
         if (string.IsNullOrEmpty(source))
         {
             return DecodeResult.Failed($"{what} lack the required source");
         }
 
-        var type = a.GetValueOrDefault("type");
+        var type = a.Type;
         if (string.IsNullOrEmpty(type))
         {
             return DecodeResult.Failed($"{what} lack the required type");
@@ -339,28 +338,29 @@ internal sealed class CloudEventsAmqpCodec
         }
 
         DateTimeOffset time;
-        var timeText = a.GetValueOrDefault("time");
+        var timeText = a.Time;
         if (timeText is null)
         {
             time = fallbackTime ?? DateTimeOffset.UtcNow;
         }
-        else if (!DateTimeOffset.TryParse(
-                     timeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time) ||
-                 !timeText.Contains('T', StringComparison.OrdinalIgnoreCase))
+        else if (!DateTimeOffset.TryParseExact(timeText, "O", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out time) &&
+                 (!DateTimeOffset.TryParse(
+                      timeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time) ||
+                  !timeText.Contains('T', StringComparison.OrdinalIgnoreCase)))
         {
             return DecodeResult.Failed($"the CloudEvents time '{timeText}' is not an RFC 3339 timestamp");
         }
 
         var version = 1;
-        var versionText = a.GetValueOrDefault("dataversion");
+        var versionText = a.DataVersion;
         if (versionText is not null &&
             (!int.TryParse(versionText, NumberStyles.Integer, CultureInfo.InvariantCulture, out version) || version < 1))
         {
             return DecodeResult.Failed($"the CloudEvents dataversion '{versionText}' is not a positive integer");
         }
 
-        var correlation = a.GetValueOrDefault("correlationid");
-        var causation = a.GetValueOrDefault("causationid") ?? string.Empty;
+        var correlation = a.CorrelationId;
+        var causation = a.CausationId ?? string.Empty;
         var metadata = new EventMetadata(
             id,
             type,
@@ -372,10 +372,15 @@ internal sealed class CloudEventsAmqpCodec
         return DecodeResult.Ok(new EventEnvelope(metadata, body, traceParent, traceState));
     }
 
-    /// <summary>CloudEvents attributes from <c>cloudEvents_x</c> / <c>cloudEvents:x</c> headers, keyed by attribute name.</summary>
-    private static Dictionary<string, string?> ReadBinaryAttributes(IDictionary<string, object?>? headers)
+    /// <summary>
+    /// The CloudEvents attributes in <c>cloudEvents_x</c> / <c>cloudEvents:x</c> headers, and the W3C trace context
+    /// headers, in one pass without intermediate collections (this runs for every delivery).
+    /// </summary>
+    private static Attributes ReadBinaryAttributes(IDictionary<string, object?>? headers, out string? traceParent, out string? traceState)
     {
-        var a = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var a = default(Attributes);
+        traceParent = null;
+        traceState = null;
         if (headers is null)
         {
             return a;
@@ -387,7 +392,15 @@ internal sealed class CloudEventsAmqpCodec
                 (key.StartsWith(HeaderPrefix, StringComparison.OrdinalIgnoreCase) ||
                  key.StartsWith(HeaderPrefixColon, StringComparison.OrdinalIgnoreCase)))
             {
-                a[key[HeaderPrefix.Length..].ToLowerInvariant()] = AsString(value);
+                a.Set(key.AsSpan(HeaderPrefix.Length), AsString(value));
+            }
+            else if (key == TraceParentHeader)
+            {
+                traceParent = AsString(value);
+            }
+            else if (key == TraceStateHeader)
+            {
+                traceState = AsString(value);
             }
         }
 
@@ -427,6 +440,55 @@ internal sealed class CloudEventsAmqpCodec
         {
             error = e.Message;
             return false;
+        }
+    }
+}
+
+/// <summary>The CloudEvents attributes a listener reads (names compared case-insensitively); others are only counted.</summary>
+internal struct Attributes
+{
+    /// <summary>How many CloudEvents attributes were present, read or not.</summary>
+    public int Count;
+    public string? SpecVersion;
+    public string? Id;
+    public string? Type;
+    public string? Source;
+    public string? Time;
+    public string? CorrelationId;
+    public string? CausationId;
+    public string? DataVersion;
+    public string? DataContentType;
+    public string? TraceParent;
+    public string? TraceState;
+
+    public void Set(ReadOnlySpan<char> name, string? value)
+    {
+        Count++;
+        if (TrySet(name, value) || name.Length > 32)
+        {
+            return;
+        }
+
+        Span<char> lower = stackalloc char[32];
+        TrySet(lower[..name.ToLowerInvariant(lower)], value);
+    }
+
+    private bool TrySet(ReadOnlySpan<char> name, string? value)
+    {
+        switch (name)
+        {
+            case "specversion": SpecVersion = value; return true;
+            case "id": Id = value; return true;
+            case "type": Type = value; return true;
+            case "source": Source = value; return true;
+            case "time": Time = value; return true;
+            case "correlationid": CorrelationId = value; return true;
+            case "causationid": CausationId = value; return true;
+            case "dataversion": DataVersion = value; return true;
+            case "datacontenttype": DataContentType = value; return true;
+            case "traceparent": TraceParent = value; return true;
+            case "tracestate": TraceState = value; return true;
+            default: return false;
         }
     }
 }

@@ -44,7 +44,7 @@ public class CloudEventsAmqpCodecTests
         Assert.Equal(Metadata.Id, H(h, "cloudEvents_id"));
         Assert.Equal("booking.created", H(h, "cloudEvents_type"));
         Assert.Equal("booking-api", H(h, "cloudEvents_source"));
-        Assert.Equal("2026-11-27T18:30:15.123Z", H(h, "cloudEvents_time"));
+        Assert.Equal("2026-11-27T18:30:15.1230000Z", H(h, "cloudEvents_time"));
         Assert.Equal(Metadata.CorrelationId, H(h, "cloudEvents_correlationid"));
         Assert.Equal(Metadata.CausationId, H(h, "cloudEvents_causationid"));
         Assert.Equal("3", H(h, "cloudEvents_dataversion"));
