@@ -9,6 +9,7 @@
 #   tests/rabbitmq-node.sh restart DIR   kill -9, then start
 #   tests/rabbitmq-node.sh uri DIR       print the AMQP URI
 #   tests/rabbitmq-node.sh tls-uri DIR   print the AMQPS URI (TLS listener with a test CA: DIR/tls/ca.pem)
+#   tests/rabbitmq-node.sh ctl DIR ARGS  run rabbitmqctl ARGS against the node (e.g. set_vm_memory_high_watermark 0)
 #
 # DIR defaults to $TWYLA_RABBITMQ_DIR.
 set -euo pipefail
@@ -171,5 +172,6 @@ case "$cmd" in
     restart) do_kill; do_start ;;
     uri) node_env; echo "amqp://guest:guest@127.0.0.1:$AMQP_PORT/" ;;
     tls-uri) node_env; echo "amqps://guest:guest@localhost:$TLS_PORT/" ;;
+    ctl) node_env; shift 2; timeout 60 "$RABBIT_BIN/rabbitmqctl" -n "$NODE_NAME" -q "$@" ;;
     *) log "unknown command '$cmd'"; exit 2 ;;
 esac

@@ -156,6 +156,12 @@ public sealed partial class EventBus
         var timeout = EmitSettings.Default.ConfirmTimeout;
         using var cts = new CancellationTokenSource(timeout);
         var publisher = await SharedPublisherAsync(cts.Token).ConfigureAwait(false);
+        if (publisher.ConfirmTimeout > TimeSpan.Zero && publisher.ConfirmTimeout < timeout)
+        {
+            timeout = publisher.ConfirmTimeout; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
+            cts.CancelAfter(timeout);
+        }
+
         try
         {
             await publisher.PublishAsync(envelope, mandatory: false, cts.Token).ConfigureAwait(false);

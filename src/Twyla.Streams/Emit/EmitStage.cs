@@ -55,6 +55,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         private readonly Action<Exception> _onOpenFailed;
         private readonly Action<(Pending Entry, Exception? Error)> _onPublished;
         private IPublisherSession? _session;
+        private TimeSpan _confirmTimeout;
 
         public Logic(EmitStage<T> stage)
             : base(stage.Shape)
@@ -70,9 +71,6 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
 
         public override void PreStart()
         {
-            var interval = TimeSpan.FromTicks(Math.Clamp(
-                _stage._settings.ConfirmTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
-            ScheduleRepeatedly(ConfirmTimer, interval);
             _stage._transport.OpenPublisherAsync(_cts.Token).ContinueWith(
                 t =>
                 {
@@ -109,6 +107,13 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         private void OnOpened(IPublisherSession session)
         {
             _session = session;
+
+            // The session does not time publishes out (a timer per publish); this stage does, with one repeating timer.
+            _confirmTimeout = session.ConfirmTimeout > TimeSpan.Zero && session.ConfirmTimeout < _stage._settings.ConfirmTimeout
+                ? session.ConfirmTimeout
+                : _stage._settings.ConfirmTimeout;
+            ScheduleRepeatedly(ConfirmTimer, TimeSpan.FromTicks(Math.Clamp(
+                _confirmTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks)));
             PullIfRoom();
         }
 
@@ -121,7 +126,9 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             Task publish;
             try
             {
-                publish = _session!.PublishAsync(envelope, _stage._settings.Mandatory, _cts.Token);
+                // No token: a publish is given up by this stage's confirm timer or its stop, both of which close the
+                // session, and that fails every publish still waiting (a token would cost a registration per publish).
+                publish = _session!.PublishAsync(envelope, _stage._settings.Mandatory, CancellationToken.None);
             }
             catch (Exception ex)
             {
@@ -161,11 +168,11 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         {
             foreach (var entry in _pending)
             {
-                if (!entry.Done && Stopwatch.GetElapsedTime(entry.Started) > _stage._settings.ConfirmTimeout)
+                if (!entry.Done && Stopwatch.GetElapsedTime(entry.Started) > _confirmTimeout)
                 {
                     var meta = entry.Envelope.Metadata;
                     FailStage(new EmitException(
-                        $"Event {meta.Id} ({meta.Name}) was not confirmed by the broker within {_stage._settings.ConfirmTimeout}; it may or may not have been delivered."));
+                        $"Event {meta.Id} ({meta.Name}) was not confirmed by the broker within {_confirmTimeout}; it may or may not have been delivered."));
                     return;
                 }
             }

@@ -7,9 +7,18 @@ namespace Twyla.Streams.Transport;
 internal interface IPublisherSession : IAsyncDisposable
 {
     /// <summary>
+    /// The longest the transport lets a publish wait for its confirm (<see cref="Timeout.InfiniteTimeSpan"/>: no
+    /// limit of its own). The session does not time publishes out itself, which would cost a timer per publish:
+    /// callers enforce the shorter of this and their own timeout (the emit stage with its timer, <c>EmitAsync</c>
+    /// with a cancellation token).
+    /// </summary>
+    TimeSpan ConfirmTimeout { get; }
+
+    /// <summary>
     /// Completes when the broker confirmed the event; fails with <see cref="Emit.EmitException"/> on a nack
-    /// or, when <paramref name="mandatory"/>, when no queue is bound for the event's name.
-    /// Cancellation (the stage's confirm timeout) fails it with <see cref="OperationCanceledException"/>.
+    /// or, when <paramref name="mandatory"/>, when no queue is bound for the event's name, or when the session
+    /// is closed before the confirm. Cancellation fails it with <see cref="OperationCanceledException"/>; a
+    /// caller that closes the session to give up can pass <see cref="CancellationToken.None"/>.
     /// </summary>
     Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken);
 }

@@ -43,8 +43,12 @@ public static class Broker
 
     public static Task StartAsync() => NodeAsync("start");
 
+    /// <summary>Raises a memory alarm (the broker stops reading from publishing connections) or clears it.</summary>
+    public static Task MemoryAlarmAsync(bool on) =>
+        NodeAsync("ctl", "set_vm_memory_high_watermark", on ? "0" : "0.4");
+
     /// <summary>Runs <c>tests/rabbitmq-node.sh</c> on the node of this run.</summary>
-    private static async Task NodeAsync(string command)
+    private static async Task NodeAsync(string command, params string[] arguments)
     {
         var script = Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_NODE_SCRIPT");
         var dir = Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_DIR");
@@ -59,6 +63,11 @@ public static class Broker
         psi.ArgumentList.Add(script);
         psi.ArgumentList.Add(command);
         psi.ArgumentList.Add(dir);
+        foreach (var argument in arguments)
+        {
+            psi.ArgumentList.Add(argument);
+        }
+
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEndAsync();

@@ -14,6 +14,8 @@ internal sealed class InMemoryPublisherSession : IPublisherSession
         _broker = broker;
     }
 
+    public TimeSpan ConfirmTimeout => Timeout.InfiniteTimeSpan;
+
     public Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);

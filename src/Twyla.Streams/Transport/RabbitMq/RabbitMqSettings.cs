@@ -75,7 +75,10 @@ public sealed class RabbitMqSettings
     /// <summary>The durable topic exchange events are published to, <c>twyla.events</c> by default.</summary>
     public string Exchange { get; }
 
-    /// <summary>How long an emit waits for the broker's confirm before it fails, 30 s by default.</summary>
+    /// <summary>
+    /// How long an emit waits for the broker's confirm before it fails, 30 s by default; an emit stage whose
+    /// <see cref="Emit.EmitSettings.ConfirmTimeout"/> is shorter uses its own.
+    /// </summary>
     public TimeSpan ConfirmTimeout { get; }
 
     /// <summary>How many publishes one publisher keeps waiting for confirms at most, 256 by default.</summary>

@@ -1,0 +1,50 @@
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.TestKit.Xunit2;
+using Twyla.Streams.Emit;
+using Twyla.Streams.Tests.Support;
+using Xunit;
+
+namespace Twyla.Streams.Tests.Emit;
+
+/// <summary>The emit stage's confirm timeout against a publisher that never confirms (the session does not time out itself).</summary>
+public sealed class EmitConfirmTimeoutTests : TestKit
+{
+    [Fact]
+    public async Task An_emit_the_broker_never_confirms_should_fail_the_stream_naming_the_event_and_close_the_publisher()
+    {
+        var transport = new SilentBrokerTransport(Timeout.InfiniteTimeSpan);
+        await using var bus = new EventBus(transport, EventBusSettings.Create("booking-api"));
+
+        var done = Source.Single(new Probe(1))
+            .RunWith(bus.Emit<Probe>("booking.created", EmitSettings.Default.WithConfirmTimeout(TimeSpan.FromMilliseconds(300))), Sys.Materializer());
+
+        var error = await Assert.ThrowsAsync<EmitException>(() => done.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("booking.created", error.Message, StringComparison.Ordinal);
+        Assert.Contains("was not confirmed by the broker within 00:00:00.3", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, transport.Publisher.Published);
+        await transport.Publisher.Disposed.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task The_emit_stage_should_use_the_transports_confirm_timeout_when_it_is_shorter()
+    {
+        var transport = new SilentBrokerTransport(TimeSpan.FromMilliseconds(300));
+        await using var bus = new EventBus(transport, EventBusSettings.Create("booking-api"));
+
+        var done = Source.Single(new Probe(1)).RunWith(bus.Emit<Probe>("booking.created"), Sys.Materializer());
+
+        var error = await Assert.ThrowsAsync<EmitException>(() => done.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("was not confirmed by the broker within 00:00:00.3", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EmitAsync_should_use_the_transports_confirm_timeout_when_it_is_shorter()
+    {
+        var transport = new SilentBrokerTransport(TimeSpan.FromMilliseconds(300));
+        await using var bus = new EventBus(transport, EventBusSettings.Create("booking-api"));
+
+        var error = await Assert.ThrowsAsync<EmitException>(() => bus.EmitAsync("booking.created", new Probe(1)).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("was not confirmed by the broker within 00:00:00.3", error.Message, StringComparison.Ordinal);
+    }
+}
