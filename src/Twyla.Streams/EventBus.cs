@@ -4,9 +4,10 @@ namespace Twyla.Streams;
 
 /// <summary>
 /// The entry point: owns the transport (the in-memory broker or a RabbitMQ connection) and makes the
-/// listen sources and emit sinks of a service. Dispose it when the service stops.
+/// listen sources and emit sinks of a service. Dispose it when the service stops (<c>await using</c>, or
+/// the host's container).
 /// </summary>
-public sealed partial class EventBus : IAsyncDisposable
+public sealed partial class EventBus : IAsyncDisposable, IDisposable
 {
     private readonly IEventTransport _transport;
     private int _disposed;
@@ -35,4 +36,11 @@ public sealed partial class EventBus : IAsyncDisposable
             _publisherLock.Dispose();
         }
     }
+
+    /// <summary>
+    /// Disposes synchronously, for containers and <c>using</c> statements that do not await: blocks until
+    /// <see cref="DisposeAsync"/> has closed the transport (each RabbitMQ channel and the connection close within a
+    /// bounded time). Prefer <see cref="DisposeAsync"/> where you can await.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
