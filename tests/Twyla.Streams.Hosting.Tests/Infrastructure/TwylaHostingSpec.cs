@@ -28,7 +28,7 @@ public abstract class TwylaHostingSpec(ITestOutputHelper output) : Akka.Hosting.
 
     protected Task<HealthReport> HealthAsync() => Host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
-    protected Task EmitAsync(int from, int count) =>
+    protected internal Task EmitAsync(int from, int count) =>
         Task.WhenAll(Enumerable.Range(from, count).Select(n => Bus.EmitAsync(Pattern, new Booking($"b-{n}", n))));
 
     protected override void ConfigureLogging(ILoggingBuilder builder) => builder.AddProvider(Logs);

@@ -50,16 +50,23 @@ public sealed class HostedListenerDrainTimeoutTests(ITestOutputHelper output) : 
             Pattern, "billing", _handler.HandleAsync, new TwylaListenerOptions { Parallelism = 5, DrainTimeout = TimeSpan.FromMilliseconds(300) });
 
     [Fact]
-    public async Task Host_shutdown_should_not_ack_handlers_that_did_not_finish_within_the_drain_timeout()
+    public Task Host_shutdown_should_not_ack_handlers_that_did_not_finish_within_the_drain_timeout() =>
+        StopWhileHandlersHoldFiveEventsAsync(this, _handler, stopWithin: TimeSpan.FromSeconds(30));
+
+    /// <summary>
+    /// Emits five events, stops the host while the handler holds all of them, and checks that the host stopped within
+    /// <paramref name="stopWithin"/>, no handler finished, and all five are back in the queue, redelivered.
+    /// </summary>
+    internal static async Task StopWhileHandlersHoldFiveEventsAsync(TwylaHostingSpec spec, BlockingHandler handler, TimeSpan stopWithin)
     {
-        await EmitAsync(1, 5);
-        await _handler.Started.WhenCountAsync(5);
+        await spec.EmitAsync(1, 5);
+        await handler.Started.WhenCountAsync(5);
 
-        await Host.StopAsync(Ct).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken: Ct);
-        Assert.Equal(0, _handler.Completed.Count);
-        _handler.Release();
+        await spec.Host.StopAsync(Ct).WaitAsync(stopWithin, cancellationToken: Ct);
+        Assert.Equal(0, handler.Completed.Count);
+        handler.Release();
 
-        var left = await QueueReader.TakeAsync(Bus, Pattern, "billing", 5);
+        var left = await QueueReader.TakeAsync(spec.Bus, Pattern, "billing", 5);
         Assert.Equal(Enumerable.Range(1, 5), left.Select(e => e.Payload.N).Order());
         Assert.All(left, e => Assert.True(e.Redelivered));
     }
@@ -81,18 +88,7 @@ public sealed class HostedListenerShutdownTimeoutTests(ITestOutputHelper output)
             Pattern, "billing", _handler.HandleAsync, new TwylaListenerOptions { Parallelism = 5, DrainTimeout = TimeSpan.FromMinutes(2) });
 
     [Fact]
-    public async Task Host_shutdown_timeout_should_cut_the_drain_short_and_leave_unfinished_events_in_the_queue()
-    {
-        await EmitAsync(1, 5);
-        await _handler.Started.WhenCountAsync(5);
-
+    public Task Host_shutdown_timeout_should_cut_the_drain_short_and_leave_unfinished_events_in_the_queue() =>
         // Well before the listener's 2-minute drain timeout (and the host's default 30 s): the 500 ms shutdown timeout wins.
-        await Host.StopAsync(Ct).WaitAsync(TimeSpan.FromSeconds(15), cancellationToken: Ct);
-        Assert.Equal(0, _handler.Completed.Count);
-        _handler.Release();
-
-        var left = await QueueReader.TakeAsync(Bus, Pattern, "billing", 5);
-        Assert.Equal(Enumerable.Range(1, 5), left.Select(e => e.Payload.N).Order());
-        Assert.All(left, e => Assert.True(e.Redelivered));
-    }
+        HostedListenerDrainTimeoutTests.StopWhileHandlersHoldFiveEventsAsync(this, _handler, stopWithin: TimeSpan.FromSeconds(15));
 }
