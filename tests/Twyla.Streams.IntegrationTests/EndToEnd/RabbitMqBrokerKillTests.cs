@@ -14,18 +14,20 @@ namespace Twyla.Streams.IntegrationTests.EndToEnd;
 public class RabbitMqBrokerKillTests : Akka.TestKit.Xunit2.TestKit
 {
     private readonly ITestOutputHelper _output;
+    private readonly PrivateNode _node;
 
-    public RabbitMqBrokerKillTests(ITestOutputHelper output)
+    public RabbitMqBrokerKillTests(ITestOutputHelper output, PrivateNode node)
         : base(output: output)
     {
         _output = output;
+        _node = node;
     }
 
     [Fact]
     public async Task Broker_killed_and_restarted_while_events_flow_should_lose_no_confirmed_event_and_the_listener_should_resume_by_itself()
     {
         var mat = Sys.Materializer();
-        await using var bus = EventBus.RabbitMq(Broker.Settings(), EventBusSettings.Create("booking-api"));
+        await using var bus = EventBus.RabbitMq(Broker.Settings(_node.Uri), EventBusSettings.Create("booking-api"));
         var group = "g-" + Guid.NewGuid().ToString("N")[..10];
         await bus.DeclareGroupAsync("booking.created", group, ListenSettings.Default);
 
@@ -57,7 +59,7 @@ public class RabbitMqBrokerKillTests : Akka.TestKit.Xunit2.TestKit
             .RunForeach(m => confirmed.Add(m.Id), mat);
 
         await RabbitMqEventBusTests.Eventually(() => Task.FromResult(received.Count), c => c >= 200);
-        await Broker.KillAsync();
+        await _node.KillAsync();
         try
         {
             var failure = await Assert.ThrowsAsync<EmitException>(() => emitting.WaitAsync(TimeSpan.FromSeconds(30)));
@@ -66,7 +68,7 @@ public class RabbitMqBrokerKillTests : Akka.TestKit.Xunit2.TestKit
         }
         finally
         {
-            await Broker.StartAsync();
+            await _node.StartAsync();
         }
 
         var afterRestart = await bus.EmitAsync("booking.created", new BookingCreated("after-restart", 1));

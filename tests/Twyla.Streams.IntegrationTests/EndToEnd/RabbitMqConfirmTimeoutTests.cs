@@ -12,30 +12,32 @@ namespace Twyla.Streams.IntegrationTests.EndToEnd;
 /// <summary>
 /// A broker under a memory alarm stops reading from publishing connections, so publishes are never confirmed:
 /// every emit must fail with a clear error within its confirm timeout, never hang. The alarm is node-wide, so
-/// these tests run alone with the other tests that disturb the broker.
+/// these tests run on the node of the tests that disturb the broker.
 /// </summary>
 [Collection(BrokerRestartCollection.Name)]
 public class RabbitMqConfirmTimeoutTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly ITestOutputHelper _output;
+    private readonly PrivateNode _node;
 
-    public RabbitMqConfirmTimeoutTests(ITestOutputHelper output)
+    public RabbitMqConfirmTimeoutTests(ITestOutputHelper output, PrivateNode node)
         : base(output: output)
     {
         _output = output;
+        _node = node;
     }
 
     [Fact]
     public async Task Emits_the_broker_does_not_confirm_should_fail_clearly_within_the_confirm_timeout()
     {
         await using var bus = EventBus.RabbitMq(
-            Broker.Settings().WithConfirmTimeout(TimeSpan.FromSeconds(2)), EventBusSettings.Create("booking-api"));
+            Broker.Settings(_node.Uri).WithConfirmTimeout(TimeSpan.FromSeconds(2)), EventBusSettings.Create("booking-api"));
         var group = "g-" + Guid.NewGuid().ToString("N")[..10];
         await bus.DeclareGroupAsync("booking.created", group, ListenSettings.Default);
         await bus.EmitAsync("booking.created", new BookingCreated("B-0", 0)); // connection and publisher open before the alarm
 
-        await Broker.MemoryAlarmAsync(on: true);
+        await _node.MemoryAlarmAsync(on: true);
         try
         {
             // The stream's own timeout (shorter than the transport's).
@@ -57,7 +59,7 @@ public class RabbitMqConfirmTimeoutTests : Akka.TestKit.Xunit2.TestKit
         }
         finally
         {
-            await Broker.MemoryAlarmAsync(on: false);
+            await _node.MemoryAlarmAsync(on: false);
         }
     }
 }

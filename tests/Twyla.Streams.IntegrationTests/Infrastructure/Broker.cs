@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RabbitMQ.Client;
 using Twyla.Streams.Transport.RabbitMq;
 
@@ -26,8 +25,11 @@ public static class Broker
     public static string CaFile => Required("TWYLA_RABBITMQ_CA_FILE");
 
     /// <summary>Settings for the test broker with an exchange of the test's own, so tests do not see each other's events.</summary>
-    public static RabbitMqSettings Settings() =>
-        RabbitMqSettings.FromUri(Uri).WithExchange("twyla.test." + Guid.NewGuid().ToString("N")[..12]);
+    public static RabbitMqSettings Settings() => Settings(Uri);
+
+    /// <summary>Settings for the broker at <paramref name="uri"/> (a node of the test's own) with an exchange of the test's own.</summary>
+    public static RabbitMqSettings Settings(string uri) =>
+        RabbitMqSettings.FromUri(uri).WithExchange("twyla.test." + Guid.NewGuid().ToString("N")[..12]);
 
     /// <summary>A plain RabbitMQ.Client connection, as a service not using Twyla.Streams would have.</summary>
     public static Task<IConnection> RawConnectionAsync() =>
@@ -38,44 +40,4 @@ public static class Broker
             ? value
             : throw new InvalidOperationException(
                 $"The environment variable {variable} is not set: this test needs the private RabbitMQ node of ./test.sh. Run the tests with ./test.sh.");
-
-    public static Task KillAsync() => NodeAsync("kill");
-
-    public static Task StartAsync() => NodeAsync("start");
-
-    /// <summary>Raises a memory alarm (the broker stops reading from publishing connections) or clears it.</summary>
-    public static Task MemoryAlarmAsync(bool on) =>
-        NodeAsync("ctl", "set_vm_memory_high_watermark", on ? "0" : "0.4");
-
-    /// <summary>Runs <c>tests/rabbitmq-node.sh</c> on the node of this run.</summary>
-    private static async Task NodeAsync(string command, params string[] arguments)
-    {
-        var script = Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_NODE_SCRIPT");
-        var dir = Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_DIR");
-        if (string.IsNullOrEmpty(script) || string.IsNullOrEmpty(dir))
-        {
-            throw new InvalidOperationException(
-                "This test stops and starts the broker, so it needs the private node of ./test.sh " +
-                "(TWYLA_RABBITMQ_NODE_SCRIPT and TWYLA_RABBITMQ_DIR are not set). Run it with ./test.sh.");
-        }
-
-        var psi = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
-        psi.ArgumentList.Add(script);
-        psi.ArgumentList.Add(command);
-        psi.ArgumentList.Add(dir);
-        foreach (var argument in arguments)
-        {
-            psi.ArgumentList.Add(argument);
-        }
-
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await p.WaitForExitAsync(timeout.Token);
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"rabbitmq-node.sh {command} failed ({p.ExitCode}): {await stdout}{await stderr}");
-        }
-    }
 }

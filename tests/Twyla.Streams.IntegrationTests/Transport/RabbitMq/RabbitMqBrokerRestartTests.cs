@@ -6,20 +6,23 @@ using Xunit.Abstractions;
 
 namespace Twyla.Streams.IntegrationTests.Transport.RabbitMq;
 
-/// <summary>Tests that kill the broker run alone, after the others (xunit runs non-parallel collections last).</summary>
+/// <summary>
+/// Tests that kill the broker or raise alarms on it: on a node of their own (the shared one serves the other test
+/// projects meanwhile), one at a time.
+/// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class BrokerRestartCollection
+public sealed class BrokerRestartCollection : ICollectionFixture<PrivateNode>
 {
     public const string Name = "broker restarts";
 }
 
 [Collection(BrokerRestartCollection.Name)]
-public class RabbitMqBrokerRestartTests(ITestOutputHelper output)
+public class RabbitMqBrokerRestartTests(ITestOutputHelper output, PrivateNode node)
 {
     [Fact]
     public async Task After_kill_9_and_restart_sessions_should_fail_new_ones_should_work_and_confirmed_events_should_survive()
     {
-        await using var transport = new RabbitMqTransport(Broker.Settings());
+        await using var transport = new RabbitMqTransport(Broker.Settings(node.Uri));
         var topology = TestEvents.Topology("booking.created");
         var probe = new DeliveryProbe();
         var consumer = await transport.StartConsumerAsync(topology, 1, probe, default);
@@ -65,7 +68,7 @@ public class RabbitMqBrokerRestartTests(ITestOutputHelper output)
         var firstDelivery = await probe.NextAsync();
         await inFlow.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
-        await Broker.KillAsync();
+        await node.KillAsync();
         try
         {
             var cause = await probe.Failed.WaitAsync(TimeSpan.FromSeconds(20));
@@ -80,7 +83,7 @@ public class RabbitMqBrokerRestartTests(ITestOutputHelper output)
         finally
         {
             stop.Cancel();
-            await Broker.StartAsync();
+            await node.StartAsync();
         }
 
         await consumer.DisposeAsync();
