@@ -92,6 +92,15 @@ internal static class EventsBenchmark
         Task<RoundResult> Raw(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw", count, options, RawRound.Variant.Plain));
         Task<RoundResult> RawLimiter(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-limiter", count, options, RawRound.Variant.Limiter));
         Task<RoundResult> RawCloudEvents(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-ce", count, options, RawRound.Variant.CloudEvents));
+        Task<RoundResult> RawVariant(RawRound.Variant variant, int count) =>
+            WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-part", count, options, variant));
+        (RawRound.Variant Variant, string Label)[] wireParts =
+        [
+            (RawRound.Variant.CloudEventsHeadersOnly, "raw_headers_only"),
+            (RawRound.Variant.CloudEventsPropertiesOnly, "raw_properties_only"),
+            (RawRound.Variant.Padded, "raw_padded"),
+        ];
+        var wirePartRates = wireParts.ToDictionary(p => p.Label, _ => new List<double>());
 
         if (options.Only is { } only)
         {
@@ -126,6 +135,14 @@ internal static class EventsBenchmark
             if (options.RawCloudEvents)
             {
                 rawCloudEvents.Add(Report($"round {i} raw-cloudevents", await RawCloudEvents(options.Count)));
+            }
+
+            if (options.RawWireParts)
+            {
+                foreach (var (variant, label) in wireParts)
+                {
+                    wirePartRates[label].Add(Report($"round {i} {label.Replace('_', '-')}", await RawVariant(variant, options.Count)));
+                }
             }
         }
 
@@ -171,6 +188,15 @@ internal static class EventsBenchmark
         {
             figures.Add(("events_raw_cloudevents_per_sec", F0(Median(rawCloudEvents))));
             figures.Add(("events_ours_ratio_vs_raw_cloudevents", F2(Median(ours) / Median(rawCloudEvents))));
+        }
+
+        if (options.RawWireParts)
+        {
+            foreach (var (_, label) in wireParts)
+            {
+                figures.Add(($"events_{label}_per_sec", F0(Median(wirePartRates[label]))));
+                figures.Add(($"events_{label}_ratio_vs_raw", F2(Median(wirePartRates[label]) / Median(raw))));
+            }
         }
 
         figures.Add(("events_end_to_end_ratio_vs_raw", F2(Median(ours) / Median(raw))));

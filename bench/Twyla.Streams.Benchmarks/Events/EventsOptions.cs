@@ -15,6 +15,8 @@ internal sealed class EventsOptions
         "  --max-in-flight N    unconfirmed publishes, ours and raw (default 256 = EmitSettings.Default)\n" +
         "  --raw-limiter        also measure the raw client with its ThrottlingRateLimiter bounding the window\n" +
         "  --raw-cloudevents    also measure the raw client sending our exact wire format (CloudEvents headers)\n" +
+        "  --raw-wire-parts     also measure the raw client sending parts of it: only our headers, only our native\n" +
+        "                       properties, and a plain message whose body is padded to our message's size\n" +
         "  --split              also measure emit only and consume only (a filled queue), ours and raw\n" +
         "  --only ours|raw      profiling aid: run rounds of one side only and print no figures\n" +
         "  --no-throughput      skip the throughput rounds\n" +
@@ -42,6 +44,8 @@ internal sealed class EventsOptions
     public bool Help { get; private set; }
 
     public bool RawCloudEvents { get; private set; }
+
+    public bool RawWireParts { get; private set; }
 
     public string? Only { get; private set; }
 
@@ -84,6 +88,7 @@ internal sealed class EventsOptions
                 case "--help" or "-h": o.Help = true; break;
                 case "--split": o.Split = true; break;
                 case "--raw-cloudevents": o.RawCloudEvents = true; break;
+                case "--raw-wire-parts": o.RawWireParts = true; break;
                 case "--only":
                     o.Only = i + 1 < args.Count && args[i + 1] is "ours" or "raw" ? args[++i] : throw new ArgumentException("--only needs 'ours' or 'raw'");
                     break;

@@ -17,6 +17,9 @@ namespace Twyla.Streams.Benchmarks.Events;
 /// </summary>
 internal static class RawRound
 {
+    /// <summary>About as many bytes as our CloudEvents headers and native properties add to a message.</summary>
+    private static readonly string Padding = new('x', 420);
+
     /// <summary>Variants of the baseline.</summary>
     public enum Variant
     {
@@ -28,6 +31,15 @@ internal static class RawRound
 
         /// <summary>As plain, but each message carries our CloudEvents properties and headers (our exact wire format).</summary>
         CloudEvents,
+
+        /// <summary>Our <c>cloudEvents_*</c> and trace headers, without the native property copies.</summary>
+        CloudEventsHeadersOnly,
+
+        /// <summary>Our native properties (<c>message_id</c>, <c>correlation_id</c>, <c>timestamp</c>, <c>type</c>, <c>app_id</c>), no headers.</summary>
+        CloudEventsPropertiesOnly,
+
+        /// <summary>Plain properties, the body padded (a longer e-mail member) by as many bytes as our properties and headers take.</summary>
+        Padded,
     }
 
     public static async Task<RoundResult> RunAsync(
@@ -112,19 +124,39 @@ internal static class RawRound
                 }
             }
 
+            (BasicProperties, ReadOnlyMemory<byte>) Message(Variant v, int i)
+            {
+                if (v is Variant.Plain or Variant.Limiter)
+                {
+                    return (plain, JsonSerializer.SerializeToUtf8Bytes(BookingConfirmed.Sample(i), json));
+                }
+
+                if (v == Variant.Padded)
+                {
+                    var record = BookingConfirmed.Sample(i);
+                    return (plain, JsonSerializer.SerializeToUtf8Bytes(record with { ContactEmail = record.ContactEmail + Padding }, json));
+                }
+
+                var envelope = EnvelopeFactory.Create(OutgoingEvent.Create(routingKey, BookingConfirmed.Sample(i)), busSettings);
+                var ce = CloudEventsAmqpCodec.Encode(envelope);
+                if (v == Variant.CloudEventsHeadersOnly)
+                {
+                    ce = new BasicProperties { ContentType = ce.ContentType, DeliveryMode = ce.DeliveryMode, Headers = ce.Headers };
+                }
+                else if (v == Variant.CloudEventsPropertiesOnly)
+                {
+                    ce.Headers = null;
+                }
+
+                return (ce, envelope.Data);
+            }
+
             await Task.Yield();
             for (var i = 0; i < count && failure is null; i++)
             {
                 await window.WaitAsync();
-                if (variant == Variant.CloudEvents)
-                {
-                    var envelope = EnvelopeFactory.Create(OutgoingEvent.Create(routingKey, BookingConfirmed.Sample(i)), busSettings);
-                    _ = PublishOneAsync(CloudEventsAmqpCodec.Encode(envelope), envelope.Data);
-                }
-                else
-                {
-                    _ = PublishOneAsync(plain, JsonSerializer.SerializeToUtf8Bytes(BookingConfirmed.Sample(i), json));
-                }
+                var (props, body) = Message(variant, i);
+                _ = PublishOneAsync(props, body);
             }
 
             for (var i = 0; i < maxInFlight; i++)
