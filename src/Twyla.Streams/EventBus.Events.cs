@@ -53,10 +53,21 @@ public sealed partial class EventBus
     /// <param name="group">The listener group.</param>
     /// <param name="settings">The queue type is taken from these.</param>
     /// <returns>Completes when the queue exists.</returns>
-    public Task DeclareGroupAsync(string pattern, string group, ListenSettings settings)
+    public Task DeclareGroupAsync(string pattern, string group, ListenSettings settings) =>
+        DeclareGroupAsync(pattern, group, settings, CancellationToken.None);
+
+    /// <summary>
+    /// Declares the queue of a listener group ahead of its first listener, so events emitted from now on are kept for it.
+    /// </summary>
+    /// <param name="pattern">An event name or pattern.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="settings">The queue type is taken from these.</param>
+    /// <param name="cancellationToken">Gives up waiting for the broker.</param>
+    /// <returns>Completes when the queue exists.</returns>
+    public Task DeclareGroupAsync(string pattern, string group, ListenSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return _transport.DeclareListenerAsync(ListenerTopology.Create(pattern, group, settings.QueueType), CancellationToken.None);
+        return _transport.DeclareListenerAsync(ListenerTopology.Create(pattern, group, settings.QueueType), cancellationToken);
     }
 
     /// <summary>Reads (without removing) up to 1,000 dead letters of a listener group's queue.</summary>
@@ -64,7 +75,15 @@ public sealed partial class EventBus
     /// <param name="group">The listener group.</param>
     /// <returns>The dead letters, oldest first.</returns>
     public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(string pattern, string group) =>
-        _transport.PeekDeadLettersAsync(ListenerTopology.Create(pattern, group, QueueType.Classic), 1000, CancellationToken.None);
+        PeekDeadLettersAsync(pattern, group, CancellationToken.None);
+
+    /// <summary>Reads (without removing) up to 1,000 dead letters of a listener group's queue.</summary>
+    /// <param name="pattern">The pattern the group listens to.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="cancellationToken">Gives up waiting for the broker.</param>
+    /// <returns>The dead letters, oldest first.</returns>
+    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(string pattern, string group, CancellationToken cancellationToken) =>
+        _transport.PeekDeadLettersAsync(ListenerTopology.Create(pattern, group, QueueType.Classic), 1000, cancellationToken);
 
     /// <summary>
     /// Emits each payload as a new event named <paramref name="eventName"/> (a chain start), with default settings.
@@ -139,7 +158,17 @@ public sealed partial class EventBus
     /// <param name="eventName">The event name.</param>
     /// <param name="payload">The payload; not null.</param>
     /// <returns>The emitted event's metadata, once the broker confirmed it.</returns>
-    public Task<EventMetadata> EmitAsync<T>(string eventName, T payload) => EmitAsync(OutgoingEvent.Create(eventName, payload));
+    public Task<EventMetadata> EmitAsync<T>(string eventName, T payload) =>
+        EmitAsync(OutgoingEvent.Create(eventName, payload), CancellationToken.None);
+
+    /// <summary>Emits one event outside a stream: a chain start named <paramref name="eventName"/>.</summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="payload">The payload; not null.</param>
+    /// <param name="cancellationToken">Gives up waiting (see <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/>).</param>
+    /// <returns>The emitted event's metadata, once the broker confirmed it.</returns>
+    public Task<EventMetadata> EmitAsync<T>(string eventName, T payload, CancellationToken cancellationToken) =>
+        EmitAsync(OutgoingEvent.Create(eventName, payload), cancellationToken);
 
     /// <summary>
     /// Emits one event outside a stream; completes when the broker confirmed it, fails with <see cref="EmitException"/>
@@ -148,37 +177,66 @@ public sealed partial class EventBus
     /// <typeparam name="T">The payload contract.</typeparam>
     /// <param name="outgoing">The event.</param>
     /// <returns>The emitted event's metadata.</returns>
-    public async Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing)
+    public Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing) => EmitAsync(outgoing, CancellationToken.None);
+
+    /// <summary>
+    /// Emits one event outside a stream; completes when the broker confirmed it, fails with <see cref="EmitException"/>
+    /// when it was refused or not confirmed within the default confirm timeout (or the transport's, when shorter).
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="outgoing">The event.</param>
+    /// <param name="cancellationToken">
+    /// Gives up waiting with <see cref="OperationCanceledException"/>. Cancelled before the call, nothing is emitted;
+    /// cancelled while waiting for the broker's confirm, the event may or may not have been emitted (the message says so).
+    /// </param>
+    /// <returns>The emitted event's metadata.</returns>
+    public async Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outgoing);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
         var envelope = EnvelopeFactory.Create(outgoing, Settings);
+        var what = $"Event {envelope.Metadata.Id} ({envelope.Metadata.Name})";
         var timeout = EmitSettings.Default.ConfirmTimeout;
-        using var cts = new CancellationTokenSource(timeout);
-        var publisher = await SharedPublisherAsync(cts.Token).ConfigureAwait(false);
-        if (publisher.ConfirmTimeout > TimeSpan.Zero && publisher.ConfirmTimeout < timeout)
-        {
-            timeout = publisher.ConfirmTimeout; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
-            cts.CancelAfter(timeout);
-        }
-
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        var sent = false;
         try
         {
-            await publisher.PublishAsync(envelope, mandatory: false, cts.Token).ConfigureAwait(false);
+            var publisher = await SharedPublisherAsync(cts.Token).ConfigureAwait(false);
+            if (publisher.ConfirmTimeout > TimeSpan.Zero && publisher.ConfirmTimeout < timeout)
+            {
+                timeout = publisher.ConfirmTimeout; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
+                cts.CancelAfter(timeout);
+            }
+
+            try
+            {
+                sent = true;
+                await publisher.PublishAsync(envelope, mandatory: false, cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not EmitException && !(ex is OperationCanceledException && cts.IsCancellationRequested))
+            {
+                await ResetSharedPublisherAsync(publisher).ConfigureAwait(false);
+                throw new EmitException($"{what} was not emitted: {ex.Message}", ex);
+            }
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(
+                sent
+                    ? $"{what}: the emit was cancelled before the broker confirmed it; it may or may not have been emitted."
+                    : $"{what} was not emitted: the emit was cancelled.",
+                ex,
+                cancellationToken);
         }
         catch (OperationCanceledException ex) when (cts.IsCancellationRequested)
         {
             throw new EmitException(
-                $"Event {envelope.Metadata.Id} ({envelope.Metadata.Name}) was not confirmed by the broker within {timeout}.", ex);
-        }
-        catch (EmitException)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            await ResetSharedPublisherAsync(publisher).ConfigureAwait(false);
-            throw new EmitException($"Event {envelope.Metadata.Id} ({envelope.Metadata.Name}) was not emitted: {ex.Message}", ex);
+                sent
+                    ? $"{what} was not confirmed by the broker within {timeout}."
+                    : $"{what} was not emitted: no publisher could be opened on {_transport.Description} within {timeout}.",
+                ex);
         }
 
         return envelope.Metadata;
