@@ -227,6 +227,36 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Emits_the_broker_refuses_should_fail_clearly_naming_the_event()
+    {
+        // A queue that takes no message (length limit 0, reject-publish) bound to the event: the broker nacks every publish.
+        var settings = Broker.Settings();
+        await using var bus = Bus(settings);
+        await bus.DeclareGroupAsync("booking.created", Group(), ListenSettings.Default);
+        var full = "full-" + Guid.NewGuid().ToString("N")[..10];
+        await using var raw = await Broker.RawConnectionAsync();
+        await using var channel = await raw.CreateChannelAsync();
+        await channel.QueueDeclareAsync(
+            full, durable: false, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" });
+        await channel.QueueBindAsync(full, settings.Exchange, "booking.created");
+        try
+        {
+            var done = Source.Single(new BookingCreated("B-1", 1)).RunWith(bus.Emit<BookingCreated>("booking.created"), _mat);
+            var streamError = await Assert.ThrowsAsync<EmitException>(() => done.WaitAsync(Wait));
+            Assert.Contains("'booking.created'", streamError.Message, StringComparison.Ordinal);
+            Assert.Contains("was refused by the broker (nack)", streamError.Message, StringComparison.Ordinal);
+
+            var single = await Assert.ThrowsAsync<EmitException>(() => bus.EmitAsync("booking.created", new BookingCreated("B-2", 2)).WaitAsync(Wait));
+            Assert.Contains("was refused by the broker (nack)", single.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await channel.QueueDeleteAsync(full);
+        }
+    }
+
+    [Fact]
     public async Task A_mandatory_emit_of_an_event_nobody_listens_to_should_fail_clearly()
     {
         await using var bus = Bus(Broker.Settings());
@@ -295,6 +325,40 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(Enumerable.Range(3, 7).Select(i => $"S-{i}"), redelivered.Select(e => e.Payload.BookingId).Order());
         Assert.All(redelivered, e => Assert.True(e.Redelivered));
         hang.SetResult();
+    }
+
+    [Fact]
+    public async Task A_listener_cancelled_downstream_should_ack_what_it_handled_and_give_the_rest_back_to_the_group()
+    {
+        await using var bus = Bus(Broker.Settings());
+        var group = Group();
+        var settings = ListenSettings.Default.WithPrefetch(20);
+        await bus.DeclareGroupAsync("seat.released", group, settings);
+        for (var i = 0; i < 20; i++)
+        {
+            await bus.EmitAsync("seat.released", new BookingCreated($"R-{i}", i));
+        }
+
+        // Listener A holds up to 20 deliveries, handles and acks five, then its downstream is done (Take).
+        var handledByA = await bus.Listen<BookingCreated>("seat.released", group, settings)
+            .Via(AckOnCompletion.Flow<BookingCreated>(_ => Task.CompletedTask, AckOnCompletionSettings.Create(1)))
+            .Take(5)
+            .RunWith(Sink.Seq<HandledEvent>(), _mat)
+            .WaitAsync(Wait);
+        Assert.All(handledByA, h => Assert.Equal(SettleKind.Ack, h.Settlement));
+
+        // Its channel let go of everything else: another listener of the group gets exactly the other fifteen.
+        var rest = await bus.Listen<BookingCreated>("seat.released", group, settings)
+            .SelectAsync(1, async e =>
+            {
+                await e.AckAsync();
+                return e.Metadata.Id;
+            })
+            .Take(15)
+            .RunWith(Sink.Seq<string>(), _mat)
+            .WaitAsync(Wait);
+        Assert.Empty(rest.Intersect(handledByA.Select(h => h.Metadata.Id)));
+        Assert.Equal(15, rest.Distinct().Count());
     }
 
     [Fact]
