@@ -204,9 +204,9 @@ public sealed partial class EventBus
         try
         {
             var publisher = await SharedPublisherAsync(cts.Token).ConfigureAwait(false);
-            if (publisher.ConfirmTimeout > TimeSpan.Zero && publisher.ConfirmTimeout < timeout)
+            if (publisher.ConfirmTimeoutWithin(timeout) is var within && within != timeout)
             {
-                timeout = publisher.ConfirmTimeout; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
+                timeout = within; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
                 cts.CancelAfter(timeout);
             }
 

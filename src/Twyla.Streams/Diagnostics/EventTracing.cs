@@ -18,7 +18,7 @@ public static class EventTracing
     internal static ActivitySource Source { get; } = new(ActivitySourceName);
 
     internal static Activity? StartPublish(string eventName) =>
-        Source.StartActivity($"{eventName} publish", ActivityKind.Producer);
+        Source.HasListeners() ? Source.StartActivity($"{eventName} publish", ActivityKind.Producer) : null; // no name built per emit when nobody listens
 
     internal static Activity? StartProcess(EventMetadata metadata, string? traceParent, string? traceState)
     {

@@ -109,9 +109,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             _session = session;
 
             // The session does not time publishes out (a timer per publish); this stage does, with one repeating timer.
-            _confirmTimeout = session.ConfirmTimeout > TimeSpan.Zero && session.ConfirmTimeout < _stage._settings.ConfirmTimeout
-                ? session.ConfirmTimeout
-                : _stage._settings.ConfirmTimeout;
+            _confirmTimeout = session.ConfirmTimeoutWithin(_stage._settings.ConfirmTimeout);
             ScheduleRepeatedly(ConfirmTimer, TimeSpan.FromTicks(Math.Clamp(
                 _confirmTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks)));
             PullIfRoom();
@@ -166,15 +164,22 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
 
         protected override void OnTimer(object timerKey)
         {
+            // Entries are queued in the order they started: the first one still waiting is the oldest.
             foreach (var entry in _pending)
             {
-                if (!entry.Done && Stopwatch.GetElapsedTime(entry.Started) > _confirmTimeout)
+                if (entry.Done)
+                {
+                    continue;
+                }
+
+                if (Stopwatch.GetElapsedTime(entry.Started) > _confirmTimeout)
                 {
                     var meta = entry.Envelope.Metadata;
                     FailStage(new EmitException(
                         $"Event {meta.Id} ({meta.Name}) was not confirmed by the broker within {_confirmTimeout}; it may or may not have been delivered."));
-                    return;
                 }
+
+                return;
             }
         }
 

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Twyla.Streams.Events;
 
 /// <summary>A message that a listener dead-lettered, as it sits in <c>{queue}.dead-letter</c>.</summary>
@@ -5,4 +7,11 @@ namespace Twyla.Streams.Events;
 /// <param name="Metadata">The event's metadata when it could be decoded; otherwise <c>null</c>.</param>
 /// <param name="Body">The message body as text (UTF-8), possibly cut to the first 64 KiB.</param>
 /// <param name="RoutingKey">The routing key the message was published with.</param>
-public sealed record DeadLetter(string Reason, EventMetadata? Metadata, string Body, string RoutingKey);
+public sealed record DeadLetter(string Reason, EventMetadata? Metadata, string Body, string RoutingKey)
+{
+    private const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>A message body as <see cref="Body"/> holds it: UTF-8 text of at most the first 64 KiB.</summary>
+    internal static string BodyText(ReadOnlySpan<byte> body) =>
+        Encoding.UTF8.GetString(body.Length > MaxBodyBytes ? body[..MaxBodyBytes] : body);
+}

@@ -22,3 +22,11 @@ internal interface IPublisherSession : IAsyncDisposable
     /// </summary>
     Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken);
 }
+
+/// <summary>The rule every caller of <see cref="IPublisherSession"/> applies to confirm timeouts.</summary>
+internal static class PublisherSessionExtensions
+{
+    /// <summary>The shorter of the caller's own confirm timeout and the session's (when it has one).</summary>
+    public static TimeSpan ConfirmTimeoutWithin(this IPublisherSession session, TimeSpan own) =>
+        session.ConfirmTimeout > TimeSpan.Zero && session.ConfirmTimeout < own ? session.ConfirmTimeout : own;
+}

@@ -1,4 +1,3 @@
-using System.Text;
 using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Transport.InMemory;
@@ -10,9 +9,6 @@ namespace Twyla.Streams.Transport.InMemory;
 /// <remarks>Not thread-safe on its own: every member is called under the broker's lock.</remarks>
 internal sealed class InMemoryQueue
 {
-    /// <summary>Dead-letter bodies are kept as text up to this many bytes, as <see cref="DeadLetter.Body"/> promises.</summary>
-    internal const int MaxDeadLetterBodyBytes = 64 * 1024;
-
     private readonly LinkedList<InMemoryMessage> _ready = new();
     private readonly List<InMemoryConsumerSession> _consumers = [];
     private readonly List<DeadLetter> _deadLetters = [];
@@ -54,8 +50,7 @@ internal sealed class InMemoryQueue
     /// <summary>Moves a message into the dead-letter queue with its reason.</summary>
     public void DeadLetter(InMemoryMessage message, string reason)
     {
-        var data = message.Envelope.Data.Span;
-        var body = Encoding.UTF8.GetString(data.Length > MaxDeadLetterBodyBytes ? data[..MaxDeadLetterBodyBytes] : data);
+        var body = Events.DeadLetter.BodyText(message.Envelope.Data.Span);
         _deadLetters.Add(new DeadLetter(reason, message.Envelope.Metadata, body, message.RoutingKey));
     }
 

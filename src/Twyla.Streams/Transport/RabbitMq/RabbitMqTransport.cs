@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RabbitMQ.Client;
@@ -411,9 +410,7 @@ internal sealed class RabbitMqTransport : IEventTransport
             ?? DeathReason(headers)
             ?? "unknown";
         var decoded = Codec.Decode(routingKey, props, body.ToArray());
-        const int maxText = 64 * 1024;
-        var text = Encoding.UTF8.GetString(body.Length > maxText ? body[..maxText] : body);
-        return new DeadLetter(reason, decoded.Envelope?.Metadata, text, routingKey);
+        return new DeadLetter(reason, decoded.Envelope?.Metadata, DeadLetter.BodyText(body), routingKey);
     }
 
     private static string? FirstDeathRoutingKey(IDictionary<string, object?>? headers) =>
