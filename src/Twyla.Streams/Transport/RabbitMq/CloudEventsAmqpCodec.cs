@@ -169,7 +169,6 @@ internal sealed class CloudEventsAmqpCodec
         var contentType = properties.ContentType;
         var mediaType = MediaType(contentType);
         var headers = properties.Headers;
-        var eventName = HeaderString(headers, RoutingKeyHeader) ?? routingKey;
 
         if (mediaType == ContentTypeCloudEventsJson)
         {
@@ -189,6 +188,8 @@ internal sealed class CloudEventsAmqpCodec
         var attributes = ReadBinaryAttributes(headers, out var traceParent, out var traceState);
         if (attributes.Count == 0)
         {
+            // A copy we republished (reject on a classic queue) is named by the routing key it was first published with.
+            var eventName = HeaderString(headers, RoutingKeyHeader) ?? routingKey;
             return DecodePlain(eventName, properties, body, traceParent, traceState);
         }
 

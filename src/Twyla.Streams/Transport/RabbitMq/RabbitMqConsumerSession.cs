@@ -120,11 +120,9 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         }
         else
         {
-            var state = StateOf(delivery);
-            var props = CopyProperties(state);
-            props.Headers![CloudEventsAmqpCodec.DeliveryCountHeader] = (long)delivery.DeliveryCount;
-            await PublishCopyAsync(_topology.QueueName, props, state.Body, "requeue", cancellationToken).ConfigureAwait(false);
-            await _channel.BasicAckAsync(delivery.Tag, multiple: false, cancellationToken).ConfigureAwait(false);
+            await RepublishThenAckAsync(
+                delivery, _topology.QueueName, CloudEventsAmqpCodec.DeliveryCountHeader, (long)delivery.DeliveryCount, persistent: false, "requeue", cancellationToken)
+                .ConfigureAwait(false);
         }
 
         MarkSettled(delivery.Tag);
@@ -139,13 +137,15 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
             return;
         }
 
-        var state = StateOf(delivery);
-        var props = CopyProperties(state);
         var text = string.IsNullOrWhiteSpace(reason) ? "dropped" : reason;
-        props.Headers![CloudEventsAmqpCodec.DropReasonHeader] = text.Length > MaxReasonLength ? text[..MaxReasonLength] + "…" : text;
-        props.DeliveryMode = DeliveryModes.Persistent;
-        await PublishCopyAsync(_topology.DeadLetterQueueName, props, state.Body, "dead-letter", cancellationToken).ConfigureAwait(false);
-        await _channel.BasicAckAsync(delivery.Tag, multiple: false, cancellationToken).ConfigureAwait(false);
+        await RepublishThenAckAsync(
+            delivery,
+            _topology.DeadLetterQueueName,
+            CloudEventsAmqpCodec.DropReasonHeader,
+            text.Length > MaxReasonLength ? text[..MaxReasonLength] + "…" : text,
+            persistent: true,
+            "dead-letter",
+            cancellationToken).ConfigureAwait(false);
         MarkSettled(delivery.Tag);
     }
 
@@ -190,6 +190,26 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
     private static RabbitMqDeliveryState StateOf(TransportDelivery delivery) =>
         delivery.TransportState as RabbitMqDeliveryState
         ?? throw new ArgumentException("The delivery did not come from a RabbitMQ consumer session.", nameof(delivery));
+
+    /// <summary>
+    /// Publishes a copy of the delivery (original properties and headers, the original routing key, <paramref name="header"/>
+    /// set; persistent when <paramref name="persistent"/>, else as the original) to <paramref name="queue"/>, waits for the
+    /// broker's confirm, then acks the original.
+    /// </summary>
+    private async Task RepublishThenAckAsync(
+        TransportDelivery delivery, string queue, string header, object value, bool persistent, string what, CancellationToken cancellationToken)
+    {
+        var state = StateOf(delivery);
+        var props = CopyProperties(state);
+        props.Headers![header] = value;
+        if (persistent)
+        {
+            props.DeliveryMode = DeliveryModes.Persistent;
+        }
+
+        await PublishCopyAsync(queue, props, state.Body, what, cancellationToken).ConfigureAwait(false);
+        await _channel.BasicAckAsync(delivery.Tag, multiple: false, cancellationToken).ConfigureAwait(false);
+    }
 
     private static BasicProperties CopyProperties(RabbitMqDeliveryState state)
     {
@@ -312,12 +332,6 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         {
             session.OnDelivery(deliveryTag, redelivered, routingKey, properties, body);
             return Task.CompletedTask;
-        }
-
-        public override Task HandleChannelShutdownAsync(object channel, ShutdownEventArgs reason)
-        {
-            session.OnShutdown(reason);
-            return base.HandleChannelShutdownAsync(channel, reason);
         }
 
         public override Task HandleBasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)

@@ -89,25 +89,26 @@ internal sealed class RabbitMqTransport : IEventTransport
         {
             await RabbitMqTopology.DeclareListenerAsync(channel, Settings.Exchange, topology, cancellationToken).ConfigureAwait(false);
             await channel.BasicQosAsync(0, (ushort)prefetch, global: false, cancellationToken).ConfigureAwait(false);
-            var session = new RabbitMqConsumerSession(this, channel, topology, target, _logger);
-            Track(session);
-            try
-            {
-                await session.StartAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                await session.DisposeAsync().ConfigureAwait(false);
-                throw;
-            }
-
-            return session;
         }
         catch
         {
             await CloseChannelAsync(channel).ConfigureAwait(false);
             throw;
         }
+
+        var session = new RabbitMqConsumerSession(this, channel, topology, target, _logger);
+        Track(session);
+        try
+        {
+            await session.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false); // untracks it and closes its channel
+            throw;
+        }
+
+        return session;
     }
 
     public async Task<IPublisherSession> OpenPublisherAsync(CancellationToken cancellationToken)
@@ -289,53 +290,33 @@ internal sealed class RabbitMqTransport : IEventTransport
     /// <summary>Closes a channel off the caller's thread (never inside a consumer callback, #1567), bounded by <see cref="CloseTimeout"/>.</summary>
     internal static async Task CloseChannelAsync(IChannel channel)
     {
-        try
-        {
-            if (channel.IsOpen)
-            {
-                await Task.Run(() => channel.CloseAsync()).WaitAsync(CloseTimeout).ConfigureAwait(false);
-            }
-        }
-#pragma warning disable CA1031 // closing is best effort: the channel may already be gone with its connection
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            // ignored: a channel that cannot be closed is dropped with its connection
-        }
-
-        try
-        {
-            await channel.DisposeAsync().AsTask().WaitAsync(CloseTimeout).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            // ignored, as above
-        }
+        await BestEffortAsync(() => channel.IsOpen ? Task.Run(() => channel.CloseAsync()) : Task.CompletedTask, CloseTimeout).ConfigureAwait(false);
+        await BestEffortAsync(() => channel.DisposeAsync().AsTask(), CloseTimeout).ConfigureAwait(false);
     }
 
     private static async Task CloseConnectionAsync(IConnection connection)
     {
-        try
-        {
-            await connection.CloseAsync(Constants.ReplySuccess, "bus disposed", CloseTimeout, abort: false, CancellationToken.None)
-                .WaitAsync(CloseTimeout + CloseTimeout).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // best effort, as for channels
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
+        await BestEffortAsync(
+            () => connection.CloseAsync(Constants.ReplySuccess, "bus disposed", CloseTimeout, abort: false, CancellationToken.None),
+            CloseTimeout + CloseTimeout).ConfigureAwait(false);
+        await BestEffortAsync(() => connection.DisposeAsync().AsTask(), CloseTimeout).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// One step of closing, bounded in time; any failure is ignored: a channel or connection that cannot be closed
+    /// is dropped (a channel with its connection, a connection with its socket).
+    /// </summary>
+    private static async Task BestEffortAsync(Func<Task> step, TimeSpan timeout)
+    {
         try
         {
-            await connection.DisposeAsync().AsTask().WaitAsync(CloseTimeout).ConfigureAwait(false);
+            await step().WaitAsync(timeout).ConfigureAwait(false);
         }
-#pragma warning disable CA1031
+#pragma warning disable CA1031 // closing is best effort
         catch (Exception)
 #pragma warning restore CA1031
         {
+            // ignored, see above
         }
     }
 
