@@ -28,7 +28,7 @@ public class RabbitMqBrokerKillTests : Akka.TestKit.Xunit2.TestKit
     {
         var mat = Sys.Materializer();
         await using var bus = EventBus.RabbitMq(Broker.Settings(_node.Uri), EventBusSettings.Create("booking-api"));
-        var group = "g-" + Guid.NewGuid().ToString("N")[..10];
+        var group = TestEvents.Group();
         await bus.DeclareGroupAsync("booking.created", group, ListenSettings.Default);
 
         // The listener as a service runs it: listen + ack on completion, restarted with backoff on failure.
@@ -58,7 +58,7 @@ public class RabbitMqBrokerKillTests : Akka.TestKit.Xunit2.TestKit
             .Via(bus.EmitFlow<BookingCreated>(EmitSettings.Default.WithConfirmTimeout(TimeSpan.FromSeconds(10)).WithMaxInFlight(64)))
             .RunForeach(m => confirmed.Add(m.Id), mat);
 
-        await RabbitMqEventBusTests.Eventually(() => Task.FromResult(received.Count), c => c >= 200);
+        await TestEvents.Eventually(() => Task.FromResult(received.Count), c => c >= 200);
         await _node.KillAsync();
         try
         {
@@ -73,7 +73,7 @@ public class RabbitMqBrokerKillTests : Akka.TestKit.Xunit2.TestKit
 
         var afterRestart = await bus.EmitAsync("booking.created", new BookingCreated("after-restart", 1));
         var all = confirmed.Append(afterRestart.Id).ToList();
-        await RabbitMqEventBusTests.Eventually(
+        await TestEvents.Eventually(
             () => Task.FromResult(all.Count(received.ContainsKey)), c => c == all.Count, TimeSpan.FromSeconds(60));
 
         _output.WriteLine($"{all.Count} confirmed, {received.Count} received, {received.Values.Count(v => v > 1)} more than once, {restarts} listener starts");

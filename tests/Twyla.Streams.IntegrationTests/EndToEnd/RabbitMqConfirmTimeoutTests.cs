@@ -33,7 +33,7 @@ public class RabbitMqConfirmTimeoutTests : Akka.TestKit.Xunit2.TestKit
     {
         await using var bus = EventBus.RabbitMq(
             Broker.Settings(_node.Uri).WithConfirmTimeout(TimeSpan.FromSeconds(2)), EventBusSettings.Create("booking-api"));
-        var group = "g-" + Guid.NewGuid().ToString("N")[..10];
+        var group = TestEvents.Group();
         await bus.DeclareGroupAsync("booking.created", group, ListenSettings.Default);
         await bus.EmitAsync("booking.created", new BookingCreated("B-0", 0)); // connection and publisher open before the alarm
 

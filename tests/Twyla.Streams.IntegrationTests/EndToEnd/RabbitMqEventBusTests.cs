@@ -33,16 +33,14 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     private static EventBus Bus(RabbitMqSettings rabbit, string service = "booking-api") =>
         EventBus.RabbitMq(rabbit, EventBusSettings.Create(service));
 
-    private static string Group() => "g-" + Guid.NewGuid().ToString("N")[..10];
-
     [Fact]
     public async Task Typed_events_should_round_trip_with_all_metadata_and_derived_events_should_carry_the_chain()
     {
         var rabbit = Broker.Settings();
         await using var booking = Bus(rabbit, "booking-api");
         await using var billing = Bus(rabbit, "billing");
-        var bookingGroup = Group();
-        var invoiceGroup = Group();
+        var bookingGroup = TestEvents.Group();
+        var invoiceGroup = TestEvents.Group();
         await billing.DeclareGroupAsync("booking.created", bookingGroup, ListenSettings.Default);
         await booking.DeclareGroupAsync("invoice.created", invoiceGroup, ListenSettings.Default);
 
@@ -85,7 +83,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     public async Task Untyped_events_should_round_trip_as_JSON()
     {
         await using var bus = Bus(Broker.Settings());
-        var group = Group();
+        var group = TestEvents.Group();
         await bus.DeclareGroupAsync("audit.#", group, ListenSettings.Default);
         var first = bus.Listen<JsonElement>("audit.#", group)
             .SelectAsync(1, async e =>
@@ -110,7 +108,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     {
         var rabbit = Broker.Settings();
         await using var bus = Bus(rabbit);
-        var group = Group();
+        var group = TestEvents.Group();
         await bus.DeclareGroupAsync("booking.created", group, ListenSettings.Default);
         var two = bus.Listen<BookingCreated>("booking.created", group)
             .SelectAsync(1, async e =>
@@ -146,7 +144,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     {
         var rabbit = Broker.Settings();
         await using var bus = Bus(rabbit);
-        var group = Group();
+        var group = TestEvents.Group();
         await bus.DeclareGroupAsync("booking.created", group, ListenSettings.Default);
         var valid = new ConcurrentQueue<BookingCreated>();
         var control = bus.Listen<BookingCreated>("booking.created", group)
@@ -181,8 +179,8 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
             }
         }
 
-        var dead = await Eventually(() => bus.PeekDeadLettersAsync("booking.created", group), d => d.Count >= bad.Length);
-        await Eventually(() => Task.FromResult(valid.Count), c => c >= bad.Length);
+        var dead = await TestEvents.Eventually(() => bus.PeekDeadLettersAsync("booking.created", group), d => d.Count >= bad.Length);
+        await TestEvents.Eventually(() => Task.FromResult(valid.Count), c => c >= bad.Length);
 
         Assert.Equal(Enumerable.Range(0, bad.Length).Select(i => $"OK-{i}"), valid.Select(v => v.BookingId));
         Assert.Equal(bad.Length, dead.Count);
@@ -193,7 +191,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
 
         Assert.False(control.Completion.IsCompleted, "the listener keeps running");
         await bus.EmitAsync("booking.created", new BookingCreated("OK-last", 1));
-        await Eventually(() => Task.FromResult(valid.Count), c => c == bad.Length + 1);
+        await TestEvents.Eventually(() => Task.FromResult(valid.Count), c => c == bad.Length + 1);
         await control.ShutdownAsync().WaitAsync(Wait);
     }
 
@@ -203,7 +201,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     public async Task A_failing_handler_should_be_retried_up_to_max_deliveries_then_dead_lettered_with_the_reason(QueueType queueType)
     {
         await using var bus = Bus(Broker.Settings());
-        var group = Group();
+        var group = TestEvents.Group();
         var settings = ListenSettings.Default.WithQueueType(queueType);
         await bus.DeclareGroupAsync("payment.failed", group, settings);
         var deliveries = new ConcurrentQueue<(int Count, bool Redelivered)>();
@@ -217,7 +215,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
 
         await bus.EmitAsync("payment.failed", new BookingCreated("B-9", 1));
 
-        var dead = await Eventually(() => bus.PeekDeadLettersAsync("payment.failed", group), d => d.Count == 1);
+        var dead = await TestEvents.Eventually(() => bus.PeekDeadLettersAsync("payment.failed", group), d => d.Count == 1);
         Assert.Equal([(1, false), (2, true), (3, true)], deliveries);
         Assert.Contains("card declined", dead[0].Reason, StringComparison.Ordinal);
         Assert.Contains("delivery 3 of 3", dead[0].Reason, StringComparison.Ordinal);
@@ -232,7 +230,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
         // A queue that takes no message (length limit 0, reject-publish) bound to the event: the broker nacks every publish.
         var settings = Broker.Settings();
         await using var bus = Bus(settings);
-        await bus.DeclareGroupAsync("booking.created", Group(), ListenSettings.Default);
+        await bus.DeclareGroupAsync("booking.created", TestEvents.Group(), ListenSettings.Default);
         var full = "full-" + Guid.NewGuid().ToString("N")[..10];
         await using var raw = await Broker.RawConnectionAsync();
         await using var channel = await raw.CreateChannelAsync();
@@ -273,7 +271,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     public async Task A_listener_whose_queue_exists_with_other_arguments_should_fail_naming_queue_and_argument()
     {
         await using var bus = Bus(Broker.Settings());
-        var group = Group();
+        var group = TestEvents.Group();
         await bus.DeclareGroupAsync("booking.created", group, ListenSettings.Default);
 
         var control = bus.Listen<BookingCreated>("booking.created", group, ListenSettings.Default.WithQueueType(QueueType.Quorum))
@@ -289,7 +287,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     public async Task Events_of_a_stream_killed_mid_batch_should_be_redelivered_to_another_listener_of_the_group()
     {
         await using var bus = Bus(Broker.Settings());
-        var group = Group();
+        var group = TestEvents.Group();
         var settings = ListenSettings.Default.WithPrefetch(20).WithDrainTimeout(TimeSpan.Zero);
         await bus.DeclareGroupAsync("seat.reserved", group, settings);
         for (var i = 0; i < 10; i++)
@@ -308,7 +306,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
                 return e.Payload.Seats < 3 ? Task.CompletedTask : hang.Task;
             }, AckOnCompletionSettings.Create(20)), Keep.Left)
             .Run(_mat);
-        await Eventually(() => Task.FromResult(seenByA.Count), c => c == 10);
+        await TestEvents.Eventually(() => Task.FromResult(seenByA.Count), c => c == 10);
         killSwitch.Abort(new InvalidOperationException("the service crashed"));
         await a.Completion.ContinueWith(_ => { }).WaitAsync(Wait); // the consumer is closed
 
@@ -331,7 +329,7 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     public async Task A_listener_cancelled_downstream_should_ack_what_it_handled_and_give_the_rest_back_to_the_group()
     {
         await using var bus = Bus(Broker.Settings());
-        var group = Group();
+        var group = TestEvents.Group();
         var settings = ListenSettings.Default.WithPrefetch(20);
         await bus.DeclareGroupAsync("seat.released", group, settings);
         for (var i = 0; i < 20; i++)
@@ -365,8 +363,8 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
     public async Task Groups_should_each_get_every_event_listeners_of_one_group_should_compete_and_prefetch_should_bound_them()
     {
         await using var bus = Bus(Broker.Settings());
-        var billing = Group();
-        var audit = Group();
+        var billing = TestEvents.Group();
+        var audit = TestEvents.Group();
         var prefetch = ListenSettings.Default.WithPrefetch(3);
         await bus.DeclareGroupAsync("booking.*", billing, prefetch);
         await bus.DeclareGroupAsync("booking.*", audit, prefetch);
@@ -390,9 +388,9 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
             .Run(_mat);
 
         var controls = new[] { Run(billing, "billing-1"), Run(billing, "billing-2") };
-        await Eventually(() => Task.FromResult(perListener.Values.Sum(b => b.Count)), c => c == n);
+        await TestEvents.Eventually(() => Task.FromResult(perListener.Values.Sum(b => b.Count)), c => c == n);
         var auditControl = Run(audit, "audit");
-        await Eventually(() => Task.FromResult(perListener.GetValueOrDefault("audit")?.Count ?? 0), c => c == n);
+        await TestEvents.Eventually(() => Task.FromResult(perListener.GetValueOrDefault("audit")?.Count ?? 0), c => c == n);
 
         var b1 = perListener["billing-1"];
         var b2 = perListener["billing-2"];
@@ -413,27 +411,6 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
         int current;
         while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
         {
-        }
-    }
-
-    /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> (for broker-side state there is no completion to await).</summary>
-    internal static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? Wait);
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Condition not met within {(timeout ?? Wait).TotalSeconds} s; last value: {value}");
-            }
-
-            await Task.Delay(50);
         }
     }
 }

@@ -25,4 +25,29 @@ internal static class TestEvents
     }
 
     public static string Text(this TransportDelivery d) => Encoding.UTF8.GetString(d.Envelope!.Data.Span);
+
+    /// <summary>A listener group of the test's own.</summary>
+    public static string Group() => "g-" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> (for broker-side state there is no completion to await); 20 s at most by default.</summary>
+    public static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Condition not met within {limit.TotalSeconds} s; last value: {value}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
 }

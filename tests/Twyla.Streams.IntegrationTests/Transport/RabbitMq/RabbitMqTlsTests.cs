@@ -9,9 +9,7 @@ public class RabbitMqTlsTests
     [Fact]
     public async Task Events_should_flow_over_amqps_when_the_broker_certificate_is_trusted()
     {
-        var settings = RabbitMqSettings.FromUri(Broker.TlsUri)
-            .WithTlsCertificateAuthority(Broker.CaFile)
-            .WithExchange("twyla.test." + Guid.NewGuid().ToString("N")[..12]);
+        var settings = Broker.Settings(Broker.TlsUri).WithTlsCertificateAuthority(Broker.CaFile);
         await using var transport = new RabbitMqTransport(settings);
         var topology = TestEvents.Topology("secure.event");
         var probe = new DeliveryProbe();
