@@ -110,7 +110,7 @@ public sealed class RpcCallSettings
 
     /// <summary>Whether <paramref name="correlationId"/> can travel in a header: 1 to 128 visible ASCII characters.</summary>
     internal static bool IsValidCorrelationId(string? correlationId) =>
-        correlationId is { Length: > 0 and <= 128 } && !correlationId.Any(c => c is < '!' or > '~');
+        correlationId is { Length: > 0 and <= 128 } && !correlationId.AsSpan().ContainsAnyExceptInRange('!', '~');
 
     private RpcCallSettings Copy(
         TimeSpan? timeout = null,

@@ -33,6 +33,10 @@ public sealed class RpcClient : IDisposable
     private readonly bool _ownsHttp;
     private readonly ConcurrentDictionary<string, ResiliencePipeline<AttemptResult>> _breakers = new(StringComparer.Ordinal);
 
+    // CallAsync's targets by procedure name: parsing the name and resolving the service depend only on the name and
+    // the immutable settings, so they are done once per name, not once per call.
+    private readonly ConcurrentDictionary<string, Target> _targets = new(StringComparer.Ordinal);
+
     /// <summary>A client with its own <see cref="HttpClient"/>, disposed with the client.</summary>
     /// <param name="settings">The settings.</param>
     public RpcClient(RpcClientSettings settings)
@@ -168,7 +172,9 @@ public sealed class RpcClient : IDisposable
         string procedure, TRequest request, RpcCallSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var target = CreateTarget(procedure, nameof(procedure));
+        var target = procedure is null
+            ? CreateTarget(procedure!, nameof(procedure)) // throws as for any invalid name
+            : _targets.GetOrAdd(procedure, static (p, client) => client.CreateTarget(p, nameof(procedure)), this);
         return InvokeAsync<TRequest, TResponse>(target, request, settings, RpcContext.Current, cancellationToken);
     }
 
@@ -273,9 +279,7 @@ public sealed class RpcClient : IDisposable
         var traceParent = parent is { IdFormat: ActivityIdFormat.W3C } ? parent.Id : null;
         var traceState = parent?.TraceStateString;
 
-        using var cts = cancellationToken.CanBeCanceled
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
-            : new CancellationTokenSource();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         var call = new CallState(this, target, body, correlationId, traceParent, traceState, start, timeout, cts.Token);
 
@@ -284,10 +288,6 @@ public sealed class RpcClient : IDisposable
         {
             attempt++;
             var result = await AttemptAsync(call).ConfigureAwait(false);
-            if (result.Kind == AttemptKind.Error && result.Code == RpcFailureCodes.DeadlineExceeded)
-            {
-                result = AttemptResult.TimedOut; // the server saw our deadline pass before our own timer fired
-            }
 
             switch (result.Kind)
             {
@@ -485,7 +485,9 @@ public sealed class RpcClient : IDisposable
             }
         }
 
-        return AttemptResult.Error(code, message, status, transient);
+        return code == RpcFailureCodes.DeadlineExceeded
+            ? AttemptResult.TimedOut // the server saw our deadline pass before our own timer fired
+            : AttemptResult.Error(code, message, status, transient);
     }
 
     private sealed record Target(string Procedure, string Service, Uri? Endpoint, ResiliencePipeline<AttemptResult>? Breaker);

@@ -168,14 +168,17 @@ public sealed class RpcClientSettings
         ArgumentOutOfRangeException.ThrowIfLessThan(minimumThroughput, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(samplingDuration, TimeSpan.FromMilliseconds(500));
         ArgumentOutOfRangeException.ThrowIfLessThan(breakDuration, TimeSpan.FromMilliseconds(500));
-        return new RpcClientSettings(Services, UrlTemplate, JsonOptions, CallDefaults, true, failureRatio, minimumThroughput, samplingDuration, breakDuration);
+        return Copy(
+            circuitBreakerEnabled: true,
+            failureRatio: failureRatio,
+            minimumThroughput: minimumThroughput,
+            samplingDuration: samplingDuration,
+            breakDuration: breakDuration);
     }
 
     /// <summary>A copy without circuit breakers.</summary>
     /// <returns>The new settings.</returns>
-    public RpcClientSettings WithoutCircuitBreaker() =>
-        new(Services, UrlTemplate, JsonOptions, CallDefaults, false, CircuitBreakerFailureRatio, CircuitBreakerMinimumThroughput,
-            CircuitBreakerSamplingDuration, CircuitBreakerBreakDuration);
+    public RpcClientSettings WithoutCircuitBreaker() => Copy(circuitBreakerEnabled: false);
 
     /// <summary>The base URL of <paramref name="service"/>, or <c>null</c> when it cannot be resolved.</summary>
     internal Uri? Resolve(string service)
@@ -194,17 +197,22 @@ public sealed class RpcClientSettings
         IReadOnlyDictionary<string, Uri>? services = null,
         string? urlTemplate = null,
         JsonSerializerOptions? jsonOptions = null,
-        RpcCallSettings? callDefaults = null) =>
+        RpcCallSettings? callDefaults = null,
+        bool? circuitBreakerEnabled = null,
+        double? failureRatio = null,
+        int? minimumThroughput = null,
+        TimeSpan? samplingDuration = null,
+        TimeSpan? breakDuration = null) =>
         new(
             services ?? Services,
             urlTemplate ?? UrlTemplate,
             jsonOptions ?? JsonOptions,
             callDefaults ?? CallDefaults,
-            CircuitBreakerEnabled,
-            CircuitBreakerFailureRatio,
-            CircuitBreakerMinimumThroughput,
-            CircuitBreakerSamplingDuration,
-            CircuitBreakerBreakDuration);
+            circuitBreakerEnabled ?? CircuitBreakerEnabled,
+            failureRatio ?? CircuitBreakerFailureRatio,
+            minimumThroughput ?? CircuitBreakerMinimumThroughput,
+            samplingDuration ?? CircuitBreakerSamplingDuration,
+            breakDuration ?? CircuitBreakerBreakDuration);
 
     private static string ValidateService(string service)
     {
