@@ -85,20 +85,28 @@ internal sealed class HostedListener
             {
                 _stopping = true;
                 control = _control;
-                if (_state != ListenerState.Stopped)
+                if (control is null && _state != ListenerState.Stopped)
+                {
+                    _state = ListenerState.Draining; // nothing runs that could take another event
+                }
+            }
+        }
+
+        using var registration = abort.Register(ShutdownNow);
+        await _stop.CancelAsync().ConfigureAwait(false); // ends a backoff wait
+        if (control is not null)
+        {
+            // Draining means no further event is handed to the handler: say so once the stage took the command.
+            await RequestDrainAsync(control).ConfigureAwait(false);
+            lock (_gate)
+            {
+                if (_state == ListenerState.Running)
                 {
                     _state = ListenerState.Draining;
                 }
             }
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false); // ends a backoff wait
-        if (control is not null)
-        {
-            _ = control.DrainAsync();
-        }
-
-        using var registration = abort.Register(ShutdownNow);
         var bound = Task.Delay(Settings.DrainTimeout + CloseGrace, CancellationToken.None);
         if (await Task.WhenAny(_loop, bound).ConfigureAwait(false) == bound)
         {
@@ -109,6 +117,17 @@ internal sealed class HostedListener
         {
             _state = ListenerState.Stopped; // also when it never started
         }
+    }
+
+    private static Task RequestDrainAsync(IListenControl control)
+    {
+        if (control is ListenControl own)
+        {
+            return own.RequestDrainAsync();
+        }
+
+        _ = control.DrainAsync();
+        return Task.CompletedTask;
     }
 
     private void ShutdownNow()
@@ -148,7 +167,7 @@ internal sealed class HostedListener
 
                 if (stopping)
                 {
-                    _ = control.DrainAsync();
+                    _ = RequestDrainAsync(control);
                 }
 
                 failure = await RunOnceAsync(control, done).ConfigureAwait(false);

@@ -12,7 +12,7 @@ internal enum ListenerState
     /// <summary>Its graph failed; it waits out its backoff and starts again.</summary>
     Restarting,
 
-    /// <summary>The host is stopping: it no longer consumes and finishes its in-flight events.</summary>
+    /// <summary>The host is stopping: the listener hands out no further event and finishes its in-flight ones.</summary>
     Draining,
 
     /// <summary>Stopped for good.</summary>

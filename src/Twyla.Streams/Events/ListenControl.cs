@@ -14,6 +14,12 @@ internal sealed class ListenControl : IListenControl
 
     public Task DrainAsync() => Send(ListenCommand.Drain);
 
+    /// <summary>
+    /// Asks the stage to drain; the task completes once the stage took the command (from then on it hands out no
+    /// more events) or once the stage is gone. Never faults.
+    /// </summary>
+    internal Task RequestDrainAsync() => Task.WhenAny(Deliver(ListenCommand.Drain), Completion);
+
     internal void Attach(IAsyncCallback<ListenCommand> commands) => _commands = commands;
 
     internal void Complete() => _completion.TrySetResult();
@@ -22,13 +28,17 @@ internal sealed class ListenControl : IListenControl
 
     private Task Send(ListenCommand command)
     {
-        _ = _commands!.InvokeWithFeedback(command).ContinueWith(
-            static t => _ = t.Exception, // the stage already stopped: nothing to do, Completion tells the outcome
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        _ = Deliver(command);
         return Completion;
     }
+
+    /// <summary>Completes when the stage took the command, or (without faulting) when the stage already stopped.</summary>
+    private Task Deliver(ListenCommand command) =>
+        _commands!.InvokeWithFeedback(command).ContinueWith(
+            static t => _ = t.Exception, // the stage already stopped: nothing to do, Completion tells the outcome
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 }
 
 /// <summary>Commands from <see cref="ListenControl"/> to its stage.</summary>
