@@ -337,13 +337,20 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
             await bus.EmitAsync("seat.released", new BookingCreated($"R-{i}", i));
         }
 
-        // Listener A holds up to 20 deliveries, handles and acks five, then its downstream is done (Take).
-        var handledByA = await bus.Listen<BookingCreated>("seat.released", group, settings)
-            .Via(AckOnCompletion.Flow<BookingCreated>(_ => Task.CompletedTask, AckOnCompletionSettings.Create(1)))
+        // Listener A holds up to 20 deliveries, handles and acks five, then its downstream is done (Take). The stage
+        // after the handler may already have pulled a sixth event when Take cancels: its handler never finishes, so
+        // it is not acked and goes back to the queue when A's drain times out (kept short here).
+        var calls = 0;
+        var never = new TaskCompletionSource();
+        var (controlA, handledTask) = bus.Listen<BookingCreated>("seat.released", group, settings.WithDrainTimeout(TimeSpan.FromSeconds(1)))
+            .Via(AckOnCompletion.Flow<BookingCreated>(
+                _ => Interlocked.Increment(ref calls) <= 5 ? Task.CompletedTask : never.Task, AckOnCompletionSettings.Create(1)))
             .Take(5)
-            .RunWith(Sink.Seq<HandledEvent>(), _mat)
-            .WaitAsync(Wait);
+            .ToMaterialized(Sink.Seq<HandledEvent>(), Keep.Both)
+            .Run(_mat);
+        var handledByA = await handledTask.WaitAsync(Wait);
         Assert.All(handledByA, h => Assert.Equal(SettleKind.Ack, h.Settlement));
+        await controlA.Completion.WaitAsync(Wait);
 
         // Its channel let go of everything else: another listener of the group gets exactly the other fifteen.
         var rest = await bus.Listen<BookingCreated>("seat.released", group, settings)
