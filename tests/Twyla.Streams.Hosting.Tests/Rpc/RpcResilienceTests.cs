@@ -12,18 +12,20 @@ public sealed class RpcResilienceTests(RpcServerFixture server)
     public async Task Flow_should_emit_exactly_one_result_of_the_right_kind_per_request_in_order()
     {
         using var client = server.Client(s => s.WithoutCircuitBreaker());
-        var settings = RpcCallSettings.Create().WithParallelism(32).WithTimeout(TimeSpan.FromMilliseconds(600)); // generous enough that "ok" calls never time out on a loaded machine
+        // The timeout is generous so that "ok" and "fail" calls never time out on a loaded machine; the stalls all
+        // time out, and with 64 calls in flight they wait out their timeouts side by side (a few rounds of 2 s).
+        var settings = RpcCallSettings.Create().WithParallelism(64).WithTimeout(TimeSpan.FromSeconds(2));
         var random = new Random(20261127);
-        var jobs = Enumerable.Range(0, 1000)
-            .Select(i => new Job(i, random.Next(100) switch { < 70 => "ok", < 90 => "fail", _ => "stall" }, $"mixed-{i}"))
+        var jobs = Enumerable.Range(0, 400)
+            .Select(i => new Job(i, random.Next(100) switch { < 70 => "ok", < 92 => "fail", _ => "stall" }, $"mixed-{i}"))
             .ToList();
 
         var results = await Source.From(jobs)
             .Via(client.Flow<Job, Job>("test.mixed", settings))
             .RunWith(Sink.Seq<RpcResult<Job>>(), server.Materializer)
-            .WaitAsync(TimeSpan.FromSeconds(30));
+            .WaitAsync(TimeSpan.FromSeconds(90));
 
-        Assert.Equal(1000, results.Count);
+        Assert.Equal(jobs.Count, results.Count);
         for (var i = 0; i < jobs.Count; i++)
         {
             switch (jobs[i].Kind, results[i])
@@ -51,11 +53,11 @@ public sealed class RpcResilienceTests(RpcServerFixture server)
         var jobs = Enumerable.Range(0, 40).Select(i => new Job(i, "gate", "gate")).ToList();
 
         var results = await Source.From(jobs)
-            .Via(client.Flow<Job, Job>("test.gate", RpcCallSettings.Create().WithParallelism(4)))
+            .Via(client.Flow<Job, Job>("test.gate", RpcCallSettings.Create().WithParallelism(RpcServerFixture.GateTarget)))
             .RunWith(Sink.Seq<RpcResult<Job>>(), server.Materializer);
 
         Assert.Equal(jobs, results.Select(r => Assert.IsType<RpcResult<Job>.Success>(r).Value));
-        Assert.Equal(4, Volatile.Read(ref server.GateMaxConcurrent));
+        Assert.Equal(RpcServerFixture.GateTarget, Volatile.Read(ref server.GateMaxConcurrent));
     }
 
     [Fact]
@@ -112,7 +114,7 @@ public sealed class RpcResilienceTests(RpcServerFixture server)
         Assert.True(elapsed < timeout + tolerance, $"the call ended after {elapsed}, past its {timeout} deadline, with {result}; attempts at {string.Join(", ", server.Attempts[key])}");
         var attempts = server.Attempts[key].ToArray();
         Assert.InRange(attempts.Length, 2, 30); // ~8 with 100-200 ms backoffs on an idle machine
-        Assert.All(attempts, at => Assert.True(at < timeout + TimeSpan.FromMilliseconds(100), $"an attempt arrived {at} after the first, past the deadline"));
+        Assert.All(attempts, at => Assert.True(at < timeout + tolerance, $"an attempt arrived {at} after the first, past the deadline"));
     }
 
     [Fact]

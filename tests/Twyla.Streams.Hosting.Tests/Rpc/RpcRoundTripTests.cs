@@ -167,19 +167,23 @@ public sealed class RpcRoundTripTests(RpcServerFixture server)
     public async Task CallAsync_should_time_out_at_the_deadline_and_cancel_the_handler_token()
     {
         using var client = server.Client(s => s);
-        var timeout = TimeSpan.FromMilliseconds(500);
-        var tolerance = TimeSpan.FromMilliseconds(750); // timers fire late on a loaded 2-core machine
+        var timeout = TimeSpan.FromSeconds(1);
+        var tolerance = TimeSpan.FromMilliseconds(1500); // timers fire late on a loaded 2-core machine
         var key = Guid.NewGuid().ToString("N");
+        var handlerStarted = server.SlowStarted.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var handlerCancelled = server.SlowCancelled.GetOrAdd(key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
         var started = Stopwatch.GetTimestamp();
 
-        var result = await client.CallAsync<Job, Job>(
+        var call = client.CallAsync<Job, Job>(
             "test.slow", new Job(1, "stall", key), RpcCallSettings.Create().WithTimeout(timeout), CancellationToken.None);
+        await handlerStarted.Task.WaitAsync(timeout); // the server handler must run for its token to be cancelled
+        var result = await call;
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         var after = Assert.IsType<RpcResult<Job>.Timeout>(result).After;
         Assert.InRange(after, timeout - TimeSpan.FromMilliseconds(15), timeout + tolerance); // timer resolution
         Assert.InRange(elapsed, timeout - TimeSpan.FromMilliseconds(15), timeout + tolerance);
-        var handlerCancelledAfter = await server.SlowCancelled[key].Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var handlerCancelledAfter = await handlerCancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.InRange(handlerCancelledAfter, TimeSpan.Zero, timeout + tolerance);
     }
 

@@ -59,6 +59,9 @@ public sealed class RpcServerFixture : IAsyncLifetime
 
     public int GateMaxConcurrent;
 
+    /// <summary>How many concurrent <c>gate</c> calls each one waits for (the parallelism the test expects).</summary>
+    public const int GateTarget = 4;
+
     public int BreakerServiceCalls;
 
     public RpcClient Client(Func<RpcClientSettings, RpcClientSettings> configure) =>
@@ -146,7 +149,15 @@ public sealed class RpcServerFixture : IAsyncLifetime
             {
             }
 
-            await Task.Delay(20, token); // simulated work, so calls overlap
+            // Simulated work that lasts until GateTarget calls overlapped once (at most 2 s), so the test sees the most
+            // the client lets through even when requests arrive staggered on a loaded machine.
+            var waited = Stopwatch.StartNew();
+            while (Volatile.Read(ref GateMaxConcurrent) < GateTarget && waited.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                await Task.Delay(5, token);
+            }
+
+            await Task.Delay(5, token);
             Interlocked.Decrement(ref GateConcurrent);
             return job;
         });

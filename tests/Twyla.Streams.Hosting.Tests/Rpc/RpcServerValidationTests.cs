@@ -92,20 +92,24 @@ public sealed class RpcServerValidationTests(RpcServerFixture server)
     public async Task MapRpc_should_answer_504_when_the_caller_deadline_passes()
     {
         var key = Guid.NewGuid().ToString("N");
+        var handlerStarted = server.SlowStarted.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var handlerCancelled = server.SlowCancelled.GetOrAdd(key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
         var content = new StringContent(JsonSerializer.Serialize(new Job(1, "stall", key), EventBusSettings.DefaultJsonOptions), Encoding.UTF8, "application/json");
 
-        var (status, mediaType, problem) = await PostAsync("/rpc/slow", content, deadlineMs: "200"); // a caller that keeps waiting
+        var post = PostAsync("/rpc/slow", content, deadlineMs: "1000"); // a caller that keeps waiting
+        await handlerStarted.Task.WaitAsync(TimeSpan.FromSeconds(1)); // the handler must run for its token to be cancelled
+        var (status, mediaType, problem) = await post;
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, status);
         Assert.Equal("application/problem+json", mediaType);
         Assert.Equal("deadline_exceeded", problem.GetProperty("code").GetString());
-        await server.SlowCancelled[key].Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await handlerCancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
     public async Task MapRpcFlow_should_answer_concurrent_callers_through_one_flow()
     {
-        using var client = server.Client(s => s);
+        using var client = server.Client(s => s.WithoutCircuitBreaker()); // one slow call must not turn into many open-circuit failures
 
         var calls = Enumerable.Range(0, 200)
             .Select(i => client.CallAsync<Echo, Echo>("test.upper", new Echo($"call-{i}"), CancellationToken.None))
