@@ -12,9 +12,12 @@ namespace Twyla.Streams.Hosting.Tests.Infrastructure;
 /// A host started with the Akka.Hosting TestKit, whose event bus is an in-memory bus owned by the test (registered
 /// before <c>AddTwylaEvents</c>, so it outlives the host and the test can read the queues after shutdown).
 /// </summary>
-public abstract class TwylaHostingSpec(ITestOutputHelper output) : Akka.Hosting.TestKit.TestKit(output: output)
+public abstract class TwylaHostingSpec(ITestOutputHelper output) : Akka.Hosting.TestKit.TestKit(output: output, startupTimeout: HostStartupTimeout)
 {
     protected const string Pattern = "booking.created";
+
+    /// <summary>How long the host may take to start (the TestKit's default of 10 s is tight on a loaded 2-core machine).</summary>
+    private static readonly TimeSpan HostStartupTimeout = TimeSpan.FromSeconds(60);
 
     public EventBus Bus { get; } = EventBus.InMemory(EventBusSettings.Create("hosting-tests"));
 

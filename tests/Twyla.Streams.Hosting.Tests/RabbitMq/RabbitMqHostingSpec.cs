@@ -10,9 +10,12 @@ using Xunit;
 namespace Twyla.Streams.Hosting.Tests.RabbitMq;
 
 /// <summary>A host whose event bus is made by <c>AddTwylaEvents</c> from options pointing at the test broker.</summary>
-public abstract class RabbitMqHostingSpec(ITestOutputHelper output) : Akka.Hosting.TestKit.TestKit(output: output)
+public abstract class RabbitMqHostingSpec(ITestOutputHelper output) : Akka.Hosting.TestKit.TestKit(output: output, startupTimeout: HostStartupTimeout)
 {
     protected const string Pattern = "booking.created";
+
+    /// <summary>How long the host may take to start (the TestKit's default of 10 s is tight on a loaded 2-core machine).</summary>
+    private static readonly TimeSpan HostStartupTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>An exchange of the test's own, so tests do not see each other's events.</summary>
     protected string Exchange { get; } = "twyla.hosting-test." + Guid.NewGuid().ToString("N")[..12];

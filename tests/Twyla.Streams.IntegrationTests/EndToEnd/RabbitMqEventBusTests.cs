@@ -376,10 +376,6 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
         await bus.DeclareGroupAsync("booking.*", billing, prefetch);
         await bus.DeclareGroupAsync("booking.*", audit, prefetch);
         const int n = 30;
-        for (var i = 0; i < n; i++)
-        {
-            await bus.EmitAsync(i % 2 == 0 ? "booking.created" : "booking.changed", new BookingCreated($"B-{i}", i));
-        }
 
         var perListener = new ConcurrentDictionary<string, ConcurrentBag<string>>();
         var inHandler = new ConcurrentDictionary<string, int[]>(); // name -> [now, max]
@@ -389,12 +385,25 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
                 var counters = inHandler.GetOrAdd(name, _ => new int[2]);
                 InterlockedMax(ref counters[1], Interlocked.Increment(ref counters[0]));
                 perListener.GetOrAdd(name, _ => []).Add(e.Payload.BookingId);
-                await Task.Delay(20);
+                await Task.Delay(50); // long enough for a listener's prefetched events to be in its handler together
                 Interlocked.Decrement(ref counters[0]);
             }, AckOnCompletionSettings.Create(50)), Keep.Left)
             .Run(_mat);
 
+        // Both billing listeners consume before the events are emitted, so neither can take them all alone; the
+        // audit listener starts after them and finds its queue holding every event.
         var controls = new[] { Run(billing, "billing-1"), Run(billing, "billing-2") };
+        await using (var raw = await Broker.RawConnectionAsync())
+        await using (var channel = await raw.CreateChannelAsync())
+        {
+            await TestEvents.Eventually(() => channel.ConsumerCountAsync($"booking.*.{billing}"), c => c == 2);
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            await bus.EmitAsync(i % 2 == 0 ? "booking.created" : "booking.changed", new BookingCreated($"B-{i}", i));
+        }
+
         await TestEvents.Eventually(() => Task.FromResult(perListener.Values.Sum(b => b.Count)), c => c == n);
         var auditControl = Run(audit, "audit");
         await TestEvents.Eventually(() => Task.FromResult(perListener.GetValueOrDefault("audit")?.Count ?? 0), c => c == n);

@@ -32,10 +32,12 @@ public sealed class EmitAsyncCancellationTests : BusTestKit
     {
         var transport = new SilentBrokerTransport(Timeout.InfiniteTimeSpan);
         await using var bus = new EventBus(transport, EventBusSettings.Create("booking-api"));
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        using var cts = new CancellationTokenSource();
 
-        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => bus.EmitAsync("booking.created", new Probe(1), cts.Token).WaitAsync(TimeSpan.FromSeconds(10)));
+        var emit = bus.EmitAsync("booking.created", new Probe(1), cts.Token);
+        await AwaitConditionAsync(() => Task.FromResult(transport.Publisher.Published == 1), TimeSpan.FromSeconds(10)); // now it waits for the confirm
+        await cts.CancelAsync();
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => emit.WaitAsync(TimeSpan.FromSeconds(10)));
 
         Assert.Contains("booking.created", error.Message, StringComparison.Ordinal);
         Assert.Contains("may or may not have been emitted", error.Message, StringComparison.Ordinal);

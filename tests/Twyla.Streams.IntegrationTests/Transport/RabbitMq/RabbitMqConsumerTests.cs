@@ -215,18 +215,29 @@ public class RabbitMqConsumerTests
         // Prefetch 1 and acking one at a time spreads the group's events over both consumers.
         var seen = new List<string>();
         var per = new Dictionary<DeliveryProbe, int> { [billing1] = 0, [billing2] = 0 };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        int SeenCount()
+        {
+            lock (seen)
+            {
+                return seen.Count;
+            }
+        }
+
+        // Both read until the group's n events were seen (not until a quiet spell: a consumer that stopped early
+        // would keep its prefetched event unread).
         async Task Drain(DeliveryProbe probe, IConsumerSession session)
         {
-            while (true)
+            while (SeenCount() < n && DateTime.UtcNow < deadline)
             {
                 TransportDelivery d;
                 try
                 {
-                    d = await probe.NextAsync(TimeSpan.FromSeconds(2));
+                    d = await probe.NextAsync(TimeSpan.FromMilliseconds(200));
                 }
                 catch (TimeoutException)
                 {
-                    return;
+                    continue;
                 }
 
                 lock (seen)
