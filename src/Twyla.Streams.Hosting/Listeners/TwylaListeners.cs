@@ -21,7 +21,7 @@ internal sealed class TwylaListeners
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly List<HostedListener> _listeners = [];
-    private IMaterializer? _materializer;
+    private Task<IMaterializer>? _materializer;
     private Task? _drain;
 
     public TwylaListeners(IServiceProvider services, ILoggerFactory loggerFactory)
@@ -60,6 +60,7 @@ internal sealed class TwylaListeners
         var bus = _services.GetRequiredService<EventBus>();
         var settings = ListenerSettings.Resolve(definition.Options, _services.GetRequiredService<IOptions<TwylaOptions>>().Value);
         HostedListener listener;
+        Task<IMaterializer> materializer;
         lock (_gate)
         {
             if (_listeners.Any(l => l.Pattern == definition.Pattern && l.Group == definition.Group))
@@ -71,7 +72,7 @@ internal sealed class TwylaListeners
 
             if (_materializer is null)
             {
-                _materializer = system.Materializer(namePrefix: "twyla");
+                _materializer = StartedMaterializer.CreateAsync(system, "twyla");
                 CoordinatedShutdown.Get(system).AddTask(
                     CoordinatedShutdown.PhaseServiceRequestsDone,
                     "twyla-drain-listeners",
@@ -82,13 +83,13 @@ internal sealed class TwylaListeners
                     });
             }
 
-            var materializer = _materializer;
+            materializer = _materializer;
             var outcomes = Outcomes(definition);
             listener = new HostedListener(
                 definition.Pattern,
                 definition.Group,
                 settings,
-                () => definition.CreateGraph(bus, _services, settings, outcomes).Run(materializer),
+                () => definition.CreateGraph(bus, _services, settings, outcomes).Run(materializer.Result), // completed before Start()
                 _loggerFactory.CreateLogger("Twyla.Streams.Hosting.Listener"));
             _listeners.Add(listener);
         }
@@ -107,6 +108,7 @@ internal sealed class TwylaListeners
                 definition.Pattern, definition.Group);
         }
 
+        await materializer.ConfigureAwait(false);
         listener.Start();
         _logger.LogInformation(
             "Twyla listener {Pattern} (group {Group}) started on {Transport}: parallelism {Parallelism}, prefetch {Prefetch}",

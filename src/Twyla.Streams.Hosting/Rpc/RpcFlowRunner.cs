@@ -24,7 +24,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
     private readonly ILogger? _logger;
     private readonly Lock _gate = new();
     private Run? _current;
-    private IMaterializer? _materializer;
+    private Task<IMaterializer>? _materializer;
 
     public RpcFlowRunner(string procedure, Flow<TRequest, TResponse, NotUsed> flow, int bufferSize, IServiceProvider services)
     {
@@ -38,9 +38,10 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
     public async Task<TResponse> InvokeAsync(TRequest request, CancellationToken cancellationToken)
     {
         var pending = new Pending(request);
+        var materializer = await Materializer().WaitAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 1; ; attempt++)
         {
-            var run = Current();
+            var run = Current(materializer);
             try
             {
                 await run.EnqueueAsync(pending, cancellationToken).ConfigureAwait(false);
@@ -55,7 +56,16 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
         return await pending.Promise.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private Run Current()
+    /// <summary>Created once, on the first request; awaited by every request, so none blocks a thread while it starts.</summary>
+    private Task<IMaterializer> Materializer()
+    {
+        lock (_gate)
+        {
+            return _materializer ??= StartedMaterializer.CreateAsync(_services.GetRequiredService<ActorSystem>(), "rpc-" + _procedure);
+        }
+    }
+
+    private Run Current(IMaterializer materializer)
     {
         lock (_gate)
         {
@@ -64,8 +74,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
                 return run;
             }
 
-            _materializer ??= _services.GetRequiredService<ActorSystem>().Materializer(namePrefix: "rpc-" + _procedure);
-            _current = new Run(this, _materializer);
+            _current = new Run(this, materializer); // the materializer's supervisor runs: this does not block
             return _current;
         }
     }
