@@ -56,12 +56,20 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
         return await pending.Promise.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Created once, on the first request; awaited by every request, so none blocks a thread while it starts.</summary>
+    /// <summary>
+    /// Created on the first request (again after a failed start); awaited by every request, so none blocks a thread
+    /// while it starts.
+    /// </summary>
     private Task<IMaterializer> Materializer()
     {
         lock (_gate)
         {
-            return _materializer ??= StartedMaterializer.CreateAsync(_services.GetRequiredService<ActorSystem>(), "rpc-" + _procedure);
+            if (_materializer is not { IsFaulted: false })
+            {
+                _materializer = StartedMaterializer.CreateAsync(_services.GetRequiredService<ActorSystem>(), "rpc-" + _procedure);
+            }
+
+            return _materializer;
         }
     }
 
