@@ -31,9 +31,11 @@ port_in_use() {
 free_port() {
     local port tries=0
     while :; do
-        # AMQP in 20000-39999, distribution 20000 above it (RabbitMQ needs dist port + 10 <= 65535).
-        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 20000 ))
-        if ! port_in_use "$port" && ! port_in_use "$((port + 1))" && ! port_in_use "$((port + 20000))"; then
+        # AMQP (and TLS, +1) in 10000-19999, distribution 10000 above it: all below Linux's ephemeral range
+        # (32768-60999 by default). A port inside it can be taken by any outgoing connection while a test has
+        # the node killed, and the node then cannot start again ("could not bind to distribution port").
+        port=$(( 10000 + (RANDOM * 32768 + RANDOM) % 10000 ))
+        if ! port_in_use "$port" && ! port_in_use "$((port + 1))" && ! port_in_use "$((port + 10000))"; then
             echo "$port"
             return 0
         fi
@@ -72,7 +74,7 @@ do_init() {
     if [ ! -f "$dir/node.env" ]; then
         local amqp dist
         amqp=$(free_port)
-        dist=$((amqp + 20000))
+        dist=$((amqp + 10000))
         {
             echo "NODE_NAME=twyla-test-$$-$RANDOM@localhost"
             echo "AMQP_PORT=$amqp"
