@@ -93,11 +93,13 @@ internal sealed class HostedListener
         }
 
         using var registration = abort.Register(ShutdownNow);
+        var bound = Task.Delay(Settings.DrainTimeout + CloseGrace, CancellationToken.None);
         await _stop.CancelAsync().ConfigureAwait(false); // ends a backoff wait
         if (control is not null)
         {
-            // Draining means no further event is handed to the handler: say so once the stage took the command.
-            await RequestDrainAsync(control).ConfigureAwait(false);
+            // Draining means no further event is handed to the handler: say so once the stage took the command
+            // (within the same bound: a stage that never answers must not hold the host's shutdown).
+            await Task.WhenAny(RequestDrainAsync(control), bound).ConfigureAwait(false);
             lock (_gate)
             {
                 if (_state == ListenerState.Running)
@@ -107,7 +109,6 @@ internal sealed class HostedListener
             }
         }
 
-        var bound = Task.Delay(Settings.DrainTimeout + CloseGrace, CancellationToken.None);
         if (await Task.WhenAny(_loop, bound).ConfigureAwait(false) == bound)
         {
             _logger.LogWarning("Twyla listener {Pattern} (group {Group}) did not stop within its drain timeout; shutting it down", Pattern, Group);
