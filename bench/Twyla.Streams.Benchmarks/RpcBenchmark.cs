@@ -8,8 +8,6 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams;
@@ -65,18 +63,15 @@ internal static class RpcBenchmark
         {
             using var noBreaker = new RpcClient(RpcClientSettings.Create().WithService("bench", server.BaseAddress).WithoutCircuitBreaker());
             var noBreakerFlow = noBreaker.Flow<Work, WorkResult>("bench.work", RpcCallSettings.Create().WithParallelism(inFlight));
-            var rawFlow = Akka.Streams.Dsl.Flow.Create<Work>().SelectAsync(inFlight, async w =>
-            {
-                using var response = await raw.PostAsJsonAsync("/raw/work", w, EventBusSettings.DefaultJsonOptions);
-                var r = await response.Content.ReadFromJsonAsync<WorkResult>(EventBusSettings.DefaultJsonOptions);
-                return (RpcResult<WorkResult>)new RpcResult<WorkResult>.Success(r!);
-            });
-            var rpcViaRawPath = Akka.Streams.Dsl.Flow.Create<Work>().SelectAsync(inFlight, async w =>
-            {
-                using var response = await raw.PostAsJsonAsync("/rpc/work", w, EventBusSettings.DefaultJsonOptions);
-                var r = await response.Content.ReadFromJsonAsync<WorkResult>(EventBusSettings.DefaultJsonOptions);
-                return (RpcResult<WorkResult>)new RpcResult<WorkResult>.Success(r!);
-            });
+            Flow<Work, RpcResult<WorkResult>, Akka.NotUsed> PostFlow(string path) =>
+                Flow.Create<Work>().SelectAsync(inFlight, async w =>
+                {
+                    using var response = await raw.PostAsJsonAsync(path, w, EventBusSettings.DefaultJsonOptions);
+                    var r = await response.Content.ReadFromJsonAsync<WorkResult>(EventBusSettings.DefaultJsonOptions);
+                    return (RpcResult<WorkResult>)new RpcResult<WorkResult>.Success(r!);
+                });
+            var rawFlow = PostFlow("/raw/work");
+            var rpcViaRawPath = PostFlow("/rpc/work");
             var variants = new (string Name, Func<Task<Round>> Run)[]
             {
                 ("raw_loop", () => RunRawAsync(raw, requests, calls, inFlight)),
@@ -210,7 +205,7 @@ internal static class RpcBenchmark
         app.MapRpc<Work, WorkResult>("work", (work, _) => Task.FromResult(work.Process()));
         app.MapPost("/raw/work", (Work work) => work.Process());
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = app.Urls.First();
         return new BenchServer(app, new Uri(address));
     }
 

@@ -232,15 +232,6 @@ internal static class EventsBenchmark
         figures.Add(($"events_heap_{first}_mb", F1(readings[0].HeapMb)));
         figures.Add(($"events_heap_{second}_mb", F1(readings[1].HeapMb)));
         figures.Add(("events_memory_run_per_sec", F0(result.PerSecond)));
-
-        // The throughput ratio stays the last line.
-        var ratio = figures.FindIndex(f => f.Name == "events_end_to_end_ratio_vs_raw");
-        if (ratio >= 0)
-        {
-            var line = figures[ratio];
-            figures.RemoveAt(ratio);
-            figures.Add(line);
-        }
     }
 
     /// <summary>Adds the CPU time this process spent during the round (client side only; the broker runs apart).</summary>

@@ -8,8 +8,6 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams.Hosting.Rpc;
@@ -172,7 +170,7 @@ public sealed class RpcServerFixture : IAsyncLifetime
             e.Text == "crash" ? throw new InvalidOperationException("flow crashed") : new Echo(e.Text + "!")));
 
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = app.Urls.First();
         BaseAddress = new Uri(address);
         _selfClient = Client(s => s);
         _app = app;
