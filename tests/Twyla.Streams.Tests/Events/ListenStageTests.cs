@@ -44,7 +44,7 @@ public sealed class ListenStageTests : TestKit
 
         for (ulong tag = 1; tag <= count; tag++)
         {
-            await _transport.DeliverAsync(tag, Json.Of(new Probe((int)tag)));
+            await _transport.DeliverAsync(tag);
         }
 
         var events = await done.WaitAsync(TimeSpan.FromSeconds(20));
@@ -69,7 +69,7 @@ public sealed class ListenStageTests : TestKit
         for (ulong tag = 1; tag <= 30; tag++)
         {
             probe.Request(1);
-            await _transport.DeliverAsync(tag, Json.Of(new Probe((int)tag)));
+            await _transport.DeliverAsync(tag);
             await probe.ExpectNext().AckAsync();
             if (tag < 25)
             {
@@ -89,7 +89,7 @@ public sealed class ListenStageTests : TestKit
     {
         var probe = Listen(prefetch: 100, ackFlushDelay: TimeSpan.FromMilliseconds(200)).RunWith(this.SinkProbe<Event<Probe>>(), Sys.Materializer());
         probe.Request(1);
-        await _transport.DeliverAsync(1, Json.Of(new Probe(1)));
+        await _transport.DeliverAsync(1);
         await probe.ExpectNext().AckAsync();
 
         Assert.Empty(_transport.Session.Calls);
@@ -104,7 +104,7 @@ public sealed class ListenStageTests : TestKit
         probe.Request(3);
         for (ulong tag = 1; tag <= 3; tag++)
         {
-            await _transport.DeliverAsync(tag, Json.Of(new Probe((int)tag)));
+            await _transport.DeliverAsync(tag);
         }
 
         var first = probe.ExpectNext();
@@ -139,7 +139,7 @@ public sealed class ListenStageTests : TestKit
     {
         var probe = Listen().RunWith(this.SinkProbe<Event<Probe>>(), Sys.Materializer());
         probe.Request(1);
-        await _transport.DeliverAsync(1, Json.Of(new Probe(1)));
+        await _transport.DeliverAsync(1);
         var e = probe.ExpectNext();
 
         await e.AckAsync();
@@ -155,7 +155,7 @@ public sealed class ListenStageTests : TestKit
     {
         var (control, probe) = Listen().ToMaterialized(this.SinkProbe<Event<Probe>>(), Keep.Both).Run(Sys.Materializer());
         probe.Request(1);
-        await _transport.DeliverAsync(1, Json.Of(new Probe(1)));
+        await _transport.DeliverAsync(1);
         var e = probe.ExpectNext();
 
         await control.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(5));

@@ -15,13 +15,9 @@ internal sealed class RecordingTransport : IEventTransport
 {
     private readonly TaskCompletionSource<IDeliveryTarget> _target = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public RecordingTransport() => Session = new RecordingSession(this);
-
-    public RecordingSession Session { get; }
+    public RecordingSession Session { get; } = new();
 
     public string Description => "recording";
-
-    public Task<IDeliveryTarget> Target => _target.Task;
 
     public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -42,15 +38,18 @@ internal sealed class RecordingTransport : IEventTransport
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    public async Task DeliverAsync(ulong tag, string json, int deliveryCount = 1)
+    /// <summary>Delivers a <see cref="Probe"/> whose number is the tag.</summary>
+    public Task DeliverAsync(ulong tag) => DeliverAsync(tag, Json.Of(new Probe((int)tag)));
+
+    public async Task DeliverAsync(ulong tag, string json)
     {
-        var target = await Target;
+        var target = await _target.Task;
         var metadata = new EventMetadata($"id-{tag}", "test.happened", $"id-{tag}", "", DateTimeOffset.UtcNow, "test", 1);
         var envelope = new EventEnvelope(metadata, Encoding.UTF8.GetBytes(json), null, null);
-        target.OnDelivery(new TransportDelivery(tag, envelope, null, deliveryCount > 1, deliveryCount, "test.happened", null));
+        target.OnDelivery(new TransportDelivery(tag, envelope, null, false, 1, "test.happened", null));
     }
 
-    internal sealed class RecordingSession(RecordingTransport owner) : IConsumerSession
+    internal sealed class RecordingSession : IConsumerSession
     {
         private readonly HashSet<ulong> _settled = [];
         private readonly object _gate = new();
@@ -58,13 +57,6 @@ internal sealed class RecordingTransport : IEventTransport
         public ConcurrentQueue<string> Calls { get; } = new();
 
         public ConcurrentQueue<string> Violations { get; } = new();
-
-        public TaskCompletionSource Disposed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>Tags the test has delivered so far (an ack may not cover one that is delivered and unsettled).</summary>
-        public ConcurrentDictionary<ulong, bool> Delivered { get; } = new();
-
-        public ulong MaxDelivered { get; set; }
 
         public Task AckAsync(ulong tag, bool multiple, CancellationToken cancellationToken)
         {
@@ -79,7 +71,7 @@ internal sealed class RecordingTransport : IEventTransport
                 {
                     for (ulong t = 1; t <= tag; t++)
                     {
-                        if (_settled.Add(t) && !owner.Session.HandlerDone.ContainsKey(t))
+                        if (_settled.Add(t) && !HandlerDone.ContainsKey(t))
                         {
                             Violations.Enqueue($"ack {tag} multiple covered tag {t}, whose handler had not finished");
                         }
@@ -124,7 +116,6 @@ internal sealed class RecordingTransport : IEventTransport
         public ValueTask DisposeAsync()
         {
             Calls.Enqueue("close");
-            Disposed.TrySetResult();
             return ValueTask.CompletedTask;
         }
 
