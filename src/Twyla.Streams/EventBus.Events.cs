@@ -196,7 +196,6 @@ public sealed partial class EventBus
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         var envelope = EnvelopeFactory.Create(outgoing, Settings);
-        var what = $"Event {envelope.Metadata.Id} ({envelope.Metadata.Name})";
         var timeout = EmitSettings.Default.ConfirmTimeout;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -204,7 +203,8 @@ public sealed partial class EventBus
         try
         {
             var publisher = await SharedPublisherAsync(cts.Token).ConfigureAwait(false);
-            if (publisher.ConfirmTimeoutWithin(timeout) is var within && within != timeout)
+            var within = publisher.ConfirmTimeoutWithin(timeout);
+            if (within < timeout)
             {
                 timeout = within; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
                 cts.CancelAfter(timeout);
@@ -218,15 +218,15 @@ public sealed partial class EventBus
             catch (Exception ex) when (ex is not EmitException && !(ex is OperationCanceledException && cts.IsCancellationRequested))
             {
                 await ResetSharedPublisherAsync(publisher).ConfigureAwait(false);
-                throw new EmitException($"{what} was not emitted: {ex.Message}", ex);
+                throw new EmitException($"{What(envelope)} was not emitted: {ex.Message}", ex);
             }
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException(
                 sent
-                    ? $"{what}: the emit was cancelled before the broker confirmed it; it may or may not have been emitted."
-                    : $"{what} was not emitted: the emit was cancelled.",
+                    ? $"{What(envelope)}: the emit was cancelled before the broker confirmed it; it may or may not have been emitted."
+                    : $"{What(envelope)} was not emitted: the emit was cancelled.",
                 ex,
                 cancellationToken);
         }
@@ -234,13 +234,16 @@ public sealed partial class EventBus
         {
             throw new EmitException(
                 sent
-                    ? $"{what} was not confirmed by the broker within {timeout}."
-                    : $"{what} was not emitted: no publisher could be opened on {_transport.Description} within {timeout}.",
+                    ? $"{What(envelope)} was not confirmed by the broker within {timeout}."
+                    : $"{What(envelope)} was not emitted: no publisher could be opened on {_transport.Description} within {timeout}.",
                 ex);
         }
 
         return envelope.Metadata;
     }
+
+    /// <summary>How the failure messages of <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/> name the event (built only on failure).</summary>
+    private static string What(EventEnvelope envelope) => $"Event {envelope.Metadata.Id} ({envelope.Metadata.Name})";
 
     private async Task<IPublisherSession> SharedPublisherAsync(CancellationToken cancellationToken)
     {

@@ -451,6 +451,11 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         private void OnAcksRecorded()
         {
             DrainRecordedAcks();
+            CloseIfDrained();
+        }
+
+        private void CloseIfDrained()
+        {
             if (_phase == Phase.Draining && _emittedUnsettled == 0)
             {
                 BeginClose();
@@ -467,10 +472,20 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 if (_phase != Phase.Closing && _byTag.TryGetValue(tag, out var node) && node.Value is { Emitted: true, State: EntryState.Open } entry)
                 {
                     _emittedUnsettled--;
-                    entry.State = EntryState.Acked;
-                    AdvanceWatermark();
+                    MarkAcked(entry);
                 }
             }
+        }
+
+        /// <summary>
+        /// An ack is done for its caller once recorded: it reaches the broker with the next batch. Waiting for the
+        /// batch would hold handler slots hostage to the flush timer; if the flush fails, the stage fails and the
+        /// broker redelivers (at-least-once).
+        /// </summary>
+        private void MarkAcked(Entry entry)
+        {
+            entry.State = EntryState.Acked;
+            AdvanceWatermark();
         }
 
         private void OnSettle(SettleRequest request)
@@ -492,12 +507,9 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             _emittedUnsettled--;
             if (request.Kind == SettleKind.Ack)
             {
-                // An ack is done for the caller once recorded: it reaches the broker with the next batch. Waiting for
-                // the batch would hold handler slots hostage to the flush timer; if the flush fails, the stage fails
-                // and the broker redelivers (at-least-once).
-                entry.State = EntryState.Acked;
+                // Acks take the fast path while the stage accepts them; this one came another way.
                 request.Done.TrySetResult();
-                AdvanceWatermark();
+                MarkAcked(entry);
             }
             else
             {
@@ -506,10 +518,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 Enqueue(new Op(request.Kind == SettleKind.Reject ? OpKind.Reject : OpKind.Drop, entry, 0, request.Reason));
             }
 
-            if (_phase == Phase.Draining && _emittedUnsettled == 0)
-            {
-                BeginClose();
-            }
+            CloseIfDrained();
         }
 
         private void AdvanceWatermark()
