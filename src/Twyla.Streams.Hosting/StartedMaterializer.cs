@@ -4,7 +4,7 @@ using Akka.Streams;
 namespace Twyla.Streams.Hosting;
 
 /// <summary>
-/// Creates materializers whose stream supervisor runs before the first graph is materialized on them.
+/// A materializer whose stream supervisor runs before the first graph is materialized on it.
 /// </summary>
 /// <remarks>
 /// A materializer's supervisor actor (for the system's shared materializer, created on its first use) starts
@@ -15,14 +15,37 @@ namespace Twyla.Streams.Hosting;
 /// for the supervisor without blocking a thread avoids that: graphs materialized afterwards attach their actor to the
 /// running supervisor directly.
 /// </remarks>
-internal static class StartedMaterializer
+internal sealed class StartedMaterializer(string namePrefix)
 {
-    /// <summary>A materializer on <paramref name="system"/> whose supervisor answered (no thread blocked meanwhile).</summary>
-    /// <param name="system">The actor system.</param>
-    /// <param name="namePrefix">The prefix of the stream actors' names.</param>
+    private readonly Lock _gate = new();
+    private Task<IMaterializer>? _started;
+
+    /// <summary>
+    /// The materializer on the actor system, once its supervisor answered (no thread blocked meanwhile);
+    /// started on the first call, and again on the next call after a start that failed.
+    /// </summary>
+    /// <param name="system">Gives the actor system (called only when the materializer is started).</param>
     /// <returns>The materializer, once it can materialize without blocking.</returns>
     /// <exception cref="TimeoutException">The supervisor did not start within the system's creation timeout.</exception>
-    public static async Task<IMaterializer> CreateAsync(ActorSystem system, string namePrefix)
+    public Task<IMaterializer> GetAsync(Func<ActorSystem> system)
+    {
+        if (Volatile.Read(ref _started) is { IsCompletedSuccessfully: true } started)
+        {
+            return started;
+        }
+
+        lock (_gate)
+        {
+            if (_started is not { IsFaulted: false })
+            {
+                _started = StartAsync(system());
+            }
+
+            return _started;
+        }
+    }
+
+    private async Task<IMaterializer> StartAsync(ActorSystem system)
     {
         var materializer = system.Materializer(namePrefix: namePrefix);
         var timeout = system.Settings.CreationTimeout;

@@ -21,7 +21,8 @@ internal sealed class TwylaListeners
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly List<HostedListener> _listeners = [];
-    private Task<IMaterializer>? _materializer;
+    private readonly StartedMaterializer _materializer = new("twyla");
+    private bool _shutdownTaskAdded;
     private Task? _drain;
 
     public TwylaListeners(IServiceProvider services, ILoggerFactory loggerFactory)
@@ -42,18 +43,6 @@ internal sealed class TwylaListeners
         }
     }
 
-    /// <summary>Whether the host is stopping (listeners drain or drained).</summary>
-    public bool IsStopping
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _drain is not null;
-            }
-        }
-    }
-
     /// <summary>Declares the listener's queue (so events emitted once the host runs are kept) and starts its graph.</summary>
     public async Task StartAsync(IListenerDefinition definition, ActorSystem system)
     {
@@ -70,9 +59,9 @@ internal sealed class TwylaListeners
                     "register it once and raise its Parallelism instead.");
             }
 
-            if (_materializer is null)
+            if (!_shutdownTaskAdded)
             {
-                _materializer = StartedMaterializer.CreateAsync(system, "twyla");
+                _shutdownTaskAdded = true;
                 CoordinatedShutdown.Get(system).AddTask(
                     CoordinatedShutdown.PhaseServiceRequestsDone,
                     "twyla-drain-listeners",
@@ -83,7 +72,7 @@ internal sealed class TwylaListeners
                     });
             }
 
-            materializer = _materializer;
+            materializer = _materializer.GetAsync(() => system);
             var outcomes = Outcomes(definition);
             listener = new HostedListener(
                 definition.Pattern,
@@ -96,8 +85,8 @@ internal sealed class TwylaListeners
 
         try
         {
-            await bus.DeclareGroupAsync(definition.Pattern, definition.Group, settings.Listen)
-                .WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            using var declareTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await bus.DeclareGroupAsync(definition.Pattern, definition.Group, settings.Listen, declareTimeout.Token).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the listener's own start retries with backoff; the service starts anyway
         catch (Exception ex)

@@ -20,25 +20,27 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
     private readonly string _procedure;
     private readonly Flow<TRequest, TResponse, NotUsed> _flow;
     private readonly int _bufferSize;
-    private readonly IServiceProvider _services;
     private readonly ILogger? _logger;
     private readonly Lock _gate = new();
     private Run? _current;
-    private Task<IMaterializer>? _materializer;
+    private readonly StartedMaterializer _materializer;
+    private readonly Func<ActorSystem> _system;
 
     public RpcFlowRunner(string procedure, Flow<TRequest, TResponse, NotUsed> flow, int bufferSize, IServiceProvider services)
     {
         _procedure = procedure;
         _flow = flow;
         _bufferSize = bufferSize;
-        _services = services;
+        _materializer = new StartedMaterializer("rpc-" + procedure);
+        _system = services.GetRequiredService<ActorSystem>;
         _logger = services.GetService<ILoggerFactory>()?.CreateLogger("Twyla.Streams.Hosting.Rpc");
     }
 
     public async Task<TResponse> InvokeAsync(TRequest request, CancellationToken cancellationToken)
     {
         var pending = new Pending(request);
-        var materializer = await Materializer().WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Awaited, not blocked on: see StartedMaterializer.
+        var materializer = await _materializer.GetAsync(_system).WaitAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 1; ; attempt++)
         {
             var run = Current(materializer);
@@ -56,25 +58,13 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
         return await pending.Promise.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Created on the first request (again after a failed start); awaited by every request, so none blocks a thread
-    /// while it starts.
-    /// </summary>
-    private Task<IMaterializer> Materializer()
-    {
-        lock (_gate)
-        {
-            if (_materializer is not { IsFaulted: false })
-            {
-                _materializer = StartedMaterializer.CreateAsync(_services.GetRequiredService<ActorSystem>(), "rpc-" + _procedure);
-            }
-
-            return _materializer;
-        }
-    }
-
     private Run Current(IMaterializer materializer)
     {
+        if (Volatile.Read(ref _current) is { Stopped: false } running)
+        {
+            return running;
+        }
+
         lock (_gate)
         {
             if (_current is { Stopped: false } run)
@@ -127,10 +117,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
             _unanswered[pending] = 0;
             try
             {
-                if (!_channel.Writer.TryWrite(pending))
-                {
-                    await _channel.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
-                }
+                await _channel.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false); // synchronous while there is room
             }
             catch
             {
