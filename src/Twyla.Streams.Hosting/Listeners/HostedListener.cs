@@ -51,9 +51,6 @@ internal sealed class HostedListener
 
     public Exception? LastFailure => Volatile.Read(ref _lastFailure);
 
-    /// <summary>Completes when the listener stopped for good.</summary>
-    public Task Stopped => _loop;
-
     public void Start()
     {
         lock (_gate)
@@ -114,22 +111,14 @@ internal sealed class HostedListener
             _logger.LogWarning("Twyla listener {Pattern} (group {Group}) did not stop within its drain timeout; shutting it down", Pattern, Group);
             ShutdownNow();
         }
-        else if (_loop.IsCompleted)
+        else
         {
             _state = ListenerState.Stopped; // also when it never started
         }
     }
 
-    private static Task RequestDrainAsync(IListenControl control)
-    {
-        if (control is ListenControl own)
-        {
-            return own.RequestDrainAsync();
-        }
-
-        _ = control.DrainAsync();
-        return Task.CompletedTask;
-    }
+    /// <summary>Completes when the stage took the drain (bus.Listen always materializes a <see cref="ListenControl"/>).</summary>
+    private static Task RequestDrainAsync(IListenControl control) => ((ListenControl)control).RequestDrainAsync();
 
     private void ShutdownNow()
     {
@@ -204,8 +193,8 @@ internal sealed class HostedListener
 
                 if (control is not null)
                 {
-                    // Still reachable by ShutdownNow (the host's shutdown timeout) while the consumer closes.
-                    await Task.WhenAny(control.Completion, Task.Delay(CloseGrace)).ConfigureAwait(false);
+                    // Still reachable by ShutdownNow (the drain bound, the host's shutdown timeout) while the consumer closes.
+                    await Task.WhenAny(control.Completion, Task.Delay(Settings.DrainTimeout + CloseGrace)).ConfigureAwait(false);
                 }
 
                 lock (_gate)
@@ -267,10 +256,10 @@ internal sealed class HostedListener
             return new OperationCanceledException("The listener's graph was cancelled.");
         }
 
-        // The handler's stream completed: expected in a drain, where the consumer closes once every ack was sent.
+        // The handler's stream completed: expected in a drain, where the consumer closes once every ack was sent
+        // (RunAsync waits for that).
         if (IsStopping())
         {
-            await Task.WhenAny(control.Completion, Task.Delay(Settings.DrainTimeout + CloseGrace)).ConfigureAwait(false);
             return null;
         }
 

@@ -78,13 +78,9 @@ public static class RpcEndpointRouteBuilderExtensions
 
     private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, string procedure, RequestDelegate handle)
     {
-        lock (FallbackMapped)
+        if (FallbackMapped.TryAdd(endpoints, new object()))
         {
-            if (!FallbackMapped.TryGetValue(endpoints, out _))
-            {
-                FallbackMapped.Add(endpoints, new object());
-                endpoints.Map(RpcHeaders.PathPrefix + "{**rest}", UnknownProcedureAsync).WithDisplayName("RPC unknown procedure");
-            }
+            endpoints.Map(RpcHeaders.PathPrefix + "{**rest}", UnknownProcedureAsync).WithDisplayName("RPC unknown procedure");
         }
 
         return endpoints.MapPost(RpcHeaders.PathPrefix + procedure, handle).WithDisplayName("RPC " + procedure);
