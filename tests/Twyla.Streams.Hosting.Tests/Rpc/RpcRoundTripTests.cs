@@ -170,20 +170,19 @@ public sealed class RpcRoundTripTests(RpcServerFixture server)
         var timeout = TimeSpan.FromSeconds(1);
         var tolerance = TimeSpan.FromMilliseconds(1500); // timers fire late on a loaded 2-core machine
         var key = Guid.NewGuid().ToString("N");
-        var handlerStarted = server.SlowStarted.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        var handlerCancelled = server.SlowCancelled.GetOrAdd(key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var (handlerStarted, handlerCancelled) = server.WatchSlow(key);
         var started = Stopwatch.GetTimestamp();
 
         var call = client.CallAsync<Job, Job>(
             "test.slow", new Job(1, "stall", key), RpcCallSettings.Create().WithTimeout(timeout), CancellationToken.None);
-        await handlerStarted.Task.WaitAsync(timeout); // the server handler must run for its token to be cancelled
+        await handlerStarted.WaitAsync(timeout); // the server handler must run for its token to be cancelled
         var result = await call;
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         var after = Assert.IsType<RpcResult<Job>.Timeout>(result).After;
         Assert.InRange(after, timeout - TimeSpan.FromMilliseconds(15), timeout + tolerance); // timer resolution
         Assert.InRange(elapsed, timeout - TimeSpan.FromMilliseconds(15), timeout + tolerance);
-        var handlerCancelledAfter = await handlerCancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var handlerCancelledAfter = await handlerCancelled.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.InRange(handlerCancelledAfter, TimeSpan.Zero, timeout + tolerance);
     }
 
@@ -191,18 +190,18 @@ public sealed class RpcRoundTripTests(RpcServerFixture server)
     public async Task MapRpc_should_cancel_the_handler_token_when_the_caller_disconnects()
     {
         var key = Guid.NewGuid().ToString("N");
-        var started = server.SlowStarted.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var (started, cancelled) = server.WatchSlow(key);
         using var http = new HttpClient();
         using var cts = new CancellationTokenSource();
         var body = JsonSerializer.Serialize(new Job(1, "stall", key), EventBusSettings.DefaultJsonOptions);
         var call = http.PostAsync( // no deadline header: only the disconnect can cancel the handler
             new Uri(server.BaseAddress, "/rpc/slow"), new StringContent(body, System.Text.Encoding.UTF8, "application/json"), cts.Token);
 
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await started.WaitAsync(TimeSpan.FromSeconds(5));
         await cts.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        await server.SlowCancelled[key].Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await cancelled.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]

@@ -40,11 +40,9 @@ public sealed class RpcServerFixture : IAsyncLifetime
 
     public IMaterializer Materializer => System.Materializer();
 
-    /// <summary>Completed when the <c>slow</c> handler's token for the key was cancelled.</summary>
-    public ConcurrentDictionary<string, TaskCompletionSource<TimeSpan>> SlowCancelled { get; } = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<TimeSpan>> _slowCancelled = new();
 
-    /// <summary>Completed when the <c>slow</c> handler started for the key.</summary>
-    public ConcurrentDictionary<string, TaskCompletionSource> SlowStarted { get; } = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _slowStarted = new();
 
     /// <summary>Arrival times (since the key's first call) of each attempt, by key.</summary>
     public ConcurrentDictionary<string, ConcurrentQueue<TimeSpan>> Attempts { get; } = new();
@@ -61,6 +59,12 @@ public sealed class RpcServerFixture : IAsyncLifetime
     public const int GateTarget = 4;
 
     public int BreakerServiceCalls;
+
+    /// <summary>
+    /// When the <c>slow</c> handler started for the key, and when its token was cancelled (after how long). Call it
+    /// before the request, so the test cannot miss either.
+    /// </summary>
+    public (Task Started, Task<TimeSpan> Cancelled) WatchSlow(string key) => (SlowStarted(key).Task, SlowCancelled(key).Task);
 
     public RpcClient Client(Func<RpcClientSettings, RpcClientSettings> configure) =>
         new(configure(RpcClientSettings.Create().WithService("test", BaseAddress)));
@@ -83,9 +87,9 @@ public sealed class RpcServerFixture : IAsyncLifetime
         app.MapRpc<Job, Job>("slow", async (job, token) =>
         {
             var started = Stopwatch.GetTimestamp();
-            var cancelled = SlowCancelled.GetOrAdd(job.Key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
+            var cancelled = SlowCancelled(job.Key);
             await using var registration = token.Register(() => cancelled.TrySetResult(Stopwatch.GetElapsedTime(started)));
-            SlowStarted.GetOrAdd(job.Key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            SlowStarted(job.Key).TrySetResult();
             await Task.Delay(Timeout.Infinite, token);
             return job;
         });
@@ -175,6 +179,12 @@ public sealed class RpcServerFixture : IAsyncLifetime
         _selfClient = Client(s => s);
         _app = app;
     }
+
+    private TaskCompletionSource SlowStarted(string key) =>
+        _slowStarted.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private TaskCompletionSource<TimeSpan> SlowCancelled(string key) =>
+        _slowCancelled.GetOrAdd(key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public async ValueTask DisposeAsync()
     {

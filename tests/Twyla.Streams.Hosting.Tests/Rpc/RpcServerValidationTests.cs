@@ -92,18 +92,17 @@ public sealed class RpcServerValidationTests(RpcServerFixture server)
     public async Task MapRpc_should_answer_504_when_the_caller_deadline_passes()
     {
         var key = Guid.NewGuid().ToString("N");
-        var handlerStarted = server.SlowStarted.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        var handlerCancelled = server.SlowCancelled.GetOrAdd(key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var (handlerStarted, handlerCancelled) = server.WatchSlow(key);
         var content = new StringContent(JsonSerializer.Serialize(new Job(1, "stall", key), EventBusSettings.DefaultJsonOptions), Encoding.UTF8, "application/json");
 
         var post = PostAsync("/rpc/slow", content, deadlineMs: "1000"); // a caller that keeps waiting
-        await handlerStarted.Task.WaitAsync(TimeSpan.FromSeconds(1)); // the handler must run for its token to be cancelled
+        await handlerStarted.WaitAsync(TimeSpan.FromSeconds(1)); // the handler must run for its token to be cancelled
         var (status, mediaType, problem) = await post;
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, status);
         Assert.Equal("application/problem+json", mediaType);
         Assert.Equal("deadline_exceeded", problem.GetProperty("code").GetString());
-        await handlerCancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await handlerCancelled.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
