@@ -140,7 +140,7 @@ internal sealed class InMemoryBroker
             {
                 throw new InvalidOperationException(
                     $"PRECONDITION_FAILED - queue '{existing.Name}' already exists with different arguments: " +
-                    $"x-queue-type: existing '{Describe(existing.QueueType)}', requested '{Describe(topology.QueueType)}'. " +
+                    $"x-queue-type: existing '{existing.QueueType.XQueueType()}', requested '{topology.QueueType.XQueueType()}'. " +
                     "Listen with the queue type the queue was created with, or delete the queue first.");
             }
 
@@ -163,11 +163,4 @@ internal sealed class InMemoryBroker
 
         return queues;
     }
-
-    private static string Describe(QueueType queueType) => queueType switch
-    {
-        QueueType.Classic => "classic",
-        QueueType.Quorum => "quorum",
-        _ => queueType.ToString().ToLowerInvariant(),
-    };
 }

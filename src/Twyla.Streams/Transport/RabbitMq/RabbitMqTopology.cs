@@ -19,16 +19,14 @@ internal static partial class RabbitMqTopology
     {
         [DeadLetterExchangeArgument] = string.Empty,
         [DeadLetterRoutingKeyArgument] = topology.DeadLetterQueueName,
-        [QueueTypeArgument] = QueueTypeName(topology.QueueType),
+        [QueueTypeArgument] = topology.QueueType.XQueueType(),
     };
 
     /// <summary>The arguments the dead-letter queue is declared with.</summary>
     public static Dictionary<string, object?> DeadLetterQueueArguments(ListenerTopology topology) => new(StringComparer.Ordinal)
     {
-        [QueueTypeArgument] = QueueTypeName(topology.QueueType),
+        [QueueTypeArgument] = topology.QueueType.XQueueType(),
     };
-
-    public static string QueueTypeName(QueueType type) => type == QueueType.Quorum ? "quorum" : "classic";
 
     public static Task DeclareExchangeAsync(IChannel channel, string exchange, CancellationToken cancellationToken) =>
         Guard(
