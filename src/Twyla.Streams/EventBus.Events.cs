@@ -8,9 +8,6 @@ namespace Twyla.Streams;
 
 public sealed partial class EventBus
 {
-    private readonly SemaphoreSlim _publisherLock = new(1, 1);
-    private IPublisherSession? _sharedPublisher;
-
     /// <summary>
     /// Listens to the events named <paramref name="pattern"/> as member of <paramref name="group"/>, with default settings.
     /// See <see cref="Listen{T}(string, string, ListenSettings)"/>.
@@ -41,7 +38,7 @@ public sealed partial class EventBus
     public Source<Event<T>, IListenControl> Listen<T>(string pattern, string group, ListenSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var topology = ListenerTopology.Create(pattern, group, settings.QueueType);
+        var topology = ListenerTopology.Create(pattern, group, settings);
         var logger = Settings.LoggerFactory.CreateLogger("Twyla.Streams.Listen");
         return Source.FromGraph(new ListenStage<T>(_transport, topology, settings, Settings.JsonOptions, logger));
     }
@@ -67,23 +64,8 @@ public sealed partial class EventBus
     public Task DeclareGroupAsync(string pattern, string group, ListenSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return _transport.DeclareListenerAsync(ListenerTopology.Create(pattern, group, settings.QueueType), cancellationToken);
+        return _transport.DeclareListenerAsync(ListenerTopology.Create(pattern, group, settings), cancellationToken);
     }
-
-    /// <summary>Reads (without removing) up to 1,000 dead letters of a listener group's queue.</summary>
-    /// <param name="pattern">The pattern the group listens to.</param>
-    /// <param name="group">The listener group.</param>
-    /// <returns>The dead letters, oldest first.</returns>
-    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(string pattern, string group) =>
-        PeekDeadLettersAsync(pattern, group, CancellationToken.None);
-
-    /// <summary>Reads (without removing) up to 1,000 dead letters of a listener group's queue.</summary>
-    /// <param name="pattern">The pattern the group listens to.</param>
-    /// <param name="group">The listener group.</param>
-    /// <param name="cancellationToken">Gives up waiting for the broker.</param>
-    /// <returns>The dead letters, oldest first.</returns>
-    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(string pattern, string group, CancellationToken cancellationToken) =>
-        _transport.PeekDeadLettersAsync(ListenerTopology.Create(pattern, group, QueueType.Classic), 1000, cancellationToken);
 
     /// <summary>
     /// Emits each payload as a new event named <paramref name="eventName"/> (a chain start), with default settings.
@@ -180,8 +162,11 @@ public sealed partial class EventBus
     public Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing) => EmitAsync(outgoing, CancellationToken.None);
 
     /// <summary>
-    /// Emits one event outside a stream; completes when the broker confirmed it, fails with <see cref="EmitException"/>
-    /// when it was refused or not confirmed within the default confirm timeout (or the transport's, when shorter).
+    /// Emits one event outside a stream; completes when the broker confirmed it. Every failure to emit is an
+    /// <see cref="EmitException"/> naming the event and the cause: refused (nack), not confirmed within the default
+    /// confirm timeout (or the transport's, when shorter), no publisher could be opened (broker down, access refused,
+    /// TLS rejected), or the bus was disposed (an <see cref="ObjectDisposedException"/> inside), as the emit sinks fail.
+    /// After a lost connection the next call connects again: no restart and no new bus are needed.
     /// </summary>
     /// <typeparam name="T">The payload contract.</typeparam>
     /// <param name="outgoing">The event.</param>
@@ -193,50 +178,68 @@ public sealed partial class EventBus
     public async Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outgoing);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         var envelope = EnvelopeFactory.Create(outgoing, Settings);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            throw new EmitException($"{What(envelope)} was not emitted: the event bus was disposed.", new ObjectDisposedException(nameof(EventBus)));
+        }
+
         var timeout = EmitSettings.Default.ConfirmTimeout;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
-        var sent = false;
+        IPublisherSession publisher;
         try
         {
-            var publisher = await SharedPublisherAsync(cts.Token).ConfigureAwait(false);
-            var within = publisher.ConfirmTimeoutWithin(timeout);
-            if (within < timeout)
-            {
-                timeout = within; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
-                cts.CancelAfter(timeout);
-            }
+            publisher = await _sharedPublisher.GetAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException($"{What(envelope)} was not emitted: the emit was cancelled.", ex, cancellationToken);
+        }
+        catch (OperationCanceledException ex) when (cts.IsCancellationRequested)
+        {
+            throw new EmitException($"{What(envelope)} was not emitted: no publisher could be opened on {_transport.Description} within {timeout}.", ex);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            throw new EmitException($"{What(envelope)} was not emitted: the event bus was disposed.", ex);
+        }
+        catch (Exception ex)
+        {
+            throw new EmitException($"{What(envelope)} was not emitted: no publisher could be opened on {_transport.Description}: {ex.Message}", ex);
+        }
 
-            try
-            {
-                sent = true;
-                await publisher.PublishAsync(envelope, mandatory: false, cts.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not EmitException && !(ex is OperationCanceledException && cts.IsCancellationRequested))
-            {
-                await ResetSharedPublisherAsync(publisher).ConfigureAwait(false);
-                throw new EmitException($"{What(envelope)} was not emitted: {ex.Message}", ex);
-            }
+        var within = publisher.ConfirmTimeoutWithin(timeout);
+        if (within < timeout)
+        {
+            timeout = within; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
+            cts.CancelAfter(timeout);
+        }
+
+        try
+        {
+            await publisher.PublishAsync(envelope, mandatory: false, cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException(
-                sent
-                    ? $"{What(envelope)}: the emit was cancelled before the broker confirmed it; it may or may not have been emitted."
-                    : $"{What(envelope)} was not emitted: the emit was cancelled.",
-                ex,
-                cancellationToken);
+                $"{What(envelope)}: the emit was cancelled before the broker confirmed it; it may or may not have been emitted.", ex, cancellationToken);
         }
         catch (OperationCanceledException ex) when (cts.IsCancellationRequested)
         {
-            throw new EmitException(
-                sent
-                    ? $"{What(envelope)} was not confirmed by the broker within {timeout}."
-                    : $"{What(envelope)} was not emitted: no publisher could be opened on {_transport.Description} within {timeout}.",
-                ex);
+            await _sharedPublisher.ForgetIfDeadAsync(publisher).ConfigureAwait(false);
+            throw new EmitException($"{What(envelope)} was not confirmed by the broker within {timeout}.", ex);
+        }
+        catch (EmitException)
+        {
+            await _sharedPublisher.ForgetIfDeadAsync(publisher).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            await _sharedPublisher.ForgetIfDeadAsync(publisher).ConfigureAwait(false);
+            throw new EmitException($"{What(envelope)} was not emitted: {ex.Message}", ex);
         }
 
         return envelope.Metadata;
@@ -244,38 +247,4 @@ public sealed partial class EventBus
 
     /// <summary>How the failure messages of <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/> name the event (built only on failure).</summary>
     private static string What(EventEnvelope envelope) => $"Event {envelope.Metadata.Id} ({envelope.Metadata.Name})";
-
-    private async Task<IPublisherSession> SharedPublisherAsync(CancellationToken cancellationToken)
-    {
-        if (Volatile.Read(ref _sharedPublisher) is { } existing)
-        {
-            return existing;
-        }
-
-        await _publisherLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return _sharedPublisher ??= await _transport.OpenPublisherAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _publisherLock.Release();
-        }
-    }
-
-    private async Task ResetSharedPublisherAsync(IPublisherSession failed)
-    {
-        if (Interlocked.CompareExchange(ref _sharedPublisher, null, failed) == failed)
-        {
-            await failed.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private async Task DisposeSharedPublisherAsync()
-    {
-        if (Interlocked.Exchange(ref _sharedPublisher, null) is { } publisher)
-        {
-            await publisher.DisposeAsync().ConfigureAwait(false);
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using Twyla.Streams.Emit;
 using Twyla.Streams.Transport;
 
 namespace Twyla.Streams;
@@ -10,11 +11,13 @@ namespace Twyla.Streams;
 public sealed partial class EventBus : IAsyncDisposable, IDisposable
 {
     private readonly IEventTransport _transport;
+    private readonly SharedPublisher _sharedPublisher;
     private int _disposed;
 
     internal EventBus(IEventTransport transport, EventBusSettings settings)
     {
         _transport = transport;
+        _sharedPublisher = new SharedPublisher(transport.OpenPublisherAsync);
         Settings = settings;
     }
 
@@ -31,9 +34,8 @@ public sealed partial class EventBus : IAsyncDisposable, IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            await DisposeSharedPublisherAsync().ConfigureAwait(false);
+            await _sharedPublisher.DisposeAsync().ConfigureAwait(false);
             await _transport.DisposeAsync().ConfigureAwait(false);
-            _publisherLock.Dispose();
         }
     }
 

@@ -7,7 +7,9 @@ namespace Twyla.Streams.Events;
 
 /// <summary>
 /// The normal way to consume: run a handler on each event and settle it for the user — ack when the handler
-/// completed, reject (try again) when it failed, drop to the dead-letter queue once the event used up its deliveries.
+/// completed, reject (try again after the listener's retry delay, with the failure as the event's
+/// <see cref="Event{T}.LastFailure"/>) when it failed, drop to the dead-letter queue once the event used up its
+/// deliveries. An event the handler settled itself is left as the handler settled it, and reported so.
 /// </summary>
 public static class AckOnCompletion
 {
@@ -92,6 +94,14 @@ public static class AckOnCompletion
             }
         }
 
+        if (e.IsSettled)
+        {
+            // The handler settled the event itself (a drop, a reject, an ack): report what it did, not an ack.
+            await e.AckAsync().ConfigureAwait(false); // a no-op that awaits the handler's own settlement
+            var (kind, byHandler) = e.SettledAs!.Value;
+            return new HandledEvent(e.Metadata, kind, kind == SettleKind.Ack ? string.Empty : byHandler ?? string.Empty, e.DeliveryCount);
+        }
+
         if (failure is null)
         {
             await e.AckAsync().ConfigureAwait(false);
@@ -106,7 +116,7 @@ public static class AckOnCompletion
             return new HandledEvent(e.Metadata, SettleKind.Drop, dropReason, e.DeliveryCount);
         }
 
-        await e.RejectAsync().ConfigureAwait(false);
+        await e.RejectAsync(reason).ConfigureAwait(false);
         return new HandledEvent(e.Metadata, SettleKind.Reject, reason, e.DeliveryCount);
     }
 }

@@ -7,9 +7,16 @@ namespace Twyla.Streams.Events;
 /// <param name="Metadata">The event's metadata when it could be decoded; otherwise <c>null</c>.</param>
 /// <param name="Body">The message body as text (UTF-8), possibly cut to the first 64 KiB.</param>
 /// <param name="RoutingKey">The routing key the message was published with.</param>
-public sealed record DeadLetter(string Reason, EventMetadata? Metadata, string Body, string RoutingKey)
+/// <param name="DeliveryCount">How many times it was delivered before it was dead-lettered (0 when not known, e.g. dead-lettered by the broker).</param>
+/// <param name="DeadLetteredAt">When it was dead-lettered, when known.</param>
+/// <param name="ReplayCount">How many times it was replayed from the dead-letter queue before (and came back).</param>
+public sealed record DeadLetter(
+    string Reason, EventMetadata? Metadata, string Body, string RoutingKey, int DeliveryCount, DateTimeOffset? DeadLetteredAt, int ReplayCount)
 {
     private const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>The event id when the message could be decoded, else <c>null</c>.</summary>
+    public string? EventId => Metadata?.Id;
 
     /// <summary>A message body as <see cref="Body"/> holds it: UTF-8 text of at most the first 64 KiB.</summary>
     internal static string BodyText(ReadOnlySpan<byte> body) =>

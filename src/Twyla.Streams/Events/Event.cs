@@ -5,7 +5,7 @@ namespace Twyla.Streams.Events;
 
 /// <summary>
 /// An event received by a listener: its payload, its metadata and the three settlements
-/// (<see cref="AckAsync"/>, <see cref="RejectAsync"/>, <see cref="DropAsync"/>). The broker keeps the event
+/// (<see cref="AckAsync"/>, <see cref="RejectAsync()"/>, <see cref="DropAsync"/>). The broker keeps the event
 /// until it is settled, so an event is never lost; it may be delivered again if the listener stops first.
 /// </summary>
 /// <typeparam name="T">The payload contract.</typeparam>
@@ -13,11 +13,11 @@ public sealed class Event<T>
 {
     private readonly IEventSettler _settler;
     private readonly ulong _tag;
-    private Task? _settlement;
+    private Settlement? _settlement;
 
     internal Event(
-        T payload, EventMetadata metadata, bool redelivered, int deliveryCount, IEventSettler settler, ulong tag,
-        string? traceParent = null, string? traceState = null)
+        T payload, EventMetadata metadata, bool redelivered, int deliveryCount, string? lastFailure, IEventSettler settler, ulong tag,
+        string? traceParent, string? traceState, CancellationToken cancellationToken)
     {
         TraceParent = traceParent;
         TraceState = traceState;
@@ -25,6 +25,8 @@ public sealed class Event<T>
         Metadata = metadata;
         Redelivered = redelivered;
         DeliveryCount = deliveryCount;
+        LastFailure = lastFailure;
+        CancellationToken = cancellationToken;
         _settler = settler;
         _tag = tag;
     }
@@ -44,6 +46,19 @@ public sealed class Event<T>
     /// <summary>How many times the event was delivered, this delivery included (1 the first time).</summary>
     public int DeliveryCount { get; }
 
+    /// <summary>
+    /// Why the previous delivery of this event was rejected (for ack on completion: the handler's exception type and
+    /// message), or <c>null</c> on a first delivery or when the event came back for another reason (its listener stopped).
+    /// </summary>
+    public string? LastFailure { get; }
+
+    /// <summary>
+    /// Fires when the listener stops before this event was settled: a drain whose timeout passed, a shutdown, or the
+    /// listener failing. The event then goes back to the queue and will be delivered again, so a handler should stop
+    /// its work (pass the token to the calls it makes).
+    /// </summary>
+    public CancellationToken CancellationToken { get; }
+
     /// <summary>The W3C <c>traceparent</c> the event was emitted with, if any.</summary>
     internal string? TraceParent { get; }
 
@@ -57,9 +72,28 @@ public sealed class Event<T>
     /// <returns>Completes when the ack was passed to the broker; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
     public Task AckAsync() => Settle(SettleKind.Ack, null);
 
-    /// <summary>Try again: the event goes back to its queue with the redelivered flag set.</summary>
-    /// <returns>Completes when the broker took the event back; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
-    public Task RejectAsync() => Settle(SettleKind.Reject, null);
+    /// <summary>
+    /// Try again: the event goes back to its queue after the listener's retry delay for this delivery
+    /// (<see cref="ListenSettings.RetryDelays"/>), with its delivery count and the redelivered flag set.
+    /// </summary>
+    /// <returns>Completes when the broker holds the event for its retry; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
+    public Task RejectAsync() => Settle(SettleKind.Reject, "rejected");
+
+    /// <summary>
+    /// Try again, with the reason it failed: the event goes back to its queue after the listener's retry delay for
+    /// this delivery, and its next delivery carries <paramref name="reason"/> as <see cref="LastFailure"/>.
+    /// </summary>
+    /// <param name="reason">Why this delivery failed; non-empty.</param>
+    /// <returns>Completes when the broker holds the event for its retry; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
+    public Task RejectAsync(string reason)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("A reject with a reason needs a non-empty reason; use RejectAsync() for none.", nameof(reason));
+        }
+
+        return Settle(SettleKind.Reject, reason);
+    }
 
     /// <summary>Give up: the event goes to the listener's dead-letter queue with <paramref name="reason"/>. Never silently discarded.</summary>
     /// <param name="reason">Why, for whoever reads the dead letters; non-empty.</param>
@@ -85,26 +119,27 @@ public sealed class Event<T>
     public OutgoingEvent<TOut> Derive<TOut>(string name, TOut payload) =>
         OutgoingEvent.Create(name, payload).CausedBy(Metadata);
 
+    /// <summary>How the event was settled first (by whom ever settled it), or <c>null</c> while it is not.</summary>
+    internal (SettleKind Kind, string? Reason)? SettledAs => Volatile.Read(ref _settlement) is { } s ? (s.Kind, s.Reason) : null;
+
     /// <inheritdoc />
     public override string ToString() => $"Event({Metadata.Name}, id {Metadata.Id}, delivery {DeliveryCount})";
 
     private Task Settle(SettleKind kind, string? reason)
     {
-        var existing = Volatile.Read(ref _settlement);
-        if (existing is not null)
+        if (Volatile.Read(ref _settlement) is { } existing)
         {
-            return existing;
+            return existing.Done.Task;
         }
 
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        existing = Interlocked.CompareExchange(ref _settlement, tcs.Task, null);
-        if (existing is not null)
+        var mine = new Settlement(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), kind, reason);
+        if (Interlocked.CompareExchange(ref _settlement, mine, null) is { } first)
         {
-            return existing;
+            return first.Done.Task;
         }
 
-        _ = RunAsync(tcs, kind, reason);
-        return tcs.Task;
+        _ = RunAsync(mine.Done, kind, reason);
+        return mine.Done.Task;
     }
 
     private async Task RunAsync(TaskCompletionSource tcs, SettleKind kind, string? reason)
@@ -140,4 +175,6 @@ public sealed class Event<T>
         SettleKind.Reject => "reject",
         _ => "drop",
     };
+
+    private sealed record Settlement(TaskCompletionSource Done, SettleKind Kind, string? Reason);
 }

@@ -4,8 +4,9 @@ namespace Twyla.Streams.Events;
 internal interface IEventSettler
 {
     /// <summary>
-    /// Completes when the transport did the work (for acks: when the batched ack covering the tag was sent);
-    /// fails with <see cref="EventSettlementException"/> when the listener has stopped.
+    /// Completes when the settlement is done for the caller: an ack once the listen stage recorded it (it reaches the
+    /// broker with the next batch), a reject or drop once the transport did the work; fails with
+    /// <see cref="EventSettlementException"/> when the listener has stopped.
     /// </summary>
     Task SettleAsync(ulong tag, SettleKind kind, string? reason);
 }

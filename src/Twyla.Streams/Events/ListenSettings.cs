@@ -4,22 +4,36 @@ namespace Twyla.Streams.Events;
 
 /// <summary>
 /// How a listener consumes: prefetch (the most unsettled events it holds), the queue type its group gets,
-/// and how long a drain waits for in-flight events. Immutable: start from <see cref="Default"/>.
+/// how long a drain waits for in-flight events, and how long a rejected event waits before it is tried again.
+/// Immutable: start from <see cref="Default"/>.
 /// </summary>
 public sealed class ListenSettings
 {
     private static readonly TimeSpan DefaultAckFlushDelay = TimeSpan.FromMilliseconds(5);
 
-    private ListenSettings(int prefetch, QueueType queueType, TimeSpan drainTimeout, TimeSpan ackFlushDelay)
+    private ListenSettings(int prefetch, QueueType queueType, TimeSpan drainTimeout, TimeSpan ackFlushDelay, RetrySchedule retry)
     {
         Prefetch = prefetch;
         QueueType = queueType;
         DrainTimeout = drainTimeout;
         AckFlushDelay = ackFlushDelay;
+        Retry = retry;
     }
 
-    /// <summary>Prefetch 100, classic queue, 30 s drain timeout.</summary>
-    public static ListenSettings Default { get; } = new(100, QueueType.Classic, TimeSpan.FromSeconds(30), DefaultAckFlushDelay);
+    /// <summary>Prefetch 100, classic queue, 30 s drain timeout, retries after 1 s, 5 s, then 30 s.</summary>
+    public static ListenSettings Default { get; } =
+        new(100, QueueType.Classic, TimeSpan.FromSeconds(30), DefaultAckFlushDelay, RetrySchedule.Default);
+
+    /// <summary>
+    /// How long a rejected event waits before it is delivered again: the first delay after its first delivery, the
+    /// second after its second, and the last one after every later delivery. Empty: tried again at once.
+    /// Default 1 s, 5 s, 30 s. On RabbitMQ each distinct delay is a queue <c>{queue}.retry-{delay}</c> whose messages
+    /// expire back into the group's queue (no plugin needed).
+    /// </summary>
+    public IReadOnlyList<TimeSpan> RetryDelays => Retry.Delays;
+
+    /// <summary>The retry delays as the listen stage and the transports use them.</summary>
+    internal RetrySchedule Retry { get; }
 
     /// <summary>The most events delivered to this listener and not yet settled (AMQP <c>basic.qos</c>).</summary>
     public int Prefetch { get; }
@@ -75,10 +89,15 @@ public sealed class ListenSettings
         return Copy(drainTimeout: drainTimeout);
     }
 
+    /// <summary>A copy with other retry delays (see <see cref="RetryDelays"/>).</summary>
+    /// <param name="delays">Up to 10 delays, each 0 to 24 hours in whole milliseconds; none: retry at once.</param>
+    /// <returns>The new settings.</returns>
+    public ListenSettings WithRetryDelays(IEnumerable<TimeSpan> delays) => Copy(retry: RetrySchedule.Create(delays, nameof(delays)));
+
     /// <summary>A copy whose acks wait up to <paramref name="delay"/> for their batch (tests).</summary>
     internal ListenSettings WithAckFlushDelay(TimeSpan delay) => Copy(ackFlushDelay: delay);
 
     private ListenSettings Copy(
-        int? prefetch = null, QueueType? queueType = null, TimeSpan? drainTimeout = null, TimeSpan? ackFlushDelay = null) =>
-        new(prefetch ?? Prefetch, queueType ?? QueueType, drainTimeout ?? DrainTimeout, ackFlushDelay ?? AckFlushDelay);
+        int? prefetch = null, QueueType? queueType = null, TimeSpan? drainTimeout = null, TimeSpan? ackFlushDelay = null, RetrySchedule? retry = null) =>
+        new(prefetch ?? Prefetch, queueType ?? QueueType, drainTimeout ?? DrainTimeout, ackFlushDelay ?? AckFlushDelay, retry ?? Retry);
 }

@@ -91,7 +91,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         public TaskCompletionSource? Waiter { get; set; }
     }
 
-    private sealed record Op(OpKind Kind, Entry? Entry, ulong AckTag, string? Reason);
+    private sealed record Op(OpKind Kind, Entry? Entry, ulong AckTag, string? Reason, TimeSpan Delay = default);
 
     private sealed record SettleRequest(ulong Tag, SettleKind Kind, string? Reason, TaskCompletionSource Done);
 
@@ -107,6 +107,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         private readonly Dictionary<ulong, LinkedListNode<Entry>> _byTag = [];
         private readonly Queue<Op> _ops = new();
         private readonly CancellationTokenSource _cts = new();
+        private readonly CancellationTokenSource _handlers = new();
         private readonly IAsyncCallback<SettleRequest> _onSettle;
         private readonly IAsyncCallback<IConsumerSession> _onStarted;
         private readonly Action<TransportDelivery> _onDelivery;
@@ -177,6 +178,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         {
             _acceptingAcks = false;
             _cts.Cancel();
+            _handlers.Cancel();
             var stopped = new EventSettlementException(
                 $"The listener of queue '{_stage._topology.QueueName}' has stopped; unsettled events go back to the queue.");
             foreach (var node in _unsettled)
@@ -281,19 +283,22 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
             // Acks recorded until now still go out with the last batch; later ones take the slow path and fail.
             _acceptingAcks = false;
+            _handlers.Cancel(); // handlers still running are cut short: their events go back to the queue
             DrainRecordedAcks();
             var starting = _phase == Phase.Starting;
             _phase = Phase.Closing;
             CompleteOutlet();
             CancelTimer(DrainTimer);
+            _closeRequested = true;
             if (starting)
             {
-                // OnStarted closes the session when it arrives; a start that fails ends the stage through Fail.
+                // Give up the start; a session that still arrives is closed by OnStarted, a start that fails (or is
+                // cancelled) completes the stage through Fail.
+                _cts.Cancel();
                 return;
             }
 
             FlushAcks();
-            _closeRequested = true;
             RunNextOp();
         }
 
@@ -312,8 +317,21 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                 return; // we are closing the consumer ourselves: its shutdown is expected
             }
 
-            _failure ??= cause;
-            FailStage(cause);
+            if (_closeRequested && _session is null)
+            {
+                // Stopped while starting and the start then failed or was given up: nothing to close, a normal stop.
+                _closed = true;
+                CompleteStage();
+                return;
+            }
+
+            var failure = cause as ListenException ?? new ListenException(
+                cause.Message.Contains(_stage._topology.QueueName, StringComparison.Ordinal)
+                    ? cause.Message
+                    : $"The listener of queue '{_stage._topology.QueueName}' failed: {cause.Message}",
+                cause);
+            _failure ??= failure;
+            FailStage(failure);
         }
 
         protected override void OnTimer(object timerKey)
@@ -408,7 +426,8 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             }
 
             return new Event<T>(
-                payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, this, delivery.Tag, envelope.TraceParent, envelope.TraceState);
+                payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, delivery.LastFailure, this, delivery.Tag,
+                envelope.TraceParent, envelope.TraceState, _handlers.Token);
         }
 
         private void DropInvalid(Entry entry, EventEnvelope? envelope, string reason)
@@ -515,7 +534,9 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             {
                 entry.Waiter = request.Done;
                 entry.State = EntryState.OpPending;
-                Enqueue(new Op(request.Kind == SettleKind.Reject ? OpKind.Reject : OpKind.Drop, entry, 0, request.Reason));
+                Enqueue(request.Kind == SettleKind.Reject
+                    ? new Op(OpKind.Reject, entry, 0, request.Reason, _stage._settings.Retry.DelayAfter(entry.Delivery.DeliveryCount))
+                    : new Op(OpKind.Drop, entry, 0, request.Reason));
             }
 
             CloseIfDrained();
@@ -626,7 +647,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         private Task Start(Op op, IConsumerSession session) => op.Kind switch
         {
             OpKind.Ack => session.AckAsync(op.AckTag, multiple: true, _cts.Token),
-            OpKind.Reject => session.RejectAsync(op.Entry!.Delivery, _cts.Token),
+            OpKind.Reject => session.RejectAsync(op.Entry!.Delivery, op.Delay, op.Reason ?? "rejected", _cts.Token),
             OpKind.Drop => session.DropAsync(op.Entry!.Delivery, op.Reason!, _cts.Token),
             OpKind.StopConsuming => session.StopConsumingAsync(_cts.Token),
             _ => CloseSessionAsync(session),

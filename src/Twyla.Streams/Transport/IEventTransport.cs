@@ -21,8 +21,22 @@ internal interface IEventTransport : IAsyncDisposable
     /// <summary>Opens a publisher (a channel with confirms on).</summary>
     Task<IPublisherSession> OpenPublisherAsync(CancellationToken cancellationToken);
 
-    /// <summary>Reads up to <paramref name="max"/> dead letters of a listener queue without removing them.</summary>
-    Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken);
+    /// <summary>How many messages the dead-letter queue of <paramref name="topology"/> holds (0 when it does not exist).</summary>
+    Task<long> CountDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken);
+
+    /// <summary>Reads dead letters <paramref name="skip"/> to <paramref name="skip"/> + <paramref name="take"/> (oldest first) without removing them.</summary>
+    Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(ListenerTopology topology, int skip, int take, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Moves every dead letter that <paramref name="filter"/> accepts back into the group's queue (a fresh delivery count,
+    /// id, correlation and causation kept, its replay count + 1); the others stay, in order.
+    /// </summary>
+    /// <returns>How many were replayed.</returns>
+    Task<int> ReplayDeadLettersAsync(ListenerTopology topology, Func<DeadLetter, bool> filter, CancellationToken cancellationToken);
+
+    /// <summary>Deletes every dead letter of the group.</summary>
+    /// <returns>How many were deleted.</returns>
+    Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken);
 
     /// <summary>Whether the transport can reach its broker now.</summary>
     Task<bool> IsHealthyAsync(CancellationToken cancellationToken);

@@ -15,6 +15,12 @@ internal interface IPublisherSession : IAsyncDisposable
     TimeSpan ConfirmTimeout { get; }
 
     /// <summary>
+    /// Whether the session can still publish: false once its channel or connection died (whatever exception reported
+    /// it) or it was disposed. A caller that keeps a session for many publishes opens a new one when this is false.
+    /// </summary>
+    bool IsOpen { get; }
+
+    /// <summary>
     /// Completes when the broker confirmed the event; fails with <see cref="Emit.EmitException"/> on a nack
     /// or, when <paramref name="mandatory"/>, when no queue is bound for the event's name, or when the session
     /// is closed before the confirm. Cancellation fails it with <see cref="OperationCanceledException"/>; a

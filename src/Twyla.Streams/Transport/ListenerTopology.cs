@@ -3,21 +3,44 @@ using Twyla.Streams.Events;
 namespace Twyla.Streams.Transport;
 
 /// <summary>
-/// Where a listener group reads from: the queue <c>{pattern}.{group}</c> bound to the events exchange
-/// with <see cref="Pattern"/>, dead-lettering to <c>{queue}.dead-letter</c>.
+/// Where a listener group reads from and what it owns on the broker, every name starting with the queue's:
+/// the queue <c>{pattern}.{group}</c> bound to the events exchange with <see cref="Pattern"/>; the group's direct
+/// exchange <c>{queue}.router</c>, through which the listener dead-letters, retries and replays (so a service needs
+/// no access to the default exchange or to other groups' queues); the dead-letter queue <c>{queue}.dead-letter</c>;
+/// and one retry queue <c>{queue}.retry-{delay}</c> per distinct retry delay, whose messages expire back into the queue.
 /// </summary>
-internal sealed record ListenerTopology(string Pattern, string Group, QueueType QueueType)
+internal sealed record ListenerTopology(string Pattern, string Group, QueueType QueueType, RetrySchedule Retry)
 {
+    /// <summary>The router's routing key to the dead-letter queue.</summary>
+    public const string DeadLetterKey = "dead-letter";
+
+    /// <summary>The router's routing key back into the group's queue.</summary>
+    public const string RequeueKey = "requeue";
+
     public string QueueName => $"{Pattern}.{Group}";
 
-    public string DeadLetterQueueName => QueueName + ".dead-letter";
+    public string DeadLetterQueueName => QueueName + "." + DeadLetterKey;
 
-    public static ListenerTopology Create(string pattern, string group, QueueType queueType)
+    public string RouterExchangeName => QueueName + ".router";
+
+    public static ListenerTopology Create(string pattern, string group, QueueType queueType) =>
+        Create(pattern, group, queueType, RetrySchedule.Default);
+
+    public static ListenerTopology Create(string pattern, string group, ListenSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return Create(pattern, group, settings.QueueType, settings.Retry);
+    }
+
+    public static ListenerTopology Create(string pattern, string group, QueueType queueType, RetrySchedule retry)
     {
         EventName.ValidatePattern(pattern, nameof(pattern));
         ValidateGroup(group);
-        return new ListenerTopology(pattern, group, queueType);
+        return new ListenerTopology(pattern, group, queueType, retry);
     }
+
+    /// <summary>The retry queue of <paramref name="delay"/> (above zero); its routing key on the router is <see cref="RetrySchedule.Name"/>.</summary>
+    public string RetryQueueName(TimeSpan delay) => QueueName + "." + RetrySchedule.Name(delay);
 
     public static void ValidateGroup(string? group)
     {

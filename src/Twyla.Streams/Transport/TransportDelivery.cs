@@ -9,6 +9,7 @@ namespace Twyla.Streams.Transport;
 /// <param name="Redelivered">Whether the broker delivered this message before.</param>
 /// <param name="DeliveryCount">How many times this message was delivered, this delivery included (1 the first time).</param>
 /// <param name="RoutingKey">The routing key it was published with.</param>
+/// <param name="LastFailure">Why the previous delivery was rejected (the handler's failure), or <c>null</c>.</param>
 /// <param name="TransportState">Whatever the transport needs later to reject or drop this message (e.g. a body copy and headers).</param>
 internal sealed record TransportDelivery(
     ulong Tag,
@@ -17,4 +18,5 @@ internal sealed record TransportDelivery(
     bool Redelivered,
     int DeliveryCount,
     string RoutingKey,
+    string? LastFailure,
     object? TransportState);

@@ -23,6 +23,8 @@ public sealed class EventBusDisposalTests
             await bus.EmitAsync("booking.created", new { BookingId = "B-1" });
         }
 
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => bus.EmitAsync("booking.created", new { BookingId = "B-2" }));
+        // Disposed: emitting fails as every failed emit does, with the disposal as the cause.
+        var failure = await Assert.ThrowsAsync<Twyla.Streams.Emit.EmitException>(() => bus.EmitAsync("booking.created", new { BookingId = "B-2" }));
+        Assert.IsType<ObjectDisposedException>(failure.InnerException);
     }
 }

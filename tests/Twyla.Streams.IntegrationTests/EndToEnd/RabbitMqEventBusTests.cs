@@ -278,7 +278,9 @@ public class RabbitMqEventBusTests : Akka.TestKit.Xunit2.TestKit
             .To(Sink.Ignore<Event<BookingCreated>>())
             .Run(_mat);
 
-        var e = await Assert.ThrowsAsync<TopologyConflictException>(() => control.Completion.WaitAsync(Wait));
+        var failure = await Assert.ThrowsAsync<ListenException>(() => control.Completion.WaitAsync(Wait));
+        var e = Assert.IsType<TopologyConflictException>(failure.InnerException);
+        Assert.Contains($"booking.created.{group}", failure.Message, StringComparison.Ordinal);
         Assert.Equal($"booking.created.{group}", e.Name);
         Assert.Equal("x-queue-type", e.Argument);
     }

@@ -108,4 +108,20 @@ public sealed class EmitTests : BusTestKit
         probe.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         probe.Cancel();
     }
+
+    [Fact]
+    public async Task EmitAsync_and_the_Emit_sink_should_both_fail_with_EmitException_after_the_bus_was_disposed()
+    {
+        var bus = EventBus.InMemory(EventBusSettings.Create("tests"));
+        await bus.DisposeAsync();
+
+        var direct = await Assert.ThrowsAsync<EmitException>(() => bus.EmitAsync("booking.requested", new BookingRequested("P1", 1)));
+        Assert.IsType<ObjectDisposedException>(direct.InnerException);
+        Assert.Contains("booking.requested", direct.Message, StringComparison.Ordinal);
+
+        var streamed = await Assert.ThrowsAsync<EmitException>(() => Source.Single(new BookingRequested("P2", 1))
+            .RunWith(bus.Emit<BookingRequested>("booking.requested"), Materializer)
+            .WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.IsType<ObjectDisposedException>(streamed.InnerException);
+    }
 }

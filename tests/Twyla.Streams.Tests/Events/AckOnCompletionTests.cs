@@ -56,9 +56,10 @@ public sealed class AckOnCompletionTests : BusTestKit
         await Bus.DeclareGroupAsync("booking.requested", "fragile", ListenSettings.Default);
         await Bus.EmitAsync("booking.requested", new BookingRequested("POISON", 1));
         await EmitAsync(20);
-        var attempts = new ConcurrentQueue<(int Count, bool Redelivered)>();
+        var attempts = new ConcurrentQueue<(int Count, bool Redelivered, string? LastFailure)>();
+        var settings = ListenSettings.Default.WithRetryDelays([TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100)]);
 
-        var (control, outcomes) = Bus.Listen<BookingRequested>("booking.requested", "fragile")
+        var (control, outcomes) = Bus.Listen<BookingRequested>("booking.requested", "fragile", settings)
             .Via(AckOnCompletion.Flow<BookingRequested>(
                 e =>
                 {
@@ -67,7 +68,7 @@ public sealed class AckOnCompletionTests : BusTestKit
                         return Task.CompletedTask;
                     }
 
-                    attempts.Enqueue((e.DeliveryCount, e.Redelivered));
+                    attempts.Enqueue((e.DeliveryCount, e.Redelivered, e.LastFailure));
                     throw new InvalidOperationException("the booking service is confused");
                 },
                 AckOnCompletionSettings.Create(4).WithMaxDeliveries(3)))
@@ -79,13 +80,15 @@ public sealed class AckOnCompletionTests : BusTestKit
         await control.Completion.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(20, done.Count(h => h.Settlement == SettleKind.Ack));
-        Assert.Equal([(1, false), (2, true), (3, true)], attempts.ToArray());
+        const string failure = "InvalidOperationException: the booking service is confused";
+        Assert.Equal([(1, false, null), (2, true, failure), (3, true, failure)], attempts.ToArray());
         Assert.Equal(2, done.Count(h => h.Settlement == SettleKind.Reject));
         var dropped = Assert.Single(done, h => h.Settlement == SettleKind.Drop);
         var dead = Assert.Single(await Bus.PeekDeadLettersAsync("booking.requested", "fragile"));
         Assert.Equal(dropped.Metadata.Id, dead.Metadata?.Id);
         Assert.Contains("the booking service is confused", dead.Reason, StringComparison.Ordinal);
         Assert.Contains("POISON", dead.Body, StringComparison.Ordinal);
+        Assert.Equal(3, dead.DeliveryCount);
     }
 
     [Theory]

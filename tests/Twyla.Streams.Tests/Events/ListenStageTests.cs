@@ -114,7 +114,7 @@ public sealed class ListenStageTests : TestKit
         await second.RejectAsync();
         await first.AckAsync();
 
-        AwaitAssert(() => Assert.Equal(["reject 2", "ack 3 multiple"], _transport.Session.Calls.ToArray()));
+        AwaitAssert(() => Assert.Equal(["reject 2 after 1000 ms: rejected", "ack 3 multiple"], _transport.Session.Calls.ToArray()));
         Assert.True(second.IsSettled);
         probe.Cancel();
     }
@@ -165,5 +165,22 @@ public sealed class ListenStageTests : TestKit
         var error = await Assert.ThrowsAsync<EventSettlementException>(() => settle.WaitAsync(TimeSpan.FromSeconds(1)));
         Assert.Contains("stopped", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(_transport.Session.Calls, c => c.StartsWith("ack", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_listener_shut_down_while_its_consumer_is_starting_should_close_the_consumer_once_it_started()
+    {
+        _transport.StartGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (control, _) = Listen()
+            .ToMaterialized(Sink.Ignore<Event<Probe>>(), Keep.Both)
+            .Run(Sys.Materializer());
+        await _transport.StartRequested.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The stop is taken by the stage (a drain while starting closes at once) before the slow connect finishes.
+        await ((ListenControl)control).RequestDrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        _transport.StartGate.SetResult();
+
+        await _transport.Session.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        await control.Completion.WaitAsync(TimeSpan.FromSeconds(10));
     }
 }

@@ -17,6 +17,12 @@ internal sealed class RecordingTransport : IEventTransport
 
     public RecordingSession Session { get; } = new();
 
+    /// <summary>When set, the consumer start completes only once the test completes this (a slow connect).</summary>
+    public TaskCompletionSource? StartGate { get; set; }
+
+    /// <summary>Completes when the listen stage asked for its consumer.</summary>
+    public Task StartRequested => _target.Task;
+
     public string Description => "recording";
 
     public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -25,14 +31,23 @@ internal sealed class RecordingTransport : IEventTransport
         ListenerTopology topology, int prefetch, IDeliveryTarget target, CancellationToken cancellationToken)
     {
         _target.TrySetResult(target);
-        return Task.FromResult<IConsumerSession>(Session);
+        return StartGate is { } gate
+            ? gate.Task.ContinueWith<IConsumerSession>(_ => Session, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)
+            : Task.FromResult<IConsumerSession>(Session);
     }
 
     public Task<IPublisherSession> OpenPublisherAsync(CancellationToken cancellationToken) =>
         throw new NotSupportedException("The recording transport only consumes.");
 
-    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken) =>
+    public Task<long> CountDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(0L);
+
+    public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(ListenerTopology topology, int skip, int take, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<DeadLetter>>([]);
+
+    public Task<int> ReplayDeadLettersAsync(ListenerTopology topology, Func<DeadLetter, bool> filter, CancellationToken cancellationToken) =>
+        Task.FromResult(0);
+
+    public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(0L);
 
     public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 
@@ -46,13 +61,14 @@ internal sealed class RecordingTransport : IEventTransport
         var target = await _target.Task;
         var metadata = new EventMetadata($"id-{tag}", "test.happened", $"id-{tag}", "", DateTimeOffset.UtcNow, "test", 1);
         var envelope = new EventEnvelope(metadata, Encoding.UTF8.GetBytes(json), null, null);
-        target.OnDelivery(new TransportDelivery(tag, envelope, null, false, 1, "test.happened", null));
+        target.OnDelivery(new TransportDelivery(tag, envelope, null, false, 1, "test.happened", null, null));
     }
 
     internal sealed class RecordingSession : IConsumerSession
     {
         private readonly HashSet<ulong> _settled = [];
         private readonly object _gate = new();
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ConcurrentQueue<string> Calls { get; } = new();
 
@@ -85,11 +101,11 @@ internal sealed class RecordingTransport : IEventTransport
         /// <summary>Tags whose handler finished (set by the test before it settles).</summary>
         public ConcurrentDictionary<ulong, bool> HandlerDone { get; } = new();
 
-        public Task RejectAsync(TransportDelivery delivery, CancellationToken cancellationToken)
+        public Task RejectAsync(TransportDelivery delivery, TimeSpan delay, string reason, CancellationToken cancellationToken)
         {
             lock (_gate)
             {
-                Calls.Enqueue($"reject {delivery.Tag}");
+                Calls.Enqueue($"reject {delivery.Tag} after {delay.TotalMilliseconds} ms: {reason}");
                 Settle(delivery.Tag);
             }
 
@@ -116,8 +132,12 @@ internal sealed class RecordingTransport : IEventTransport
         public ValueTask DisposeAsync()
         {
             Calls.Enqueue("close");
+            _closed.TrySetResult();
             return ValueTask.CompletedTask;
         }
+
+        /// <summary>Completes when the session was closed.</summary>
+        public Task Closed => _closed.Task;
 
         public IReadOnlyCollection<ulong> SettledTags()
         {

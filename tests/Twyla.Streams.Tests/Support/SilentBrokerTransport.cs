@@ -22,8 +22,15 @@ internal sealed class SilentBrokerTransport(TimeSpan sessionConfirmTimeout) : IE
     public Task<IPublisherSession> OpenPublisherAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IPublisherSession>(Publisher);
 
-    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken) =>
+    public Task<long> CountDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(0L);
+
+    public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(ListenerTopology topology, int skip, int take, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<DeadLetter>>([]);
+
+    public Task<int> ReplayDeadLettersAsync(ListenerTopology topology, Func<DeadLetter, bool> filter, CancellationToken cancellationToken) =>
+        Task.FromResult(0);
+
+    public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(0L);
 
     public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 
@@ -35,6 +42,8 @@ internal sealed class SilentBrokerTransport(TimeSpan sessionConfirmTimeout) : IE
         private int _published;
 
         public TimeSpan ConfirmTimeout { get; } = confirmTimeout;
+
+        public bool IsOpen => !_closed.Task.IsCompleted;
 
         public int Published => Volatile.Read(ref _published);
 

@@ -12,6 +12,7 @@ internal sealed class InMemoryBroker
     private readonly Dictionary<string, InMemoryQueue> _queues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, InMemoryQueue[]> _routes = new(StringComparer.Ordinal);
     private readonly HashSet<InMemoryConsumerSession> _sessions = [];
+    private readonly CancellationTokenSource _stopping = new();
     private bool _disposed;
 
     /// <summary>The lock that guards the broker, its queues and its sessions.</summary>
@@ -83,15 +84,42 @@ internal sealed class InMemoryBroker
         return null;
     }
 
-    public IReadOnlyList<DeadLetter> PeekDeadLetters(ListenerTopology topology, int max)
+    /// <summary>Runs <paramref name="work"/> on the group's queue under the lock; a queue never declared has no dead letters.</summary>
+    public TResult OnDeadLetters<TResult>(ListenerTopology topology, Func<InMemoryQueue, TResult> work, TResult none)
     {
         lock (Gate)
         {
             ThrowIfDisposed();
-
-            // A queue never declared has no dead letters.
-            return _queues.TryGetValue(topology.QueueName, out var queue) ? queue.PeekDeadLetters(max) : [];
+            return _queues.TryGetValue(topology.QueueName, out var queue) ? work(queue) : none;
         }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="message"/> to <paramref name="queue"/> after <paramref name="delay"/> (at once when zero),
+    /// as a RabbitMQ retry queue expires it back; messages still waiting when the broker is disposed are gone with it.
+    /// </summary>
+    internal void EnqueueLater(InMemoryQueue queue, InMemoryMessage message, TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            queue.Enqueue(message);
+            return;
+        }
+
+        _ = Task.Delay(delay, _stopping.Token).ContinueWith(
+            _ =>
+            {
+                lock (Gate)
+                {
+                    if (!_disposed)
+                    {
+                        queue.Enqueue(message);
+                    }
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
     }
 
     /// <summary>Forgets a closed session (under the lock).</summary>
@@ -109,6 +137,7 @@ internal sealed class InMemoryBroker
             }
 
             _disposed = true;
+            _stopping.Cancel();
             sessions = [.. _sessions];
             foreach (var session in sessions)
             {

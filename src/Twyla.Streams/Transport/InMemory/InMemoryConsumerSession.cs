@@ -92,8 +92,19 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
         return Task.CompletedTask;
     }
 
-    public Task RejectAsync(TransportDelivery delivery, CancellationToken cancellationToken) =>
-        Settle(delivery, "basic.reject", message => _queue.Requeue([message]), cancellationToken);
+    public Task RejectAsync(TransportDelivery delivery, TimeSpan delay, string reason, CancellationToken cancellationToken) =>
+        Settle(
+            delivery,
+            "retry",
+            message =>
+            {
+                // As on RabbitMQ: a retried event goes to the back of its queue, after its delay, with its failure.
+                message.LastFailure = reason;
+                message.Redelivered = true;
+                _broker.EnqueueLater(_queue, message, delay);
+                _queue.Dispatch();
+            },
+            cancellationToken);
 
     public Task DropAsync(TransportDelivery delivery, string reason, CancellationToken cancellationToken)
     {
@@ -179,7 +190,7 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
         var tag = ++_lastTag;
         _unsettled.Add(tag, message);
         var delivery = new TransportDelivery(
-            tag, message.Envelope, DecodeError: null, message.Redelivered, message.DeliveryCount, message.RoutingKey, message);
+            tag, message.Envelope, DecodeError: null, message.Redelivered, message.DeliveryCount, message.RoutingKey, message.LastFailure, message);
         _outbox.Writer.TryWrite(delivery);
     }
 

@@ -22,4 +22,10 @@ internal sealed class InMemoryMessage
 
     /// <summary>Whether it went back to its queue after a delivery (reject, or its session closed).</summary>
     public bool Redelivered { get; set; }
+
+    /// <summary>Why its last delivery was rejected, or <c>null</c>.</summary>
+    public string? LastFailure { get; set; }
+
+    /// <summary>How many times it was replayed from the dead-letter queue.</summary>
+    public int ReplayCount { get; set; }
 }

@@ -16,6 +16,8 @@ internal sealed class InMemoryPublisherSession : IPublisherSession
 
     public TimeSpan ConfirmTimeout => Timeout.InfiniteTimeSpan;
 
+    public bool IsOpen => !_disposed && !_broker.IsDisposed;
+
     public Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);

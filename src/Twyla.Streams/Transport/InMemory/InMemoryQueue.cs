@@ -11,7 +11,7 @@ internal sealed class InMemoryQueue
 {
     private readonly LinkedList<InMemoryMessage> _ready = new();
     private readonly List<InMemoryConsumerSession> _consumers = [];
-    private readonly List<DeadLetter> _deadLetters = [];
+    private readonly List<(InMemoryMessage Message, DeadLetter Letter)> _deadLetters = [];
     private int _nextConsumer;
 
     public InMemoryQueue(ListenerTopology topology)
@@ -51,11 +51,39 @@ internal sealed class InMemoryQueue
     public void DeadLetter(InMemoryMessage message, string reason)
     {
         var body = Events.DeadLetter.BodyText(message.Envelope.Data.Span);
-        _deadLetters.Add(new DeadLetter(reason, message.Envelope.Metadata, body, message.RoutingKey));
+        _deadLetters.Add((message, new DeadLetter(
+            reason, message.Envelope.Metadata, body, message.RoutingKey, message.DeliveryCount, DateTimeOffset.UtcNow, message.ReplayCount)));
     }
 
-    public IReadOnlyList<DeadLetter> PeekDeadLetters(int max) =>
-        _deadLetters.Count <= max ? _deadLetters.ToArray() : _deadLetters.GetRange(0, max).ToArray();
+    public int DeadLetterCount => _deadLetters.Count;
+
+    public IReadOnlyList<DeadLetter> ListDeadLetters(int skip, int take) =>
+        [.. _deadLetters.Skip(skip).Take(take).Select(d => d.Letter)];
+
+    /// <summary>Moves the dead letters <paramref name="filter"/> accepts to the back of the queue as first deliveries.</summary>
+    public int ReplayDeadLetters(Func<DeadLetter, bool> filter)
+    {
+        var replay = _deadLetters.Where(d => filter(d.Letter)).ToArray();
+        foreach (var (message, _) in replay)
+        {
+            message.DeliveryCount = 0;
+            message.Redelivered = false;
+            message.LastFailure = null;
+            message.ReplayCount++;
+            _ready.AddLast(message);
+        }
+
+        _deadLetters.RemoveAll(d => replay.Any(r => ReferenceEquals(r.Message, d.Message)));
+        Dispatch();
+        return replay.Length;
+    }
+
+    public int PurgeDeadLetters()
+    {
+        var count = _deadLetters.Count;
+        _deadLetters.Clear();
+        return count;
+    }
 
     public void AddConsumer(InMemoryConsumerSession consumer)
     {

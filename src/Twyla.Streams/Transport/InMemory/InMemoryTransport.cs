@@ -68,24 +68,24 @@ internal sealed class InMemoryTransport : IEventTransport
             : Task.FromResult<IPublisherSession>(new InMemoryPublisherSession(_broker));
     }
 
-    public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(topology);
-        ArgumentOutOfRangeException.ThrowIfNegative(max);
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled<IReadOnlyList<DeadLetter>>(cancellationToken);
-        }
+    public Task<long> CountDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
+        OnDeadLetters(topology, q => (long)q.DeadLetterCount, 0L, cancellationToken);
 
-        try
-        {
-            return Task.FromResult(_broker.PeekDeadLetters(topology, max));
-        }
-        catch (ObjectDisposedException ex)
-        {
-            return Task.FromException<IReadOnlyList<DeadLetter>>(ex);
-        }
+    public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(ListenerTopology topology, int skip, int take, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(skip);
+        ArgumentOutOfRangeException.ThrowIfNegative(take);
+        return OnDeadLetters(topology, q => q.ListDeadLetters(skip, take), [], cancellationToken);
     }
+
+    public Task<int> ReplayDeadLettersAsync(ListenerTopology topology, Func<DeadLetter, bool> filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return OnDeadLetters(topology, q => q.ReplayDeadLetters(filter), 0, cancellationToken);
+    }
+
+    public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
+        OnDeadLetters(topology, q => (long)q.PurgeDeadLetters(), 0L, cancellationToken);
 
     public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) =>
         cancellationToken.IsCancellationRequested
@@ -93,6 +93,25 @@ internal sealed class InMemoryTransport : IEventTransport
             : Task.FromResult(!_broker.IsDisposed);
 
     public ValueTask DisposeAsync() => new(_broker.DisposeAsync());
+
+    private Task<TResult> OnDeadLetters<TResult>(
+        ListenerTopology topology, Func<InMemoryQueue, TResult> work, TResult none, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(_broker.OnDeadLetters(topology, work, none));
+        }
+        catch (ObjectDisposedException ex)
+        {
+            return Task.FromException<TResult>(ex);
+        }
+    }
 
     private static void Validate(ListenerTopology topology)
     {

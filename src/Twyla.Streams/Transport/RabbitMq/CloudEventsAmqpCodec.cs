@@ -34,11 +34,20 @@ internal sealed class CloudEventsAmqpCodec
     /// <summary>Why a message was dead-lettered.</summary>
     public const string DropReasonHeader = "x-twyla-drop-reason";
 
-    /// <summary>How many times a message copied back to a classic queue was delivered before (as quorum queues' <c>x-delivery-count</c>).</summary>
+    /// <summary>How many times a message copied back to its queue (a retry) was delivered before.</summary>
     public const string DeliveryCountHeader = "x-twyla-delivery-count";
 
     /// <summary>Quorum queues' count of earlier deliveries.</summary>
     public const string QuorumDeliveryCountHeader = "x-delivery-count";
+
+    /// <summary>Why the previous delivery of a retried message failed.</summary>
+    public const string LastFailureHeader = "x-twyla-last-failure";
+
+    /// <summary>When a message was dead-lettered (Unix time in milliseconds).</summary>
+    public const string DeadLetteredAtHeader = "x-twyla-dead-lettered-at";
+
+    /// <summary>How many times a message was replayed from the dead-letter queue.</summary>
+    public const string ReplayCountHeader = "x-twyla-replay-count";
 
     private const string SpecVersion = "1.0";
 

@@ -1,7 +1,7 @@
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
-using RabbitMQ.Client.Exceptions;
 using Microsoft.Extensions.Logging;
+using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Transport.RabbitMq;
 
@@ -10,14 +10,17 @@ namespace Twyla.Streams.Transport.RabbitMq;
 /// publisher confirms (for the copies that rejects and drops publish).
 /// </summary>
 /// <remarks>
-/// <para><b>Reject</b> puts the message back with a known delivery count. Quorum queues count deliveries
-/// themselves (<c>x-delivery-count</c>), so a reject there is <c>basic.nack requeue=true</c>. Classic queues
-/// do not, so a reject publishes a copy of the message to the same queue (default exchange, routing key =
-/// queue name) with <c>x-twyla-delivery-count</c> = the deliveries so far and the original routing key in
-/// <c>x-twyla-routing-key</c>, waits for the broker's confirm, then acks the original. The copy goes to the
-/// back of the queue.</para>
-/// <para><b>Drop</b> publishes a copy (original headers kept) to <c>{queue}.dead-letter</c> with the reason in
-/// <c>x-twyla-drop-reason</c>, mandatory and confirmed, then acks the original: a drop never discards.</para>
+/// <para>Every copy goes through the group's own direct exchange <c>{queue}.router</c>, mandatory and confirmed, and
+/// the original is acked only once the copy is confirmed: the session needs no access to the default exchange, and
+/// nothing is lost between the two.</para>
+/// <para><b>Reject</b> publishes a copy (original properties and headers) with the deliveries so far in
+/// <c>x-twyla-delivery-count</c>, the original routing key in <c>x-twyla-routing-key</c> and the reason in
+/// <c>x-twyla-last-failure</c>: with a delay to the retry queue of that delay (routing key <c>retry-{delay}</c>), whose
+/// messages expire back into the queue through the router; without one straight back (routing key <c>requeue</c>).
+/// The same on classic and quorum queues, so the delivery count means the same on both.</para>
+/// <para><b>Drop</b> publishes a copy (original headers kept) to <c>{queue}.dead-letter</c> (routing key
+/// <c>dead-letter</c>) with the reason in <c>x-twyla-drop-reason</c> and the time in <c>x-twyla-dead-lettered-at</c>:
+/// a drop never discards.</para>
 /// <para><b>Acks</b> with <c>multiple=true</c> cover only tags this session has not settled one by one
 /// (a reject or drop acked its tag already, and acking a tag twice closes the channel), so the session
 /// keeps track of individually settled tags above its ack watermark.</para>
@@ -105,7 +108,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         AdvanceWatermark();
     }
 
-    public async Task RejectAsync(TransportDelivery delivery, CancellationToken cancellationToken)
+    public async Task RejectAsync(TransportDelivery delivery, TimeSpan delay, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);
         ThrowIfClosed();
@@ -114,18 +117,12 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
             return;
         }
 
-        if (_topology.QueueType == QueueType.Quorum)
-        {
-            await _channel.BasicNackAsync(delivery.Tag, multiple: false, requeue: true, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await RepublishThenAckAsync(
-                delivery, _topology.QueueName, CloudEventsAmqpCodec.DeliveryCountHeader, (long)delivery.DeliveryCount, persistent: false, "requeue", cancellationToken)
-                .ConfigureAwait(false);
-        }
-
-        MarkSettled(delivery.Tag);
+        var state = StateOf(delivery);
+        var props = CopyProperties(state);
+        props.Headers![CloudEventsAmqpCodec.DeliveryCountHeader] = (long)delivery.DeliveryCount;
+        props.Headers[CloudEventsAmqpCodec.LastFailureHeader] = Cut(reason);
+        var key = delay > TimeSpan.Zero ? RetrySchedule.Name(delay) : ListenerTopology.RequeueKey;
+        await PublishCopyThenAckAsync(delivery, key, props, state.Body, "retry", cancellationToken).ConfigureAwait(false);
     }
 
     public async Task DropAsync(TransportDelivery delivery, string reason, CancellationToken cancellationToken)
@@ -137,16 +134,13 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
             return;
         }
 
-        var text = string.IsNullOrWhiteSpace(reason) ? "dropped" : reason;
-        await RepublishThenAckAsync(
-            delivery,
-            _topology.DeadLetterQueueName,
-            CloudEventsAmqpCodec.DropReasonHeader,
-            text.Length > MaxReasonLength ? text[..MaxReasonLength] + "…" : text,
-            persistent: true,
-            "dead-letter",
-            cancellationToken).ConfigureAwait(false);
-        MarkSettled(delivery.Tag);
+        var state = StateOf(delivery);
+        var props = CopyProperties(state);
+        props.Headers![CloudEventsAmqpCodec.DropReasonHeader] = Cut(string.IsNullOrWhiteSpace(reason) ? "dropped" : reason);
+        props.Headers[CloudEventsAmqpCodec.DeliveryCountHeader] = (long)delivery.DeliveryCount;
+        props.Headers[CloudEventsAmqpCodec.DeadLetteredAtHeader] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        props.DeliveryMode = DeliveryModes.Persistent;
+        await PublishCopyThenAckAsync(delivery, ListenerTopology.DeadLetterKey, props, state.Body, "dead-letter", cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopConsumingAsync(CancellationToken cancellationToken)
@@ -191,24 +185,16 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         delivery.TransportState as RabbitMqDeliveryState
         ?? throw new ArgumentException("The delivery did not come from a RabbitMQ consumer session.", nameof(delivery));
 
-    /// <summary>
-    /// Publishes a copy of the delivery (original properties and headers, the original routing key, <paramref name="header"/>
-    /// set; persistent when <paramref name="persistent"/>, else as the original) to <paramref name="queue"/>, waits for the
-    /// broker's confirm, then acks the original.
-    /// </summary>
-    private async Task RepublishThenAckAsync(
-        TransportDelivery delivery, string queue, string header, object value, bool persistent, string what, CancellationToken cancellationToken)
-    {
-        var state = StateOf(delivery);
-        var props = CopyProperties(state);
-        props.Headers![header] = value;
-        if (persistent)
-        {
-            props.DeliveryMode = DeliveryModes.Persistent;
-        }
+    /// <summary>A reason as headers keep it: at most <see cref="MaxReasonLength"/> characters.</summary>
+    internal static string Cut(string text) => text.Length > MaxReasonLength ? text[..MaxReasonLength] + "…" : text;
 
-        await PublishCopyAsync(queue, props, state.Body, what, cancellationToken).ConfigureAwait(false);
+    /// <summary>Publishes the copy through the group's router with <paramref name="key"/>, waits for its confirm, then acks the original.</summary>
+    private async Task PublishCopyThenAckAsync(
+        TransportDelivery delivery, string key, BasicProperties props, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken)
+    {
+        await RabbitMqTopology.PublishToRouterAsync(_channel, _topology, key, props, body, what, cancellationToken).ConfigureAwait(false);
         await _channel.BasicAckAsync(delivery.Tag, multiple: false, cancellationToken).ConfigureAwait(false);
+        MarkSettled(delivery.Tag);
     }
 
     private static BasicProperties CopyProperties(RabbitMqDeliveryState state)
@@ -221,23 +207,6 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         };
         props.Headers[CloudEventsAmqpCodec.RoutingKeyHeader] = state.RoutingKey;
         return props;
-    }
-
-    private async Task PublishCopyAsync(
-        string queue, BasicProperties props, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _channel.BasicPublishAsync(string.Empty, queue, mandatory: true, props, body, cancellationToken).ConfigureAwait(false);
-        }
-        catch (PublishException e)
-        {
-            throw new InvalidOperationException(
-                e.IsReturn
-                    ? $"The {what} copy could not be published: the queue '{queue}' does not exist."
-                    : $"The {what} copy to '{queue}' was not confirmed by the broker (nack).",
-                e);
-        }
     }
 
     private bool IsSettled(ulong tag) => tag <= _ackedUpTo || _settledAbove.Contains(tag);
@@ -270,17 +239,13 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         var copy = body.ToArray();
         var headers = properties.Headers;
         var originalKey = CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.RoutingKeyHeader) ?? routingKey;
-        int count;
-        if (_topology.QueueType == QueueType.Quorum)
-        {
-            count = (int)Math.Min(int.MaxValue - 1, CloudEventsAmqpCodec.HeaderLong(headers, CloudEventsAmqpCodec.QuorumDeliveryCountHeader) ?? 0) + 1;
-        }
-        else
-        {
-            var before = (int)Math.Min(int.MaxValue - 2, CloudEventsAmqpCodec.HeaderLong(headers, CloudEventsAmqpCodec.DeliveryCountHeader) ?? 0);
-            count = before + 1 + (redelivered ? 1 : 0);
-        }
-
+        // Deliveries of earlier copies (our retries count them in a header) plus this copy's own: the broker's count of
+        // returns on quorum queues, the redelivered flag on classic ones.
+        var before = Math.Clamp(CloudEventsAmqpCodec.HeaderLong(headers, CloudEventsAmqpCodec.DeliveryCountHeader) ?? 0, 0, int.MaxValue / 2);
+        var returned = _topology.QueueType == QueueType.Quorum
+            ? Math.Clamp(CloudEventsAmqpCodec.HeaderLong(headers, CloudEventsAmqpCodec.QuorumDeliveryCountHeader) ?? 0, 0, int.MaxValue / 2)
+            : (redelivered ? 1 : 0);
+        var count = (int)(before + returned + 1);
         var decoded = _transport.Codec.Decode(originalKey, properties, copy);
         _target.OnDelivery(new TransportDelivery(
             deliveryTag,
@@ -289,6 +254,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
             redelivered || count > 1,
             count,
             originalKey,
+            CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.LastFailureHeader),
             new RabbitMqDeliveryState(copy, properties, originalKey)));
     }
 

@@ -35,6 +35,8 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
 
     public TimeSpan ConfirmTimeout { get; }
 
+    public bool IsOpen => Volatile.Read(ref _disposed) == 0 && _channel.IsOpen;
+
     public async Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);

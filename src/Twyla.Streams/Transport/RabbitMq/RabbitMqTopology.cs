@@ -1,12 +1,13 @@
 using System.Text.RegularExpressions;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Transport.RabbitMq;
 
 /// <summary>
-/// Declares the events topology idempotently: the durable topic exchange, a listener's durable queue
-/// <c>{pattern}.{group}</c> bound with the pattern and dead-lettering to the durable <c>{queue}.dead-letter</c>.
+/// Declares the events topology idempotently: the durable topic exchange and what each listener group owns
+/// (see <see cref="ListenerTopology"/>).
 /// </summary>
 internal static partial class RabbitMqTopology
 {
@@ -14,11 +15,15 @@ internal static partial class RabbitMqTopology
     public const string DeadLetterExchangeArgument = "x-dead-letter-exchange";
     public const string DeadLetterRoutingKeyArgument = "x-dead-letter-routing-key";
 
-    /// <summary>The arguments the listener queue is declared with.</summary>
+    public const string MessageTtlArgument = "x-message-ttl";
+    public const string DeadLetterStrategyArgument = "x-dead-letter-strategy";
+    public const string OverflowArgument = "x-overflow";
+
+    /// <summary>The arguments the listener queue is declared with: what the broker itself dead-letters goes through the group's router.</summary>
     public static Dictionary<string, object?> QueueArguments(ListenerTopology topology) => new(StringComparer.Ordinal)
     {
-        [DeadLetterExchangeArgument] = string.Empty,
-        [DeadLetterRoutingKeyArgument] = topology.DeadLetterQueueName,
+        [DeadLetterExchangeArgument] = topology.RouterExchangeName,
+        [DeadLetterRoutingKeyArgument] = ListenerTopology.DeadLetterKey,
         [QueueTypeArgument] = topology.QueueType.XQueueType(),
     };
 
@@ -28,6 +33,29 @@ internal static partial class RabbitMqTopology
         [QueueTypeArgument] = topology.QueueType.XQueueType(),
     };
 
+    /// <summary>
+    /// The arguments of the retry queue of <paramref name="delay"/>: its messages expire after the delay and the broker
+    /// dead-letters them through the router back into the group's queue. Quorum retry queues dead-letter at least once
+    /// (which needs <c>x-overflow=reject-publish</c>), so a retry is not lost when a node fails.
+    /// </summary>
+    public static Dictionary<string, object?> RetryQueueArguments(ListenerTopology topology, TimeSpan delay)
+    {
+        var args = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            [QueueTypeArgument] = topology.QueueType.XQueueType(),
+            [MessageTtlArgument] = (long)delay.TotalMilliseconds,
+            [DeadLetterExchangeArgument] = topology.RouterExchangeName,
+            [DeadLetterRoutingKeyArgument] = ListenerTopology.RequeueKey,
+        };
+        if (topology.QueueType == QueueType.Quorum)
+        {
+            args[DeadLetterStrategyArgument] = "at-least-once";
+            args[OverflowArgument] = "reject-publish";
+        }
+
+        return args;
+    }
+
     public static Task DeclareExchangeAsync(IChannel channel, string exchange, CancellationToken cancellationToken) =>
         Guard(
             () => channel.ExchangeDeclareAsync(exchange, ExchangeType.Topic, durable: true, autoDelete: false, arguments: null, cancellationToken: cancellationToken),
@@ -36,28 +64,68 @@ internal static partial class RabbitMqTopology
             new Dictionary<string, object?> { ["type"] = ExchangeType.Topic, ["durable"] = true });
 
     /// <summary>
-    /// Declares exchange, dead-letter queue, listener queue and binding on <paramref name="channel"/>.
+    /// Declares what a listener group owns (see <see cref="ListenerTopology"/>): the events exchange, the group's router
+    /// exchange, its queue, dead-letter queue and retry queues, and their bindings. Every name but the events exchange
+    /// starts with the group's queue name, so one permission regex covers a group; nothing goes through the default exchange.
     /// A conflicting declaration fails with <see cref="TopologyConflictException"/>; the broker closes the channel then.
     /// </summary>
     public static async Task DeclareListenerAsync(
         IChannel channel, string exchange, ListenerTopology topology, CancellationToken cancellationToken)
     {
         await DeclareExchangeAsync(channel, exchange, cancellationToken).ConfigureAwait(false);
+        await Guard(
+            () => channel.ExchangeDeclareAsync(topology.RouterExchangeName, ExchangeType.Direct, durable: true, autoDelete: false, arguments: null, cancellationToken: cancellationToken),
+            "exchange",
+            topology.RouterExchangeName,
+            new Dictionary<string, object?> { ["type"] = ExchangeType.Direct, ["durable"] = true }).ConfigureAwait(false);
+
         // The listener queue first, so a conflict names it rather than its dead-letter queue.
-        var args = QueueArguments(topology);
-        await Guard(
-            () => channel.QueueDeclareAsync(topology.QueueName, durable: true, exclusive: false, autoDelete: false, arguments: args, cancellationToken: cancellationToken),
-            "queue",
-            topology.QueueName,
-            WithDurable(args)).ConfigureAwait(false);
-        var dlqArgs = DeadLetterQueueArguments(topology);
-        await Guard(
-            () => channel.QueueDeclareAsync(topology.DeadLetterQueueName, durable: true, exclusive: false, autoDelete: false, arguments: dlqArgs, cancellationToken: cancellationToken),
-            "queue",
-            topology.DeadLetterQueueName,
-            WithDurable(dlqArgs)).ConfigureAwait(false);
+        await DeclareQueueAsync(channel, topology.QueueName, QueueArguments(topology), cancellationToken).ConfigureAwait(false);
+        await DeclareQueueAsync(channel, topology.DeadLetterQueueName, DeadLetterQueueArguments(topology), cancellationToken).ConfigureAwait(false);
+        foreach (var delay in topology.Retry.DistinctDelays)
+        {
+            await DeclareQueueAsync(channel, topology.RetryQueueName(delay), RetryQueueArguments(topology, delay), cancellationToken).ConfigureAwait(false);
+        }
+
         await channel.QueueBindAsync(topology.QueueName, exchange, topology.Pattern, arguments: null, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
+        await channel.QueueBindAsync(topology.QueueName, topology.RouterExchangeName, ListenerTopology.RequeueKey, arguments: null, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        await channel.QueueBindAsync(topology.DeadLetterQueueName, topology.RouterExchangeName, ListenerTopology.DeadLetterKey, arguments: null, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        foreach (var delay in topology.Retry.DistinctDelays)
+        {
+            await channel.QueueBindAsync(topology.RetryQueueName(delay), topology.RouterExchangeName, RetrySchedule.Name(delay), arguments: null, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+        }
+    }
+
+    private static Task DeclareQueueAsync(IChannel channel, string name, Dictionary<string, object?> args, CancellationToken cancellationToken) =>
+        Guard(
+            () => channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false, arguments: args, cancellationToken: cancellationToken),
+            "queue",
+            name,
+            WithDurable(args));
+
+    /// <summary>
+    /// Publishes a copy through the group's router exchange with <paramref name="key"/> (<c>requeue</c>, <c>dead-letter</c>
+    /// or <c>retry-{delay}</c>), mandatory, on a channel with confirm tracking: returns once the broker confirmed it.
+    /// </summary>
+    public static async Task PublishToRouterAsync(
+        IChannel channel, ListenerTopology topology, string key, BasicProperties props, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await channel.BasicPublishAsync(topology.RouterExchangeName, key, mandatory: true, props, body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PublishException e)
+        {
+            throw new InvalidOperationException(
+                e.IsReturn
+                    ? $"The {what} copy could not be published: nothing is bound for '{key}' on exchange '{topology.RouterExchangeName}' (was a queue of group '{topology.QueueName}' deleted?)."
+                    : $"The {what} copy to '{topology.RouterExchangeName}' ({key}) was not confirmed by the broker (nack).",
+                e);
+        }
     }
 
     /// <summary>Turns the broker's PRECONDITION_FAILED for an inequivalent declaration into a clear error.</summary>

@@ -36,6 +36,7 @@ internal sealed class RabbitMqTransport : IEventTransport
         ArgumentNullException.ThrowIfNull(settings);
         Settings = settings;
         Codec = new CloudEventsAmqpCodec(settings.MaxBodySize);
+        DeadLetters = new RabbitMqDeadLetters(this);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Twyla.Streams.RabbitMq");
         _factory = new ConnectionFactory
         {
@@ -58,6 +59,8 @@ internal sealed class RabbitMqTransport : IEventTransport
     public RabbitMqSettings Settings { get; }
 
     public CloudEventsAmqpCodec Codec { get; }
+
+    private RabbitMqDeadLetters DeadLetters { get; }
 
     public string Description => Settings.Description;
 
@@ -129,50 +132,17 @@ internal sealed class RabbitMqTransport : IEventTransport
         return session;
     }
 
-    public async Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(topology);
-        var result = new List<DeadLetter>();
-        if (max <= 0)
-        {
-            return result;
-        }
+    public Task<long> CountDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
+        DeadLetters.CountAsync(topology, cancellationToken);
 
-        var channel = await OpenChannelAsync(confirms: false, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ulong lastTag = 0;
-            try
-            {
-                while (result.Count < max)
-                {
-                    var got = await channel.BasicGetAsync(topology.DeadLetterQueueName, autoAck: false, cancellationToken).ConfigureAwait(false);
-                    if (got is null)
-                    {
-                        break;
-                    }
+    public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(ListenerTopology topology, int skip, int take, CancellationToken cancellationToken) =>
+        DeadLetters.ListAsync(topology, skip, take, cancellationToken);
 
-                    lastTag = got.DeliveryTag;
-                    result.Add(ToDeadLetter(got));
-                }
-            }
-            catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
-            {
-                return result; // no dead-letter queue yet: nothing was dead-lettered
-            }
+    public Task<int> ReplayDeadLettersAsync(ListenerTopology topology, Func<DeadLetter, bool> filter, CancellationToken cancellationToken) =>
+        DeadLetters.ReplayAsync(topology, filter, cancellationToken);
 
-            if (lastTag > 0)
-            {
-                await channel.BasicNackAsync(lastTag, multiple: true, requeue: true, cancellationToken).ConfigureAwait(false);
-            }
-
-            return result;
-        }
-        finally
-        {
-            await CloseChannelAsync(channel).ConfigureAwait(false);
-        }
-    }
+    public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
+        DeadLetters.PurgeAsync(topology, cancellationToken);
 
     public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
     {
@@ -378,36 +348,6 @@ internal sealed class RabbitMqTransport : IEventTransport
 
         return messages.Count == 0 ? e.Message : string.Join("; ", messages.Distinct());
     }
-
-    private DeadLetter ToDeadLetter(BasicGetResult got)
-    {
-        var props = got.BasicProperties;
-        var headers = props.Headers;
-        var body = got.Body.Span;
-        var routingKey = CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.RoutingKeyHeader)
-            ?? FirstDeathRoutingKey(headers)
-            ?? got.RoutingKey;
-        var reason = CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.DropReasonHeader)
-            ?? DeathReason(headers)
-            ?? "unknown";
-        var decoded = Codec.Decode(routingKey, props, body.ToArray());
-        return new DeadLetter(reason, decoded.Envelope?.Metadata, DeadLetter.BodyText(body), routingKey);
-    }
-
-    private static string? FirstDeathRoutingKey(IDictionary<string, object?>? headers) =>
-        FirstDeath(headers) is { } death && death.TryGetValue("routing-keys", out var keys) && keys is IList<object> list && list.Count > 0
-            ? CloudEventsAmqpCodec.AsString(list[0])
-            : null;
-
-    private static string? DeathReason(IDictionary<string, object?>? headers) =>
-        FirstDeath(headers) is { } death
-            ? $"dead-lettered by the broker ({CloudEventsAmqpCodec.AsString(death.TryGetValue("reason", out var r) ? r : null)})"
-            : null;
-
-    private static IDictionary<string, object?>? FirstDeath(IDictionary<string, object?>? headers) =>
-        headers is not null && headers.TryGetValue("x-death", out var deaths) && deaths is IList<object> list && list.Count > 0
-            ? list[0] as IDictionary<string, object?>
-            : null;
 
     private void Track(IAsyncDisposable session) => _sessions.TryAdd(session, 0);
 }

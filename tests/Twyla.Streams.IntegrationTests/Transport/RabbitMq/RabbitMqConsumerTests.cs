@@ -56,7 +56,7 @@ public class RabbitMqConsumerTests
 
         await consumer.AckAsync(got[^1].Tag, multiple: true, default);
 
-        var dead = await transport.PeekDeadLettersAsync(topology, 10, default);
+        var dead = await transport.ListDeadLettersAsync(topology, 0, 10, default);
         Assert.Equal(malformed.Length, dead.Count);
         for (var i = 0; i < malformed.Length; i++)
         {
@@ -67,7 +67,7 @@ public class RabbitMqConsumerTests
         Assert.Equal("this is not json", dead[0].Body);
         Assert.Equal(64 * 1024, dead[2].Body.Length);
         // Peeking leaves them where they are; the valid events are all acked and gone.
-        Assert.Equal(4, (await transport.PeekDeadLettersAsync(topology, 10, default)).Count);
+        Assert.Equal(4, (await transport.ListDeadLettersAsync(topology, 0, 10, default)).Count);
         await using var raw2 = await Broker.RawConnectionAsync();
         await using var ch2 = await raw2.CreateChannelAsync();
         Assert.Equal(0u, await ch2.MessageCountAsync(topology.QueueName));
@@ -89,9 +89,9 @@ public class RabbitMqConsumerTests
         await publisher.PublishAsync(sent, true, default);
 
         var first = await probe.NextAsync();
-        await consumer.RejectAsync(first, default);
+        await consumer.RejectAsync(first, TimeSpan.Zero, "test", default);
         var second = await probe.NextAsync();
-        await consumer.RejectAsync(second, default);
+        await consumer.RejectAsync(second, TimeSpan.Zero, "test", default);
         var third = await probe.NextAsync();
         await consumer.AckAsync(third.Tag, multiple: true, default);
 
@@ -122,7 +122,7 @@ public class RabbitMqConsumerTests
         }
 
         var d = await probe.TakeAsync(6);
-        await consumer.RejectAsync(d[1], default);        // tag 2 settled alone (requeued as a copy)
+        await consumer.RejectAsync(d[1], TimeSpan.Zero, "test", default);        // tag 2 settled alone (requeued as a copy)
         await consumer.DropAsync(d[3], "bad order", default); // tag 4 settled alone
         await consumer.DropAsync(d[4], "bad order", default); // tag 5, the watermark's top, settled alone
         await consumer.AckAsync(d[4].Tag, multiple: true, default); // acks 1 and 3 only
@@ -140,7 +140,7 @@ public class RabbitMqConsumerTests
         var next = new DeliveryProbe();
         await using var again = await transport.StartConsumerAsync(topology, 20, next, default);
         await next.ExpectNoDeliveryAsync(Quiet);
-        Assert.Equal(2, (await transport.PeekDeadLettersAsync(topology, 10, default)).Count);
+        Assert.Equal(2, (await transport.ListDeadLettersAsync(topology, 0, 10, default)).Count);
     }
 
     [Fact]

@@ -29,11 +29,11 @@ public class RabbitMqTopologyTests
         // The queue dead-letters to its dead-letter queue through the default exchange.
         var got = await ch.BasicGetAsync(topology.QueueName, autoAck: false);
         await ch.BasicNackAsync(got!.DeliveryTag, multiple: false, requeue: false);
-        var deadLetters = await transport.PeekDeadLettersAsync(topology, 10, default);
+        var deadLetters = await transport.ListDeadLettersAsync(topology, 0, 10, default);
         for (var i = 0; i < 50 && deadLetters.Count == 0; i++)
         {
             await Task.Delay(100); // the broker dead-letters asynchronously; there is nothing to await
-            deadLetters = await transport.PeekDeadLettersAsync(topology, 10, default);
+            deadLetters = await transport.ListDeadLettersAsync(topology, 0, 10, default);
         }
 
         var dead = Assert.Single(deadLetters);
@@ -50,7 +50,7 @@ public class RabbitMqTopologyTests
         await using (var ch = await raw.CreateChannelAsync())
         {
             await ch.QueueDeclareAsync(topology.QueueName, durable: true, exclusive: false, autoDelete: false,
-                arguments: new Dictionary<string, object?> { ["x-dead-letter-exchange"] = "", ["x-dead-letter-routing-key"] = "elsewhere", ["x-queue-type"] = "classic" });
+                arguments: new Dictionary<string, object?> { ["x-dead-letter-exchange"] = topology.RouterExchangeName, ["x-dead-letter-routing-key"] = "elsewhere", ["x-queue-type"] = "classic" });
         }
 
         var e = await Assert.ThrowsAsync<TopologyConflictException>(() => transport.DeclareListenerAsync(topology, default));
@@ -58,7 +58,7 @@ public class RabbitMqTopologyTests
         Assert.Equal(topology.QueueName, e.Name);
         Assert.Equal("x-dead-letter-routing-key", e.Argument);
         Assert.Contains($"'{topology.QueueName}'", e.Message, StringComparison.Ordinal);
-        Assert.Contains($"asks for '{topology.QueueName}.dead-letter'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("asks for 'dead-letter'", e.Message, StringComparison.Ordinal);
 
         // The transport is still usable after the broker closed that channel.
         await transport.DeclareListenerAsync(TestEvents.Topology("booking.created"), default);
@@ -114,7 +114,7 @@ public class RabbitMqTopologyTests
         await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.DeclareListenerAsync(topology, default));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.StartConsumerAsync(topology, 10, new DeliveryProbe(), default));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.OpenPublisherAsync(default));
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.PeekDeadLettersAsync(topology, 10, default));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.ListDeadLettersAsync(topology, 0, 10, default));
 
         // The unsettled event went back to the queue.
         await using var again = new RabbitMqTransport(settings);

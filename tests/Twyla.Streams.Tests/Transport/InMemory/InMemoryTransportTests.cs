@@ -111,27 +111,45 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RejectAsync_should_redeliver_at_the_head_of_the_queue_with_count_two()
+    public async Task RejectAsync_should_redeliver_at_the_back_of_the_queue_with_count_two_and_the_reason_as_RabbitMQ_does()
     {
         var topology = Topology("booking.created", "billing");
         await _transport.DeclareListenerAsync(topology, None);
-        var sent = await PublishAsync("booking.created", "booking.created", "booking.created");
+        var sent = await PublishAsync("booking.created", "booking.created");
         var target = new RecordingTarget();
         await using var session = await _transport.StartConsumerAsync(topology, 1, target, None);
 
         var first = await target.NextAsync();
-        await session.RejectAsync(first, None);
-        var again = await target.NextAsync();
+        Assert.Null(first.LastFailure);
+        await session.RejectAsync(first, TimeSpan.Zero, "TimeoutException: navitaire did not answer", None);
+        var next = await target.NextAsync();
+        Assert.Same(sent[1], next.Envelope);
+        await session.AckAsync(next.Tag, multiple: false, None);
 
+        var again = await target.NextAsync();
         Assert.Same(sent[0], again.Envelope);
         Assert.True(again.Redelivered);
         Assert.Equal(2, again.DeliveryCount);
-        Assert.Equal(2UL, again.Tag);
-        await session.AckAsync(again.Tag, multiple: false, None);
-        var next = await target.NextAsync();
-        Assert.Same(sent[1], next.Envelope);
-        Assert.False(next.Redelivered);
-        Assert.Equal(1, next.DeliveryCount);
+        Assert.Equal("TimeoutException: navitaire did not answer", again.LastFailure);
+    }
+
+    [Fact]
+    public async Task RejectAsync_with_a_delay_should_hold_the_event_back_at_least_that_long()
+    {
+        var topology = Topology("booking.created", "billing");
+        await _transport.DeclareListenerAsync(topology, None);
+        var sent = await PublishAsync("booking.created");
+        var target = new RecordingTarget();
+        await using var session = await _transport.StartConsumerAsync(topology, 10, target, None);
+
+        var first = await target.NextAsync();
+        var rejected = System.Diagnostics.Stopwatch.StartNew();
+        await session.RejectAsync(first, TimeSpan.FromMilliseconds(300), "failed", None);
+        var again = await target.NextAsync();
+
+        Assert.True(rejected.Elapsed >= TimeSpan.FromMilliseconds(280), $"redelivered after {rejected.Elapsed}");
+        Assert.Same(sent[0], again.Envelope);
+        Assert.Equal(2, again.DeliveryCount);
     }
 
     [Fact]
@@ -146,8 +164,8 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
         await session.DropAsync(bad, "price must be positive", None);
         var next = await target.NextAsync();
 
-        var peeked = await _transport.PeekDeadLettersAsync(topology, 10, None);
-        var again = await _transport.PeekDeadLettersAsync(topology, 10, None);
+        var peeked = await _transport.ListDeadLettersAsync(topology, 0, 10, None);
+        var again = await _transport.ListDeadLettersAsync(topology, 0, 10, None);
         var deadLetter = Assert.Single(peeked);
         Assert.Equal("price must be positive", deadLetter.Reason);
         Assert.Equal(sent[0].Metadata, deadLetter.Metadata);
@@ -155,7 +173,7 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
         Assert.Equal("booking.created", deadLetter.RoutingKey);
         Assert.Equal(peeked, again);
         Assert.Same(sent[1], next.Envelope);
-        Assert.Empty(await _transport.PeekDeadLettersAsync(topology, 0, None));
+        Assert.Empty(await _transport.ListDeadLettersAsync(topology, 0, 0, None));
     }
 
     [Fact]
@@ -168,7 +186,7 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
 
         await session.DropAsync(await target.NextAsync(), "too big", None);
 
-        var deadLetter = Assert.Single(await _transport.PeekDeadLettersAsync(topology, 10, None));
+        var deadLetter = Assert.Single(await _transport.ListDeadLettersAsync(topology, 0, 10, None));
         Assert.Equal(64 * 1024, deadLetter.Body.Length);
         Assert.StartsWith("\"xxx", deadLetter.Body, StringComparison.Ordinal);
     }
@@ -198,7 +216,7 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
         Assert.Equal(3, closing.Count);
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => closingSession.AckAsync(1, multiple: false, None));
         Assert.Contains("was disposed", ex.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => closingSession.RejectAsync(delivered[0], None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => closingSession.RejectAsync(delivered[0], TimeSpan.Zero, "failed", None));
         await Assert.ThrowsAsync<InvalidOperationException>(() => closingSession.DropAsync(delivered[0], "why", None));
     }
 
@@ -379,7 +397,7 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
         await Assert.ThrowsAsync<ObjectDisposedException>(
             () => _transport.StartConsumerAsync(topology, 10, new RecordingTarget(), None));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => _transport.OpenPublisherAsync(None));
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => _transport.PeekDeadLettersAsync(topology, 10, None));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => _transport.ListDeadLettersAsync(topology, 0, 10, None));
         await session.DisposeAsync();
     }
 

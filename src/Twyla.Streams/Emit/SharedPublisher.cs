@@ -1,0 +1,82 @@
+using Twyla.Streams.Transport;
+
+namespace Twyla.Streams.Emit;
+
+/// <summary>
+/// The one publisher session that <see cref="EventBus.EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/> shares
+/// between calls: opened on first use, and opened again whenever the one it holds can no longer publish.
+/// </summary>
+/// <remarks>
+/// The rule that keeps <c>EmitAsync</c> working after a broker restart lives here and only here: a session is
+/// replaced when it is not <see cref="IPublisherSession.IsOpen"/>, whatever exception reported its death (a closed
+/// channel surfaces as an <see cref="EmitException"/> from the publish, as an I/O error, or not at all until the next
+/// publish). A nack or an unroutable return leaves the channel open and the session in place.
+/// </remarks>
+internal sealed class SharedPublisher : IAsyncDisposable
+{
+    private readonly Func<CancellationToken, Task<IPublisherSession>> _open;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private IPublisherSession? _session;
+    private int _disposed;
+
+    /// <param name="open">Opens a publisher session (the transport's <see cref="IEventTransport.OpenPublisherAsync"/>).</param>
+    public SharedPublisher(Func<CancellationToken, Task<IPublisherSession>> open)
+    {
+        _open = open;
+    }
+
+    /// <summary>The open session, opening a new one when there is none or the one held died.</summary>
+    public async Task<IPublisherSession> GetAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _session) is { IsOpen: true } open)
+        {
+            return open;
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            if (_session is { IsOpen: true } current)
+            {
+                return current;
+            }
+
+            if (_session is { } dead)
+            {
+                _session = null;
+                _ = dead.DisposeAsync().AsTask(); // releases what is left of a dead channel; nothing waits on it
+            }
+
+            var opened = await _open(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _session, opened);
+            return opened;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>After a failed publish: drops <paramref name="session"/> when it can no longer publish, so the next call opens another.</summary>
+    public async Task ForgetIfDeadAsync(IPublisherSession session)
+    {
+        if (!session.IsOpen && Interlocked.CompareExchange(ref _session, null, session) == session)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _session, null) is { } session)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
