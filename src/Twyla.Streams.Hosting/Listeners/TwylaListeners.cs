@@ -142,9 +142,10 @@ internal sealed class TwylaListeners
                         definition.Pattern, definition.Group, handled.Metadata.Id, handled.Metadata.Name, handled.DeliveryCount, handled.Reason);
                     break;
                 case SettleKind.Drop:
+                    // Also a drop the handler made itself (DropAsync): every dead letter shows in the logs.
                     logger.LogError(
-                        "Handler of {Pattern} (group {Group}) gave up on event {EventId} ({EventName}); it was dead-lettered: {Reason}",
-                        definition.Pattern, definition.Group, handled.Metadata.Id, handled.Metadata.Name, handled.Reason);
+                        "Event {EventId} ({EventName}) of listener {Pattern} (group {Group}) was dead-lettered on delivery {Delivery}: {Reason}",
+                        handled.Metadata.Id, handled.Metadata.Name, definition.Pattern, definition.Group, handled.DeliveryCount, handled.Reason);
                     break;
             }
         });
