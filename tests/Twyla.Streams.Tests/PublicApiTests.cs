@@ -6,7 +6,7 @@ namespace Twyla.Streams.ApiApproval;
 
 /// <summary>
 /// The public API is frozen in <c>PublicApi/*.approved.txt</c>: a change to the surface shows in review as a diff
-/// of that file. The F# interop rules of DESIGN.md are checked on the same surface. The test project
+/// of that file. The F# interop rules (docs/design.md) are checked on the same surface. The test project
 /// <c>X.Tests</c> checks the assembly <c>X</c>; Twyla.Streams.Hosting.Tests compiles this same file.
 /// </summary>
 public sealed class PublicApiTests

@@ -90,7 +90,7 @@ internal static class RawRound
     {
         // With tracking on, BasicPublishAsync completes when the broker confirmed the message. The window is bounded
         // here like the emit stage bounds ours; with --raw-limiter the client's ThrottlingRateLimiter, with a limit
-        // equal to that window, sits on top (DESIGN's pitfall: it starts delaying publishes once half full).
+        // equal to that window, sits on top (a pitfall in docs/design.md: it starts delaying publishes once half full).
         var publisherOptions = new CreateChannelOptions(
             publisherConfirmationsEnabled: true,
             publisherConfirmationTrackingEnabled: true,

@@ -9,7 +9,7 @@ namespace Twyla.Streams.Transport.RabbitMq;
 /// <see cref="PublishAsync"/> completes when the broker confirmed that message.
 /// </summary>
 /// <remarks>
-/// The client's confirm rate limiter is off (it starts delaying publishes at half its limit, see DESIGN's
+/// The client's confirm rate limiter is off (it starts delaying publishes at half its limit, see docs/design.md's
 /// pitfalls); the emit stage bounds the window, and as a safety net this session lets at most
 /// <see cref="RabbitMqSettings.MaxPublishesInFlight"/> publishes wait for confirms at once (the shared publisher
 /// of <c>EmitAsync</c> has no stage in front of it). <see cref="RabbitMqSettings.ConfirmTimeout"/> is enforced by

@@ -252,7 +252,7 @@ internal sealed class RabbitMqTransport : IEventTransport
             ? new CreateChannelOptions(
                 publisherConfirmationsEnabled: true,
                 publisherConfirmationTrackingEnabled: true,
-                outstandingPublisherConfirmationsRateLimiter: null) // the emit stage bounds the window; see DESIGN's pitfall
+                outstandingPublisherConfirmationsRateLimiter: null) // the emit stage bounds the window (docs/design.md, pitfalls)
             : new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false);
         return await connection.CreateChannelAsync(options, cancellationToken).ConfigureAwait(false);
     }
