@@ -71,27 +71,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
 
         public override void PreStart()
         {
-            _stage._transport.OpenPublisherAsync(_cts.Token).ContinueWith(
-                t =>
-                {
-                    if (t.IsCompletedSuccessfully)
-                    {
-                        var session = t.Result;
-                        _onOpened.InvokeWithFeedback(session).ContinueWith(
-                            static (_, s) => _ = ((IPublisherSession)s!).DisposeAsync().AsTask(),
-                            session,
-                            CancellationToken.None,
-                            TaskContinuationOptions.OnlyOnFaulted,
-                            TaskScheduler.Default);
-                    }
-                    else
-                    {
-                        _onOpenFailed(t.Exception?.GetBaseException() ?? new OperationCanceledException());
-                    }
-                },
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
+            SessionHandOver.HandOver(_stage._transport.OpenPublisherAsync(_cts.Token), _onOpened, _onOpenFailed, "The emit stage was stopped while opening its publisher.");
         }
 
         public override void PostStop()

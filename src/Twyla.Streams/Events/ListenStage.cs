@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Akka.Streams;
 using Akka.Streams.Stage;
@@ -9,9 +8,10 @@ namespace Twyla.Streams.Events;
 
 /// <summary>
 /// The listen source: consumes one listener queue through an <see cref="IConsumerSession"/>, emits each valid
-/// delivery as an <see cref="Event{T}"/> on demand and turns settlements into transport calls. Acks are batched
-/// with <c>multiple=true</c> up to the contiguous settled watermark; transport calls are made one at a time.
-/// Invalid payloads are dead-lettered here and never emitted.
+/// delivery as an <see cref="Event{T}"/> on demand and turns settlements into transport calls. The stage is the
+/// wiring; its state lives in plain classes: the <see cref="AckLedger"/> (what is unsettled, up to where acks go),
+/// the <see cref="EventDecoder{T}"/> (payload or dead-letter reason) and the <see cref="TransportCallQueue{TCall}"/>
+/// (one transport call at a time).
 /// </summary>
 /// <remarks>
 /// An ack is done for the caller once recorded, so while the listener runs an ack takes a fast path: the tag goes
@@ -26,7 +26,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
     private readonly IEventTransport _transport;
     private readonly ListenerTopology _topology;
     private readonly ListenSettings _settings;
-    private readonly JsonSerializerOptions _json;
+    private readonly EventDecoder<T> _decoder;
     private readonly ILogger _logger;
 
     public ListenStage(
@@ -35,7 +35,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         _transport = transport;
         _topology = topology;
         _settings = settings;
-        _json = json;
+        _decoder = new EventDecoder<T>(json);
         _logger = logger;
         Shape = new SourceShape<Event<T>>(Out);
     }
@@ -49,49 +49,19 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
     public override ILogicAndMaterializedValue<IListenControl> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
         var control = new ListenControl();
-        var logic = new Logic(this, control);
-        return new LogicAndMaterializedValue<IListenControl>(logic, control);
+        return new LogicAndMaterializedValue<IListenControl>(new Logic(this, control), control);
     }
 
+    /// <summary>Where the listener is; only ever moves forward.</summary>
     private enum Phase
     {
         Starting,
         Running,
         Draining,
         Closing,
+        ClosingSession,
+        Closed,
     }
-
-    private enum EntryState
-    {
-        Open,
-        Acked,
-        OpPending,
-        Done,
-    }
-
-    private enum OpKind
-    {
-        Ack,
-        Reject,
-        Drop,
-        StopConsuming,
-        Close,
-    }
-
-    private sealed class Entry(TransportDelivery delivery)
-    {
-        public TransportDelivery Delivery { get; } = delivery;
-
-        public ulong Tag => Delivery.Tag;
-
-        public EntryState State { get; set; }
-
-        public bool Emitted { get; set; }
-
-        public TaskCompletionSource? Waiter { get; set; }
-    }
-
-    private sealed record Op(OpKind Kind, Entry? Entry, ulong AckTag, string? Reason, TimeSpan Delay = default);
 
     private sealed record SettleRequest(ulong Tag, SettleKind Kind, string? Reason, TaskCompletionSource Done);
 
@@ -102,169 +72,130 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
         private readonly ListenStage<T> _stage;
         private readonly ListenControl _control;
-        private readonly Queue<Entry> _buffer = new();
-        private readonly LinkedList<Entry> _unsettled = new();
-        private readonly Dictionary<ulong, LinkedListNode<Entry>> _byTag = [];
-        private readonly Queue<Op> _ops = new();
+        private readonly AckLedger _ledger;
+        private readonly Queue<LedgerEntry> _buffer = new();
+        private readonly ListenCalls _calls;
         private readonly CancellationTokenSource _cts = new();
         private readonly CancellationTokenSource _handlers = new();
         private readonly IAsyncCallback<SettleRequest> _onSettle;
         private readonly IAsyncCallback<IConsumerSession> _onStarted;
         private readonly Action<TransportDelivery> _onDelivery;
         private readonly Action<Exception> _onFailure;
-        private readonly Action<(Op Op, Exception? Error)> _onOpDone;
-        private readonly ConcurrentQueue<ulong> _recordedAcks = new();
+        private readonly AckInbox _inbox = new();
         private readonly Action _onAcksRecorded;
 
         private Phase _phase = Phase.Starting;
-        private IConsumerSession? _session;
-        private bool _opRunning;
-        private bool _closeRequested;
-        private bool _closeStarted;
-        private bool _closed;
-        private ulong _ackTag;
-        private int _ackPending;
-        private int _emittedUnsettled;
         private Exception? _failure;
-        private int _acksScheduled;
-        private volatile bool _acceptingAcks;
 
         public Logic(ListenStage<T> stage, ListenControl control)
             : base(stage.Shape)
         {
             _stage = stage;
             _control = control;
+            _ledger = new AckLedger(stage._settings.AckBatchSize);
             _onSettle = GetTypedAsyncCallback<SettleRequest>(OnSettle);
             _onStarted = GetTypedAsyncCallback<IConsumerSession>(OnStarted);
             _onDelivery = GetAsyncCallback<TransportDelivery>(OnDeliveryInStage);
             _onFailure = GetAsyncCallback<Exception>(Fail);
-            _onOpDone = GetAsyncCallback<(Op Op, Exception? Error)>(OnOpDone);
+            _calls = new ListenCalls(OnCallDone, GetAsyncCallback<(ListenCall Call, Exception? Error)>(OnCallDone), () => _phase = Phase.ClosingSession, _cts.Token);
             _onAcksRecorded = GetAsyncCallback(OnAcksRecorded);
             control.Attach(GetTypedAsyncCallback<ListenCommand>(OnCommand));
             SetHandler(stage.Out, this);
         }
+
+        private string Queue => _stage._topology.QueueName;
 
         // ---- lifecycle --------------------------------------------------------------------------------
 
         public override void PreStart()
         {
             SetKeepGoing(true);
-            _stage._transport
-                .StartConsumerAsync(_stage._topology, _stage._settings.Prefetch, this, _cts.Token)
-                .ContinueWith(
-                    t =>
-                    {
-                        if (t.IsCompletedSuccessfully)
-                        {
-                            var session = t.Result;
-                            _onStarted.InvokeWithFeedback(session).ContinueWith(
-                                static (f, s) => _ = ((IConsumerSession)s!).DisposeAsync().AsTask(),
-                                session,
-                                CancellationToken.None,
-                                TaskContinuationOptions.OnlyOnFaulted,
-                                TaskScheduler.Default);
-                        }
-                        else
-                        {
-                            _onFailure(t.Exception?.GetBaseException() ?? new OperationCanceledException("The listener was stopped while starting."));
-                        }
-                    },
-                    CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
+            SessionHandOver.HandOver(
+                _stage._transport.StartConsumerAsync(_stage._topology, _stage._settings.Prefetch, this, _cts.Token),
+                _onStarted,
+                _onFailure,
+                "The listener was stopped while starting.");
         }
 
         public override void PostStop()
         {
-            _acceptingAcks = false;
+            _inbox.IsOpen = false;
             _cts.Cancel();
             _handlers.Cancel();
-            var stopped = new EventSettlementException(
-                $"The listener of queue '{_stage._topology.QueueName}' has stopped; unsettled events go back to the queue.");
-            foreach (var node in _unsettled)
+            var stopped = new EventSettlementException($"The listener of queue '{Queue}' has stopped; unsettled events go back to the queue.");
+            foreach (var waiter in _ledger.Unsettled.Select(e => e.Waiter).Concat(_calls.Waiting.Select(c => c.Entry?.Waiter)))
             {
-                node.Waiter?.TrySetException(stopped);
+                waiter?.TrySetException(stopped);
             }
 
-            foreach (var op in _ops)
-            {
-                op.Entry?.Waiter?.TrySetException(stopped);
-            }
-
-            if (_closed)
+            if (_phase == Phase.Closed)
             {
                 _control.Complete();
                 return;
             }
 
             // Failure or abrupt stop: close the consumer off the stage thread; the broker requeues what is unsettled.
-            var failure = _failure ?? new EventSettlementException(
-                $"The listener of queue '{_stage._topology.QueueName}' stopped unexpectedly.");
-            var session = _session;
-            _session = null;
+            var failure = _failure ?? new EventSettlementException($"The listener of queue '{Queue}' stopped unexpectedly.");
+            var session = _calls.Session;
+            _calls.Session = null;
             if (session is null)
             {
                 _control.Fail(failure);
                 return;
             }
 
-            _ = CloseSessionAsync(session).ContinueWith(
+            _ = ListenCalls.CloseAsync(session).ContinueWith(
                 _ => _control.Fail(failure), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
         private void OnStarted(IConsumerSession session)
         {
-            _session = session;
+            _calls.Session = session;
             if (_phase == Phase.Closing)
             {
-                RunNextOp();
+                RunNextCall(); // stopped while starting: close it
                 return;
             }
 
             _phase = Phase.Running;
-            _acceptingAcks = true;
-            _stage._logger.LogDebug("Listening on queue {Queue} ({Transport})", _stage._topology.QueueName, _stage._transport.Description);
+            _inbox.IsOpen = true;
+            _stage._logger.LogDebug("Listening on queue {Queue} ({Transport})", Queue, _stage._transport.Description);
             TryEmit();
         }
 
         private void OnCommand(ListenCommand command)
         {
-            switch (command)
+            if (command == ListenCommand.Shutdown)
             {
-                case ListenCommand.Shutdown:
-                    BeginClose();
-                    break;
-                case ListenCommand.Drain:
-                    BeginDrain();
-                    break;
+                BeginClose();
+            }
+            else
+            {
+                BeginDrain();
             }
         }
 
         public void OnPull() => TryEmit();
 
-        public void OnDownstreamFinish(Exception cause)
-        {
-            // Downstream is gone: whatever was emitted may still be settled by handlers that are running. Drain, bounded.
-            BeginDrain();
-        }
+        // Downstream is gone: whatever was emitted may still be settled by handlers that are running. Drain, bounded.
+        public void OnDownstreamFinish(Exception cause) => BeginDrain();
 
         private void BeginDrain()
         {
-            if (_phase is Phase.Draining or Phase.Closing)
+            if (_phase != Phase.Running)
             {
-                return;
-            }
+                if (_phase == Phase.Starting)
+                {
+                    BeginClose();
+                }
 
-            if (_phase == Phase.Starting)
-            {
-                BeginClose();
                 return;
             }
 
             _phase = Phase.Draining;
             CompleteOutlet();
-            Enqueue(new Op(OpKind.StopConsuming, null, 0, null));
-            if (_emittedUnsettled == 0)
+            Enqueue(new ListenCall(ListenCallKind.StopConsuming));
+            if (_ledger.EmittedUnsettled == 0)
             {
                 BeginClose();
             }
@@ -276,20 +207,19 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
         private void BeginClose()
         {
-            if (_phase == Phase.Closing)
+            if (_phase >= Phase.Closing)
             {
                 return;
             }
 
             // Acks recorded until now still go out with the last batch; later ones take the slow path and fail.
-            _acceptingAcks = false;
-            _handlers.Cancel(); // handlers still running are cut short: their events go back to the queue
+            _inbox.IsOpen = false;
             DrainRecordedAcks();
             var starting = _phase == Phase.Starting;
             _phase = Phase.Closing;
+            _handlers.Cancel(); // handlers still running are cut short: their events go back to the queue
             CompleteOutlet();
             CancelTimer(DrainTimer);
-            _closeRequested = true;
             if (starting)
             {
                 // Give up the start; a session that still arrives is closed by OnStarted, a start that fails (or is
@@ -299,7 +229,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             }
 
             FlushAcks();
-            RunNextOp();
+            RunNextCall();
         }
 
         private void CompleteOutlet()
@@ -312,23 +242,21 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
         private void Fail(Exception cause)
         {
-            if (_closeStarted || _closed)
+            if (_phase >= Phase.ClosingSession)
             {
                 return; // we are closing the consumer ourselves: its shutdown is expected
             }
 
-            if (_closeRequested && _session is null)
+            if (_phase == Phase.Closing && _calls.Session is null)
             {
                 // Stopped while starting and the start then failed or was given up: nothing to close, a normal stop.
-                _closed = true;
+                _phase = Phase.Closed;
                 CompleteStage();
                 return;
             }
 
             var failure = cause as ListenException ?? new ListenException(
-                cause.Message.Contains(_stage._topology.QueueName, StringComparison.Ordinal)
-                    ? cause.Message
-                    : $"The listener of queue '{_stage._topology.QueueName}' failed: {cause.Message}",
+                cause.Message.Contains(Queue, StringComparison.Ordinal) ? cause.Message : $"The listener of queue '{Queue}' failed: {cause.Message}",
                 cause);
             _failure ??= failure;
             FailStage(failure);
@@ -336,18 +264,16 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
         protected override void OnTimer(object timerKey)
         {
-            switch (timerKey)
+            if (timerKey is AckTimer)
             {
-                case AckTimer:
-                    FlushAcks();
-                    break;
-                case DrainTimer:
-                    _stage._logger.LogWarning(
-                        "Drain of queue {Queue} timed out after {Timeout} with {Count} events unsettled; they go back to the queue",
-                        _stage._topology.QueueName, _stage._settings.DrainTimeout, _emittedUnsettled);
-                    BeginClose();
-                    break;
+                FlushAcks();
+                return;
             }
+
+            _stage._logger.LogWarning(
+                "Drain of queue {Queue} timed out after {Timeout} with {Count} events unsettled; they go back to the queue",
+                Queue, _stage._settings.DrainTimeout, _ledger.EmittedUnsettled);
+            BeginClose();
         }
 
         // ---- deliveries -------------------------------------------------------------------------------
@@ -358,27 +284,13 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
         private void OnDeliveryInStage(TransportDelivery delivery)
         {
-            if (_phase == Phase.Closing)
+            if (_phase >= Phase.Closing)
             {
                 return; // the session is closing: the broker requeues it
             }
 
-            var entry = new Entry(delivery);
-            var node = InsertInTagOrder(entry);
-            _byTag[entry.Tag] = node;
-            _buffer.Enqueue(entry);
+            _buffer.Enqueue(_ledger.Add(delivery));
             TryEmit();
-        }
-
-        private LinkedListNode<Entry> InsertInTagOrder(Entry entry)
-        {
-            var after = _unsettled.Last;
-            while (after is not null && after.Value.Tag > entry.Tag)
-            {
-                after = after.Previous;
-            }
-
-            return after is null ? _unsettled.AddFirst(entry) : _unsettled.AddAfter(after, entry);
         }
 
         private void TryEmit()
@@ -386,70 +298,34 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             while (_phase == Phase.Running && _buffer.Count > 0 && IsAvailable(_stage.Out))
             {
                 var entry = _buffer.Dequeue();
-                var evt = Decode(entry);
-                if (evt is null)
+                var delivery = entry.Delivery;
+                if (!_stage._decoder.TryDecode(delivery, out var payload, out var reason))
                 {
+                    _stage._logger.LogWarning(
+                        "Dead-lettering event {EventId} ({EventName}) from queue {Queue}: {Reason}",
+                        delivery.Envelope?.Metadata.Id ?? "(unknown id)", delivery.Envelope?.Metadata.Name ?? delivery.RoutingKey, Queue, reason);
+                    _ledger.Pending(entry);
+                    Enqueue(new ListenCall(ListenCallKind.Drop, entry, Reason: reason));
                     continue;
                 }
 
-                entry.Emitted = true;
-                _emittedUnsettled++;
-                Push(_stage.Out, evt);
+                var envelope = delivery.Envelope!;
+                _ledger.Emitted(entry);
+                Push(_stage.Out, new Event<T>(
+                    payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, delivery.LastFailure, this, delivery.Tag,
+                    envelope.TraceParent, envelope.TraceState, _handlers.Token));
             }
-        }
-
-        private Event<T>? Decode(Entry entry)
-        {
-            var delivery = entry.Delivery;
-            var envelope = delivery.Envelope;
-            if (envelope is null)
-            {
-                DropInvalid(entry, null, delivery.DecodeError ?? "the message could not be decoded");
-                return null;
-            }
-
-            T? payload;
-            try
-            {
-                payload = JsonSerializer.Deserialize<T>(envelope.Data.Span, _stage._json);
-            }
-            catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
-            {
-                DropInvalid(entry, envelope, $"the payload does not match the contract {typeof(T).Name}: {ex.Message}");
-                return null;
-            }
-
-            if (payload is null || payload is JsonElement { ValueKind: JsonValueKind.Null })
-            {
-                DropInvalid(entry, envelope, $"the payload is null; the contract {typeof(T).Name} requires a value");
-                return null;
-            }
-
-            return new Event<T>(
-                payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, delivery.LastFailure, this, delivery.Tag,
-                envelope.TraceParent, envelope.TraceState, _handlers.Token);
-        }
-
-        private void DropInvalid(Entry entry, EventEnvelope? envelope, string reason)
-        {
-            _stage._logger.LogWarning(
-                "Dead-lettering event {EventId} ({EventName}) from queue {Queue}: {Reason}",
-                envelope?.Metadata.Id ?? "(unknown id)", envelope?.Metadata.Name ?? entry.Delivery.RoutingKey, _stage._topology.QueueName, reason);
-            entry.State = EntryState.OpPending;
-            Enqueue(new Op(OpKind.Drop, entry, 0, reason));
         }
 
         // ---- settlements ------------------------------------------------------------------------------
 
         Task IEventSettler.SettleAsync(ulong tag, SettleKind kind, string? reason)
         {
-            if (kind == SettleKind.Ack && _acceptingAcks)
+            if (kind == SettleKind.Ack && _inbox.IsOpen)
             {
-                // Fast path (see the remarks on the class): record, wake the stage once per burst, done. An ack that
-                // races with the start of a close may be recorded after the last batch went out: the broker then
-                // delivers the event again, as when a batch's flush fails (at-least-once).
-                _recordedAcks.Enqueue(tag);
-                if (Interlocked.Exchange(ref _acksScheduled, 1) == 0)
+                // Fast path (see the remarks on the class). An ack that races with the start of a close may be recorded
+                // after the last batch went out: the broker then delivers the event again (at-least-once).
+                if (_inbox.Record(tag))
                 {
                     _onAcksRecorded();
                 }
@@ -475,89 +351,30 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
         private void CloseIfDrained()
         {
-            if (_phase == Phase.Draining && _emittedUnsettled == 0)
+            if (_phase == Phase.Draining && _ledger.EmittedUnsettled == 0)
             {
                 BeginClose();
             }
         }
 
-        private void DrainRecordedAcks()
+        // Only events emitted by this stage and still open; anything else was settled already or is gone.
+        private void DrainRecordedAcks() => _inbox.Drain(tag =>
         {
-            // Reset before draining: an ack enqueued after the reset schedules the next drain itself.
-            Volatile.Write(ref _acksScheduled, 0);
-            while (_recordedAcks.TryDequeue(out var tag))
+            if (_phase < Phase.Closing && _ledger.FindEmitted(tag) is { State: LedgerEntryState.Open } entry)
             {
-                // Only events emitted by this stage and still open; anything else was settled already or is gone.
-                if (_phase != Phase.Closing && _byTag.TryGetValue(tag, out var node) && node.Value is { Emitted: true, State: EntryState.Open } entry)
-                {
-                    _emittedUnsettled--;
-                    MarkAcked(entry);
-                }
+                Acked(entry);
             }
-        }
+        });
 
         /// <summary>
         /// An ack is done for its caller once recorded: it reaches the broker with the next batch. Waiting for the
         /// batch would hold handler slots hostage to the flush timer; if the flush fails, the stage fails and the
         /// broker redelivers (at-least-once).
         /// </summary>
-        private void MarkAcked(Entry entry)
+        private void Acked(LedgerEntry entry) => OnWatermark(_ledger.Acked(entry));
+
+        private void OnWatermark(bool advanced)
         {
-            entry.State = EntryState.Acked;
-            AdvanceWatermark();
-        }
-
-        private void OnSettle(SettleRequest request)
-        {
-            if (_phase == Phase.Closing || !_byTag.TryGetValue(request.Tag, out var node) || !node.Value.Emitted)
-            {
-                request.Done.TrySetException(new EventSettlementException(
-                    $"The listener of queue '{_stage._topology.QueueName}' is closing; the event goes back to the queue."));
-                return;
-            }
-
-            var entry = node.Value;
-            if (entry.State != EntryState.Open)
-            {
-                request.Done.TrySetResult();
-                return;
-            }
-
-            _emittedUnsettled--;
-            if (request.Kind == SettleKind.Ack)
-            {
-                // Acks take the fast path while the stage accepts them; this one came another way.
-                request.Done.TrySetResult();
-                MarkAcked(entry);
-            }
-            else
-            {
-                entry.Waiter = request.Done;
-                entry.State = EntryState.OpPending;
-                Enqueue(request.Kind == SettleKind.Reject
-                    ? new Op(OpKind.Reject, entry, 0, request.Reason, _stage._settings.Retry.DelayAfter(entry.Delivery.DeliveryCount))
-                    : new Op(OpKind.Drop, entry, 0, request.Reason));
-            }
-
-            CloseIfDrained();
-        }
-
-        private void AdvanceWatermark()
-        {
-            var advanced = false;
-            while (_unsettled.First is { } first && first.Value.State is EntryState.Acked or EntryState.Done)
-            {
-                var entry = first.Value;
-                _unsettled.RemoveFirst();
-                _byTag.Remove(entry.Tag);
-                if (entry.State == EntryState.Acked)
-                {
-                    _ackTag = entry.Tag;
-                    _ackPending++;
-                    advanced = true;
-                }
-            }
-
             if (!advanced)
             {
                 return;
@@ -566,7 +383,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             // Flush when the batch is full or when the oldest recorded ack has waited AckFlushDelay. Not when nothing
             // emitted is pending: under a steady stream each event is handled before the next one arrives, so that
             // rule sent one ack per event and the broker paid for every one.
-            if (_ackPending >= _stage._settings.AckBatchSize || _phase != Phase.Running)
+            if (_ledger.BatchFull || _phase != Phase.Running)
             {
                 FlushAcks();
             }
@@ -576,123 +393,94 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             }
         }
 
-        private void FlushAcks()
+        private void OnSettle(SettleRequest request)
         {
-            CancelTimer(AckTimer);
-            if (_ackTag == 0)
+            if (_phase >= Phase.Closing || _ledger.FindEmitted(request.Tag) is not { } entry)
             {
+                request.Done.TrySetException(new EventSettlementException($"The listener of queue '{Queue}' is closing; the event goes back to the queue."));
                 return;
             }
 
-            Enqueue(new Op(OpKind.Ack, null, _ackTag, null));
-            _ackTag = 0;
-            _ackPending = 0;
+            if (entry.State != LedgerEntryState.Open)
+            {
+                request.Done.TrySetResult();
+                return;
+            }
+
+            if (request.Kind == SettleKind.Ack)
+            {
+                // Acks take the fast path while the stage accepts them; this one came another way.
+                request.Done.TrySetResult();
+                Acked(entry);
+            }
+            else
+            {
+                entry.Waiter = request.Done;
+                _ledger.Pending(entry);
+                Enqueue(request.Kind == SettleKind.Reject
+                    ? new ListenCall(ListenCallKind.Reject, entry, Reason: request.Reason, Delay: _stage._settings.Retry.DelayAfter(entry.Delivery.DeliveryCount))
+                    : new ListenCall(ListenCallKind.Drop, entry, Reason: request.Reason));
+            }
+
+            CloseIfDrained();
+        }
+
+        private void FlushAcks()
+        {
+            CancelTimer(AckTimer);
+            if (_ledger.HasPendingAck)
+            {
+                Enqueue(new ListenCall(ListenCallKind.Ack, AckTag: _ledger.TakeAck()));
+            }
         }
 
         // ---- transport calls, one at a time ----------------------------------------------------------
 
-        private void Enqueue(Op op)
+        private void Enqueue(ListenCall call)
         {
-            _ops.Enqueue(op);
-            RunNextOp();
+            _calls.Enqueue(call);
+            RunNextCall();
         }
 
-        private void RunNextOp()
+        private void RunNextCall()
         {
-            if (_opRunning || _session is null || _closeStarted)
+            if (_phase < Phase.ClosingSession)
             {
-                return;
-            }
-
-            Op op;
-            if (_ops.Count > 0)
-            {
-                op = _ops.Dequeue();
-            }
-            else if (_closeRequested)
-            {
-                _closeStarted = true;
-                op = new Op(OpKind.Close, null, 0, null);
-            }
-            else
-            {
-                return;
-            }
-
-            _opRunning = true;
-            Task task;
-            try
-            {
-                task = Start(op, _session);
-            }
-            catch (Exception ex)
-            {
-                task = Task.FromException(ex);
-            }
-
-            if (task.IsCompleted)
-            {
-                OnOpDone((op, task.Exception?.GetBaseException()));
-            }
-            else
-            {
-                task.ContinueWith(
-                    t => _onOpDone((op, t.Exception?.GetBaseException() ?? (t.IsCanceled ? new OperationCanceledException() : null))),
-                    CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
+                _calls.RunNext(closeWhenIdle: _phase == Phase.Closing);
             }
         }
 
-        private Task Start(Op op, IConsumerSession session) => op.Kind switch
+        private void OnCallDone((ListenCall Call, Exception? Error) done)
         {
-            OpKind.Ack => session.AckAsync(op.AckTag, multiple: true, _cts.Token),
-            OpKind.Reject => session.RejectAsync(op.Entry!.Delivery, op.Delay, op.Reason ?? "rejected", _cts.Token),
-            OpKind.Drop => session.DropAsync(op.Entry!.Delivery, op.Reason!, _cts.Token),
-            OpKind.StopConsuming => session.StopConsumingAsync(_cts.Token),
-            _ => CloseSessionAsync(session),
-        };
-
-        private void OnOpDone((Op Op, Exception? Error) done)
-        {
-            _opRunning = false;
-            var (op, error) = done;
-            if (op.Kind == OpKind.Close)
+            _calls.Completed();
+            var (call, error) = done;
+            if (call.Kind == ListenCallKind.Close)
             {
                 if (error is not null)
                 {
-                    _stage._logger.LogWarning(error, "Closing the consumer of queue {Queue} failed", _stage._topology.QueueName);
+                    _stage._logger.LogWarning(error, "Closing the consumer of queue {Queue} failed", Queue);
                 }
 
-                _session = null;
-                _closed = true;
+                _calls.Session = null;
+                _phase = Phase.Closed;
                 CompleteStage();
                 return;
             }
 
             if (error is not null)
             {
-                var failure = new EventSettlementException(
-                    $"{op.Kind} on queue '{_stage._topology.QueueName}' failed: {error.Message}", error);
-                op.Entry?.Waiter?.TrySetException(failure);
+                call.Entry?.Waiter?.TrySetException(new EventSettlementException($"{call.Kind} on queue '{Queue}' failed: {error.Message}", error));
                 Fail(error);
                 return;
             }
 
-            op.Entry?.Waiter?.TrySetResult();
-            if (op.Entry is { } entry)
+            if (call.Entry is { } entry)
             {
-                entry.State = EntryState.Done;
-                AdvanceWatermark();
+                entry.Waiter?.TrySetResult();
+                OnWatermark(_ledger.Done(entry));
             }
 
-            RunNextOp();
-        }
-
-        private static async Task CloseSessionAsync(IConsumerSession session)
-        {
-            var dispose = session.DisposeAsync().AsTask();
-            await Task.WhenAny(dispose, Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+            RunNextCall();
         }
     }
 }
