@@ -1,13 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Akka;
 using Akka.Streams.Dsl;
-using Polly;
-using Polly.CircuitBreaker;
 
 namespace Twyla.Streams.Rpc;
 
@@ -27,20 +22,19 @@ public sealed class RpcClient : IDisposable
     /// <summary>The name of the <see cref="System.Diagnostics.ActivitySource"/> that traces calls.</summary>
     public const string ActivitySourceName = "Twyla.Streams.Rpc";
 
-    private static readonly ActivitySource Source = new(ActivitySourceName);
-
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
-    private readonly ConcurrentDictionary<string, ResiliencePipeline<AttemptResult>> _breakers = new(StringComparer.Ordinal);
+    private readonly RpcHttpSender _sender;
+    private readonly RpcResilience _resilience;
 
     // CallAsync's targets by procedure name: parsing the name and resolving the service depend only on the name and
     // the immutable settings, so they are done once per name, not once per call.
-    private readonly ConcurrentDictionary<string, Target> _targets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RpcTarget> _targets = new(StringComparer.Ordinal);
 
     /// <summary>A client with its own <see cref="HttpClient"/>, disposed with the client.</summary>
     /// <param name="settings">The settings.</param>
     public RpcClient(RpcClientSettings settings)
-        : this(CreateHttpClient(), settings, ownsHttp: true)
+        : this(RpcHttpSender.CreateHttpClient(), settings, ownsHttp: true)
     {
     }
 
@@ -61,6 +55,8 @@ public sealed class RpcClient : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         _http = httpClient;
         _ownsHttp = ownsHttp;
+        _sender = new RpcHttpSender(httpClient);
+        _resilience = new RpcResilience(settings);
         Settings = settings;
     }
 
@@ -187,41 +183,16 @@ public sealed class RpcClient : IDisposable
         }
     }
 
-    private static HttpClient CreateHttpClient() =>
-        new(new SocketsHttpHandler
-        {
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            AllowAutoRedirect = false,
-            UseCookies = false,
-        })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
-
-    private Target CreateTarget(string procedure, string parameterName)
+    private RpcTarget CreateTarget(string procedure, string parameterName)
     {
         var (service, name) = RpcProcedureName.Parse(procedure, parameterName);
         var baseUri = Settings.Resolve(service);
         var endpoint = baseUri is null ? null : new Uri(baseUri.AbsoluteUri.TrimEnd('/') + RpcHeaders.PathPrefix + name, UriKind.Absolute);
-        var breaker = Settings.CircuitBreakerEnabled && endpoint is not null ? _breakers.GetOrAdd(service, CreateBreaker) : null;
-        return new Target(procedure, service, endpoint, breaker);
+        return new RpcTarget(procedure, service, endpoint);
     }
 
-    private ResiliencePipeline<AttemptResult> CreateBreaker(string service) =>
-        new ResiliencePipelineBuilder<AttemptResult>()
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<AttemptResult>
-            {
-                Name = "twyla-rpc-" + service,
-                FailureRatio = Settings.CircuitBreakerFailureRatio,
-                MinimumThroughput = Settings.CircuitBreakerMinimumThroughput,
-                SamplingDuration = Settings.CircuitBreakerSamplingDuration,
-                BreakDuration = Settings.CircuitBreakerBreakDuration,
-                ShouldHandle = static args => new ValueTask<bool>(args.Outcome.Result?.CountsAsFailure ?? args.Outcome.Exception is not null),
-            })
-            .Build();
-
     private async Task<RpcResult<TResponse>> InvokeAsync<TRequest, TResponse>(
-        Target target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? correlationId = null)
+        RpcTarget target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? correlationId = null)
     {
         try
         {
@@ -236,7 +207,7 @@ public sealed class RpcClient : IDisposable
     }
 
     private async Task<RpcResult<TResponse>> InvokeCoreAsync<TRequest, TResponse>(
-        Target target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? explicitCorrelationId)
+        RpcTarget target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? explicitCorrelationId)
     {
         var start = Stopwatch.GetTimestamp();
         if (target.Endpoint is null)
@@ -274,81 +245,32 @@ public sealed class RpcClient : IDisposable
             : ambient is not null ? ambient.CorrelationId
             : Guid.CreateVersion7().ToString("D");
 
-        using var activity = Source.HasListeners() ? StartActivity(target) : null;
+        using var activity = RpcTracing.StartClient(target);
         var parent = activity ?? Activity.Current;
         var traceParent = parent is { IdFormat: ActivityIdFormat.W3C } ? parent.Id : null;
         var traceState = parent?.TraceStateString;
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
-        var call = new CallState(this, target, body, correlationId, traceParent, traceState, start, timeout, cts.Token);
-
-        var attempt = 0;
-        while (true)
+        var call = new RpcCall(target, settings, body, correlationId, traceParent, traceState, start, timeout, cts.Token);
+        var result = await _resilience.ExecuteAsync(call, _sender.SendAsync).ConfigureAwait(false);
+        switch (result.Kind)
         {
-            attempt++;
-            var result = await AttemptAsync(call).ConfigureAwait(false);
-
-            switch (result.Kind)
-            {
-                case AttemptKind.Ok:
-                    activity?.SetStatus(ActivityStatusCode.Ok);
-                    return Deserialize<TResponse>(result);
-                case AttemptKind.TimedOut:
-                    activity?.SetStatus(ActivityStatusCode.Error, "timeout");
-                    return cancellationToken.IsCancellationRequested
-                        ? new RpcResult<TResponse>.Failure(RpcFailureCodes.Cancelled, "The caller cancelled the call.", 0)
-                        : new RpcResult<TResponse>.Timeout(Stopwatch.GetElapsedTime(start));
-            }
-
-            if (settings.Idempotent && result.Transient && attempt < settings.MaxAttempts)
-            {
-                var delay = Backoff(settings, attempt);
-                if (Stopwatch.GetElapsedTime(start) + delay < timeout)
-                {
-                    try
-                    {
-                        await Task.Delay(delay, cts.Token).ConfigureAwait(false);
-                        continue;
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        return new RpcResult<TResponse>.Failure(RpcFailureCodes.Cancelled, "The caller cancelled the call.", 0);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return new RpcResult<TResponse>.Timeout(Stopwatch.GetElapsedTime(start));
-                    }
-                }
-            }
-
-            activity?.SetStatus(ActivityStatusCode.Error, result.Code);
-            return new RpcResult<TResponse>.Failure(result.Code, result.Message, result.Status);
+            case RpcAttemptKind.Ok:
+                activity?.SetStatus(ActivityStatusCode.Ok);
+                return Deserialize<TResponse>(result);
+            case RpcAttemptKind.TimedOut:
+                activity?.SetStatus(ActivityStatusCode.Error, "timeout");
+                return cancellationToken.IsCancellationRequested
+                    ? new RpcResult<TResponse>.Failure(RpcFailureCodes.Cancelled, "The caller cancelled the call.", 0)
+                    : new RpcResult<TResponse>.Timeout(Stopwatch.GetElapsedTime(start));
+            default:
+                activity?.SetStatus(ActivityStatusCode.Error, result.Code);
+                return new RpcResult<TResponse>.Failure(result.Code, result.Message, result.Status);
         }
     }
 
-    private static Activity? StartActivity(Target target)
-    {
-        var activity = Source.StartActivity("rpc " + target.Procedure, ActivityKind.Client);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag("rpc.system", "twyla");
-            activity.SetTag("rpc.service", target.Service);
-            activity.SetTag("rpc.method", target.Procedure);
-            activity.SetTag("url.full", target.Endpoint!.AbsoluteUri);
-        }
-
-        return activity;
-    }
-
-    private static TimeSpan Backoff(RpcCallSettings settings, int retry)
-    {
-        var exponential = settings.BackoffBase.TotalMilliseconds * Math.Pow(2, retry - 1);
-        var capped = Math.Min(exponential, settings.BackoffMax.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.5 + Random.Shared.NextDouble() * 0.5)); // jitter: 50-100 %
-    }
-
-    private RpcResult<TResponse> Deserialize<TResponse>(AttemptResult result)
+    private RpcResult<TResponse> Deserialize<TResponse>(RpcAttempt result)
     {
         try
         {
@@ -361,187 +283,5 @@ public sealed class RpcClient : IDisposable
         {
             return new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response could not be read as {typeof(TResponse).Name}: {e.Message}", result.Status);
         }
-    }
-
-    private static async Task<AttemptResult> AttemptAsync(CallState call)
-    {
-        if (call.Target.Breaker is not { } breaker)
-        {
-            return await SendAsync(call).ConfigureAwait(false);
-        }
-
-        var context = ResilienceContextPool.Shared.Get(call.Token);
-        try
-        {
-            var outcome = await breaker.ExecuteOutcomeAsync(
-                static async (_, state) => Outcome.FromResult(await SendAsync(state).ConfigureAwait(false)),
-                context,
-                call).ConfigureAwait(false);
-            return outcome.Exception switch
-            {
-                null => outcome.Result!,
-                BrokenCircuitException e => AttemptResult.Error(
-                    RpcFailureCodes.CircuitOpen,
-                    $"The circuit of service '{call.Target.Service}' is open after repeated failures; retry after {e.RetryAfter?.TotalMilliseconds ?? 0:F0} ms.",
-                    0,
-                    transient: false),
-                OperationCanceledException => AttemptResult.TimedOut,
-                var e => AttemptResult.Error(RpcFailureCodes.TransportError, e.Message, 0, transient: true),
-            };
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
-
-    private static async Task<AttemptResult> SendAsync(CallState call)
-    {
-        try
-        {
-            using var message = new HttpRequestMessage(HttpMethod.Post, call.Target.Endpoint) { Content = new ByteArrayContent(call.Body) };
-            message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
-            var headers = message.Headers;
-            headers.TryAddWithoutValidation(RpcHeaders.CorrelationId, call.CorrelationId);
-            // rounded up, so the server never gives up before the client does
-            var remaining = call.Timeout - Stopwatch.GetElapsedTime(call.Start);
-            headers.TryAddWithoutValidation(RpcHeaders.DeadlineMs, Math.Max(1, (long)Math.Ceiling(remaining.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
-            if (call.TraceParent is not null)
-            {
-                headers.TryAddWithoutValidation(RpcHeaders.TraceParent, call.TraceParent);
-                if (!string.IsNullOrEmpty(call.TraceState))
-                {
-                    headers.TryAddWithoutValidation(RpcHeaders.TraceState, call.TraceState);
-                }
-            }
-
-            using var response = await call.Client._http.SendAsync(message, call.Token).ConfigureAwait(false);
-            var bytes = await response.Content.ReadAsByteArrayAsync(call.Token).ConfigureAwait(false);
-            return response.IsSuccessStatusCode
-                ? AttemptResult.Ok(bytes, (int)response.StatusCode)
-                : MapErrorResponse(response, bytes);
-        }
-        catch (OperationCanceledException) when (call.Token.IsCancellationRequested)
-        {
-            return AttemptResult.TimedOut;
-        }
-        catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
-        {
-            return AttemptResult.TimedOut; // a borrowed HttpClient's own Timeout
-        }
-        catch (HttpRequestException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
-        {
-            return AttemptResult.Error(
-                RpcFailureCodes.ConnectionRefused,
-                $"Connection refused by {call.Target.Endpoint!.Authority} (service '{call.Target.Service}').",
-                0,
-                transient: true);
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            return AttemptResult.Error(RpcFailureCodes.TransportError, $"Calling '{call.Target.Procedure}' failed: {e.Message}", 0, transient: true);
-        }
-    }
-
-    private static AttemptResult MapErrorResponse(HttpResponseMessage response, byte[] body)
-    {
-        var status = (int)response.StatusCode;
-        var transient = status is >= 500 and not 501 and not 505 || response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
-        var code = status switch
-        {
-            400 => RpcFailureCodes.BadRequest,
-            404 => RpcFailureCodes.NotFound,
-            413 => RpcFailureCodes.PayloadTooLarge,
-            >= 500 => RpcFailureCodes.ServerError,
-            _ => RpcFailureCodes.HttpError,
-        };
-        var message = $"HTTP {status} {response.ReasonPhrase}".TrimEnd();
-        var mediaType = response.Content.Headers.ContentType?.MediaType;
-        if (body.Length > 0 && mediaType is not null && mediaType.EndsWith("json", StringComparison.OrdinalIgnoreCase))
-        {
-            try
-            {
-                using var problem = JsonDocument.Parse(body);
-                if (problem.RootElement.ValueKind == JsonValueKind.Object)
-                {
-                    if (problem.RootElement.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String && c.GetString() is { Length: > 0 } problemCode)
-                    {
-                        code = problemCode;
-                    }
-
-                    if (problem.RootElement.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String)
-                    {
-                        message = d.GetString()!;
-                    }
-                    else if (problem.RootElement.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String)
-                    {
-                        message = t.GetString()!;
-                    }
-                }
-            }
-            catch (JsonException)
-            {
-                // not a problem document: keep the status-based code
-            }
-        }
-
-        return code == RpcFailureCodes.DeadlineExceeded
-            ? AttemptResult.TimedOut // the server saw our deadline pass before our own timer fired
-            : AttemptResult.Error(code, message, status, transient);
-    }
-
-    private sealed record Target(string Procedure, string Service, Uri? Endpoint, ResiliencePipeline<AttemptResult>? Breaker);
-
-    private sealed record CallState(
-        RpcClient Client,
-        Target Target,
-        byte[] Body,
-        string CorrelationId,
-        string? TraceParent,
-        string? TraceState,
-        long Start,
-        TimeSpan Timeout,
-        CancellationToken Token);
-
-    private enum AttemptKind
-    {
-        Ok,
-        Error,
-        TimedOut,
-    }
-
-    private sealed class AttemptResult
-    {
-        public static readonly AttemptResult TimedOut = new(AttemptKind.TimedOut, [], 0, string.Empty, string.Empty, false);
-
-        private AttemptResult(AttemptKind kind, byte[] body, int status, string code, string message, bool transient)
-        {
-            Kind = kind;
-            Body = body;
-            Status = status;
-            Code = code;
-            Message = message;
-            Transient = transient;
-        }
-
-        public AttemptKind Kind { get; }
-
-        public byte[] Body { get; }
-
-        public int Status { get; }
-
-        public string Code { get; }
-
-        public string Message { get; }
-
-        public bool Transient { get; }
-
-        /// <summary>Whether the circuit breaker counts it: timeouts and transient errors, not the caller's own mistakes.</summary>
-        public bool CountsAsFailure => Kind == AttemptKind.TimedOut || (Kind == AttemptKind.Error && Transient);
-
-        public static AttemptResult Ok(byte[] body, int status) => new(AttemptKind.Ok, body, status, string.Empty, string.Empty, false);
-
-        public static AttemptResult Error(string code, string message, int status, bool transient) =>
-            new(AttemptKind.Error, [], status, code, message, transient);
     }
 }
