@@ -164,13 +164,13 @@ public sealed class RpcServerFixture : IAsyncLifetime
             return job;
         });
 
-        app.MapRpcFlow("upper", Flow.Create<Echo>().SelectAsync(4, async e =>
+        app.MapRpcFlow("upper", FlowWithContext.Create<Echo, RpcContext>().SelectAsync(4, async e =>
         {
             await Task.Yield();
             return new Echo(e.Text.ToUpperInvariant());
         }));
 
-        app.MapRpcFlow("crashy", Flow.Create<Echo>().Select(e =>
+        app.MapRpcFlow("crashy", FlowWithContext.Create<Echo, RpcContext>().Select(e =>
             e.Text == "crash" ? throw new InvalidOperationException("flow crashed") : new Echo(e.Text + "!")));
 
         await app.StartAsync();
