@@ -20,6 +20,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams;
+using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
 using Twyla.Streams.Hosting;
 using Twyla.Streams.Hosting.Rpc;
@@ -90,21 +91,26 @@ var bus = host.Services.GetRequiredService<EventBus>();
 Console.WriteLine($"Booking sample: events on {bus.TransportDescription}, navitaire-api on {apiAddress}");
 
 // One invalid request (no seats): it never reaches the confirmer, it is dead-lettered with the reason.
-await bus.EmitAsync("booking.requested", new JsonObject { ["pnr"] = "BROKEN" });
+var broken = await bus.EmitAsync("booking.requested", new JsonObject { ["pnr"] = "BROKEN" });
 
-// The requests, emitted as a stream: the sink completes when the broker accepted every one. Z8R4NV is unknown to navitaire.
+// The requests, emitted as a stream: each one's metadata comes out once the broker accepted it. Z8R4NV is unknown to navitaire.
 BookingRequested[] requests =
 [
     new("A1324B", 2), new("K9Q2ZT", 1), new("M7X0PL", 4), new("T3ST01", 3), new("Z8R4NV", 2),
 ];
-await Source.From(requests).RunWith(bus.Emit<BookingRequested>("booking.requested"), host.Services.GetRequiredService<ActorSystem>().Materializer());
+var emitted = await Source.From(requests)
+    .Select(request => OutgoingEvent.Create("booking.requested", request))
+    .Via(bus.EmitFlow<BookingRequested>())
+    .RunWith(Sink.Seq<EventMetadata>(), host.Services.GetRequiredService<ActorSystem>().Materializer());
 
+// Only this run's events count: on RabbitMQ the dead-letter queue keeps what earlier runs left there.
 var summary = host.Services.GetRequiredService<Summary>();
+var ours = emitted.Select(e => e.Id).Append(broken.Id).ToHashSet();
 var expectedDeadLetters = 2;
 var deadLetters = await WaitForAsync(async () =>
 {
-    var dead = await bus.PeekDeadLettersAsync("booking.requested", "confirmer");
-    return summary.Count >= requests.Length - 1 && dead.Count >= expectedDeadLetters ? dead : null;
+    var dead = (await bus.PeekDeadLettersAsync("booking.requested", "confirmer")).Where(d => d.Metadata is { } m && ours.Contains(m.Id)).ToList();
+    return summary.CausedBy(ours) >= requests.Length - 1 && dead.Count >= expectedDeadLetters ? dead : null;
 });
 
 if (serve)
@@ -122,7 +128,7 @@ await api.StopAsync();
 Console.WriteLine();
 Console.WriteLine("Summary");
 Console.WriteLine($"  requested:    {requests.Length} + 1 invalid");
-Console.WriteLine($"  confirmed:    {summary.Count}, each in its own correlation chain: {summary.Chains == summary.Count}");
+Console.WriteLine($"  confirmed:    {summary.CausedBy(ours)}, each in its own correlation chain: {summary.Chains(ours) == summary.CausedBy(ours)}");
 Console.WriteLine($"  dead letters: {deadLetters?.Count ?? 0}");
 foreach (var dead in deadLetters ?? [])
 {
@@ -159,14 +165,17 @@ internal sealed record GetBooking(string Pnr);
 /// <summary>The response of navitaire-api.get_booking.</summary>
 internal sealed record BookingDetails(string Pnr, string Passenger, string Route);
 
-/// <summary>What the notifier saw.</summary>
+/// <summary>What the notifier saw, by the request that caused each confirmation.</summary>
 internal sealed class Summary
 {
     private readonly ConcurrentDictionary<string, EventMetadata> _confirmed = new();
 
-    public int Count => _confirmed.Count;
+    /// <summary>How many of <paramref name="requests"/> (event ids) were confirmed.</summary>
+    public int CausedBy(IReadOnlySet<string> requests) => _confirmed.Keys.Count(requests.Contains);
 
-    public int Chains => _confirmed.Values.Select(m => m.CorrelationId).Distinct().Count();
+    /// <summary>In how many correlation chains the confirmations of <paramref name="requests"/> are.</summary>
+    public int Chains(IReadOnlySet<string> requests) =>
+        _confirmed.Where(c => requests.Contains(c.Key)).Select(c => c.Value.CorrelationId).Distinct().Count();
 
-    public void Confirmed(Event<BookingConfirmed> e) => _confirmed.TryAdd(e.Payload.Pnr, e.Metadata);
+    public void Confirmed(Event<BookingConfirmed> e) => _confirmed.TryAdd(e.Metadata.CausationId, e.Metadata);
 }

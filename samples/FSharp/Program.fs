@@ -21,6 +21,7 @@ open Microsoft.Extensions.DependencyInjection
 open Microsoft.Extensions.Hosting
 open Microsoft.Extensions.Logging
 open Twyla.Streams
+open Twyla.Streams.Emit
 open Twyla.Streams.Events
 open Twyla.Streams.Hosting
 open Twyla.Streams.Hosting.Rpc
@@ -31,12 +32,12 @@ type BookingConfirmed = { Pnr: string; Passenger: string; Route: string; Seats: 
 type GetBooking = { Pnr: string }
 type BookingDetails = { Pnr: string; Passenger: string; Route: string }
 
-/// What the notifier saw, by booking.
+/// What the notifier saw, by the request (event id) that caused each confirmation.
 type Summary() =
     let confirmed = ConcurrentDictionary<string, EventMetadata>()
-    member _.Confirmed(e: Event<BookingConfirmed>) = confirmed.TryAdd(e.Payload.Pnr, e.Metadata) |> ignore
-    member _.Count = confirmed.Count
-    member _.Chains = confirmed.Values |> Seq.distinctBy (fun m -> m.CorrelationId) |> Seq.length
+    member _.Confirmed(e: Event<BookingConfirmed>) = confirmed.TryAdd(e.Metadata.CausationId, e.Metadata) |> ignore
+    /// The confirmations caused by these requests.
+    member _.CausedBy(requests: Set<string>) = confirmed |> Seq.filter (fun c -> requests.Contains c.Key) |> Seq.map (fun c -> c.Value) |> Seq.toList
 
 let navitaire =
     dict [ "A1324B", { BookingDetails.Pnr = "A1324B"; Passenger = "Ada Lovelace"; Route = "LHR-JFK" }
@@ -108,19 +109,25 @@ let run (args: string array) = task {
     printfn "Booking sample (F#): events on %s, navitaire-api on %s" bus.TransportDescription apiAddress
 
     // One invalid request (no seats): dead-lettered with the reason, never handled.
-    let! _ = bus.EmitAsync("booking.requested", JsonObject.Parse """{"pnr": "BROKEN"}""")
-    // The requests as a stream: the sink completes when the broker accepted every one.
+    let! broken = bus.EmitAsync("booking.requested", JsonObject.Parse """{"pnr": "BROKEN"}""")
+    // The requests as a stream: each one's metadata comes out once the broker accepted it.
     let materializer = host.Services.GetRequiredService<ActorSystem>().Materializer()
-    let! _ = Source.From(requests).RunWith(bus.Emit<BookingRequested>("booking.requested"), materializer)
+    let! emitted =
+        Source.From(requests)
+            .Select(fun request -> OutgoingEvent.Create("booking.requested", request))
+            .Via(bus.EmitFlow<BookingRequested>())
+            .RunWith(Sink.Seq<EventMetadata>(), materializer)
 
+    // Only this run's events count: on RabbitMQ the dead-letter queue keeps what earlier runs left there.
+    let ours = emitted |> Seq.map (fun e -> e.Id) |> Seq.append [ broken.Id ] |> Set.ofSeq
     let summary = host.Services.GetRequiredService<Summary>()
     let deadline = DateTime.UtcNow.AddSeconds 30.
-    let mutable deadLetters = Seq.empty<DeadLetter>
+    let mutable deadLetters = List.empty<DeadLetter>
     let mutable finished = false
     while not finished && DateTime.UtcNow < deadline do
         let! dead = bus.PeekDeadLettersAsync("booking.requested", "confirmer")
-        deadLetters <- dead
-        finished <- summary.Count >= List.length requests - 1 && dead.Count >= 2
+        deadLetters <- dead |> Seq.filter (fun d -> match d.Metadata with null -> false | m -> ours.Contains m.Id) |> Seq.toList
+        finished <- (summary.CausedBy ours).Length >= List.length requests - 1 && deadLetters.Length >= 2
         if not finished then do! Task.Delay 50
 
     if serve then
@@ -133,9 +140,10 @@ let run (args: string array) = task {
     printfn ""
     printfn "Summary"
     printfn "  requested:    %d + 1 invalid" (List.length requests)
-    printfn "  confirmed:    %d, each in its own correlation chain: %b" summary.Count (summary.Chains = summary.Count)
-    printfn "  dead letters: %d" (Seq.length deadLetters)
-    deadLetters |> Seq.iter (fun dead -> printfn "    %s: %s" dead.Body dead.Reason)
+    let confirmed = summary.CausedBy ours
+    printfn "  confirmed:    %d, each in its own correlation chain: %b" confirmed.Length ((confirmed |> List.distinctBy (fun m -> m.CorrelationId)).Length = confirmed.Length)
+    printfn "  dead letters: %d" deadLetters.Length
+    deadLetters |> List.iter (fun dead -> printfn "    %s: %s" dead.Body dead.Reason)
     return if finished then 0 else 1 }
 
 [<EntryPoint>]

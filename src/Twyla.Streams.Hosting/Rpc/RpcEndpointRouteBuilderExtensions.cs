@@ -48,20 +48,30 @@ public static class RpcEndpointRouteBuilderExtensions
     /// Serves <paramref name="procedure"/> with a flow: the requests of all concurrent callers go through one
     /// materialization of <paramref name="flow"/> (on the <see cref="Akka.Actor.ActorSystem"/> registered in the
     /// services, e.g. by Akka.Hosting), behind a buffer of <see cref="RpcServerOptions.FlowBufferSize"/> requests.
-    /// The flow must emit exactly one response per request, in request order (as <c>Select</c> and
-    /// <c>SelectAsync</c> do). A caller whose deadline passes gets 504; its element still runs through the flow and
-    /// its response is discarded. When the flow fails, the callers in flight get 500 and the next request
-    /// materializes it again.
+    /// Each request enters the flow with its caller's <see cref="RpcContext"/> as the element's context, and the caller
+    /// gets the answer that leaves the flow with that context: the flow may reorder (a <c>Via</c> with
+    /// <c>SelectAsyncUnordered</c>), and no caller ever gets another caller's answer.
     /// </summary>
+    /// <remarks>
+    /// <para>A request the flow drops (<c>Where</c>, <c>Collect</c>) is answered 500 <c>no_answer</c> once
+    /// <see cref="RpcServerOptions.FlowAnswerTimeout"/> passes (default 30 s); the caller's deadline, when shorter, ends
+    /// the wait first with 504. When the flow emits several answers with one context, the first one is sent. A caller
+    /// whose deadline passes gets 504; its element still runs through the flow and its answer is discarded. When the
+    /// flow fails, the callers in flight get 500 and the next request materializes it again.</para>
+    /// <para>C#: <c>app.MapRpcFlow("price", FlowWithContext.Create&lt;PriceRequest, RpcContext&gt;().SelectAsync(8, pricing.QuoteAsync))</c>.
+    /// F#: <c>app.MapRpcFlow("upper", FlowWithContext.Create&lt;Echo, RpcContext&gt;().Select(fun e -&gt; upper e)) |&gt; ignore</c>.</para>
+    /// </remarks>
     /// <typeparam name="TRequest">The request type, read from the JSON body (required members enforced).</typeparam>
     /// <typeparam name="TResponse">The response type, written as the JSON body.</typeparam>
     /// <param name="endpoints">The application or a route group.</param>
     /// <param name="procedure">The procedure name without the service, e.g. <c>get_booking</c>.</param>
-    /// <param name="flow">The flow answering requests, one response per request, in order.</param>
+    /// <param name="flow">The flow answering requests; each answer carries the context of the request it answers.</param>
     /// <returns>The endpoint's convention builder.</returns>
     /// <exception cref="ArgumentException">The name breaks the rules of <see cref="RpcProcedureName"/>.</exception>
     public static IEndpointConventionBuilder MapRpcFlow<TRequest, TResponse>(
-        this IEndpointRouteBuilder endpoints, string procedure, Flow<TRequest, TResponse, NotUsed> flow)
+        this IEndpointRouteBuilder endpoints,
+        string procedure,
+        FlowWithContext<TRequest, RpcContext, TResponse, RpcContext, NotUsed> flow)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(flow);
@@ -70,9 +80,9 @@ public static class RpcEndpointRouteBuilderExtensions
         var services = endpoints.ServiceProvider;
         var endpoint = new RpcEndpoint<TRequest, TResponse>(
             procedure,
-            (request, token) => runner!.InvokeAsync(request, token),
+            (request, token) => runner!.InvokeAsync(request, RpcContext.Current!, token), // the endpoint sets the call's context before the handler
             services);
-        runner = new RpcFlowRunner<TRequest, TResponse>(procedure, flow, endpoint.Options.EffectiveFlowBufferSize, services);
+        runner = new RpcFlowRunner<TRequest, TResponse>(procedure, flow, endpoint.Options, services);
         return Map(endpoints, procedure, endpoint.HandleAsync);
     }
 

@@ -6,44 +6,54 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Twyla.Streams.Rpc;
 
 namespace Twyla.Streams.Hosting.Rpc;
 
 /// <summary>
 /// Runs the requests of all callers of a flow-served procedure through ONE materialization of the flow: a
-/// bounded channel in front (callers wait when it is full, within their deadline), and a FIFO of pending
-/// promises that pairs the flow's outputs with its inputs in order. When the flow stops, every pending caller
-/// fails and the next request materializes the flow anew.
+/// bounded channel in front (callers wait when it is full, within their deadline). Each request enters the flow with
+/// its caller's <see cref="RpcContext"/> beside it, and an answer goes to the caller whose context it carries, so a
+/// flow that reorders, drops or repeats elements cannot hand one caller another caller's answer. A caller whose request
+/// gets no answer within the answer timeout fails with <see cref="RpcFailureCodes.NoAnswer"/>. When the flow stops,
+/// every pending caller fails and the next request materializes the flow anew.
 /// </summary>
 internal sealed class RpcFlowRunner<TRequest, TResponse>
 {
     private readonly string _procedure;
-    private readonly Flow<TRequest, TResponse, NotUsed> _flow;
+    private readonly FlowWithContext<TRequest, RpcContext, TResponse, RpcContext, NotUsed> _flow;
     private readonly int _bufferSize;
+    private readonly TimeSpan _answerTimeout;
     private readonly ILogger? _logger;
     private readonly Lock _gate = new();
     private Run? _current;
     private readonly StartedMaterializer _materializer;
     private readonly Func<ActorSystem> _system;
 
-    public RpcFlowRunner(string procedure, Flow<TRequest, TResponse, NotUsed> flow, int bufferSize, IServiceProvider services)
+    public RpcFlowRunner(
+        string procedure,
+        FlowWithContext<TRequest, RpcContext, TResponse, RpcContext, NotUsed> flow,
+        RpcServerOptions options,
+        IServiceProvider services)
     {
         _procedure = procedure;
         _flow = flow;
-        _bufferSize = bufferSize;
+        _bufferSize = options.EffectiveFlowBufferSize;
+        _answerTimeout = options.EffectiveFlowAnswerTimeout;
         _materializer = new StartedMaterializer("rpc-" + procedure);
         _system = services.GetRequiredService<ActorSystem>;
         _logger = services.GetService<ILoggerFactory>()?.CreateLogger("Twyla.Streams.Hosting.Rpc");
     }
 
-    public async Task<TResponse> InvokeAsync(TRequest request, CancellationToken cancellationToken)
+    public async Task<TResponse> InvokeAsync(TRequest request, RpcContext context, CancellationToken cancellationToken)
     {
-        var pending = new Pending(request);
+        var pending = new Pending(request, context);
         // Awaited, not blocked on: see StartedMaterializer.
         var materializer = await _materializer.GetAsync(_system).WaitAsync(cancellationToken).ConfigureAwait(false);
+        Run run;
         for (var attempt = 1; ; attempt++)
         {
-            var run = Current(materializer);
+            run = Current(materializer);
             try
             {
                 await run.EnqueueAsync(pending, cancellationToken).ConfigureAwait(false);
@@ -55,7 +65,21 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
             }
         }
 
-        return await pending.Promise.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await pending.Promise.Task.WaitAsync(_answerTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new RpcException(
+                RpcFailureCodes.NoAnswer,
+                $"The flow serving '{_procedure}' gave no answer to this request within {_answerTimeout.TotalSeconds:0.###} s: it dropped the request or is stuck.",
+                500);
+        }
+        finally
+        {
+            run.Forget(pending); // answered, failed, or its caller stopped waiting: a late answer is discarded
+        }
     }
 
     private Run Current(IMaterializer materializer)
@@ -77,9 +101,11 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
         }
     }
 
-    private sealed class Pending(TRequest request)
+    private sealed class Pending(TRequest request, RpcContext context)
     {
         public TRequest Request { get; } = request;
+
+        public RpcContext Context { get; } = context;
 
         public TaskCompletionSource<TResponse> Promise { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -87,8 +113,8 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
     private sealed class Run
     {
         private readonly Channel<Pending> _channel;
-        private readonly ConcurrentQueue<Pending> _inFlight = new();
-        private readonly ConcurrentDictionary<Pending, byte> _unanswered = new();
+        // By the caller's context object (reference identity: every call has its own, and only the server makes them).
+        private readonly ConcurrentDictionary<RpcContext, Pending> _unanswered = new(ReferenceEqualityComparer.Instance);
         private readonly RpcFlowRunner<TRequest, TResponse> _owner;
         private volatile bool _stopped;
 
@@ -101,27 +127,23 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
                 FullMode = BoundedChannelFullMode.Wait,
             });
             var done = ChannelSource.FromReader(_channel.Reader)
-                .Select(p =>
-                {
-                    _inFlight.Enqueue(p);
-                    return p.Request;
-                })
+                .Select(p => (p.Request, p.Context))
                 .Via(owner._flow)
                 .Named("rpc-flow-" + owner._procedure)
-                .RunWith(Sink.ForEach<TResponse>(Complete), materializer);
+                .RunWith(Sink.ForEach<(TResponse Response, RpcContext Context)>(Complete), materializer);
             done.ContinueWith(t => Stop(t.Exception?.GetBaseException()), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
         public async ValueTask EnqueueAsync(Pending pending, CancellationToken cancellationToken)
         {
-            _unanswered[pending] = 0;
+            _unanswered[pending.Context] = pending;
             try
             {
                 await _channel.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false); // synchronous while there is room
             }
             catch
             {
-                _unanswered.TryRemove(pending, out _);
+                Forget(pending);
                 throw;
             }
 
@@ -134,17 +156,18 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
 
         public bool Stopped => _stopped;
 
-        private void Complete(TResponse response)
+        public void Forget(Pending pending) => _unanswered.TryRemove(new KeyValuePair<RpcContext, Pending>(pending.Context, pending));
+
+        private void Complete((TResponse Response, RpcContext Context) answer)
         {
-            if (_inFlight.TryDequeue(out var pending))
+            if (answer.Context is not null && _unanswered.TryRemove(answer.Context, out var pending))
             {
-                _unanswered.TryRemove(pending, out _);
-                pending.Promise.TrySetResult(response);
+                pending.Promise.TrySetResult(answer.Response);
             }
             else
             {
-                _owner._logger?.LogError(
-                    "The flow serving {Procedure} emitted more responses than it received requests; a served flow must emit exactly one response per request, in order",
+                _owner._logger?.LogDebug(
+                    "The flow serving {Procedure} answered a request whose caller no longer waits (answered already, or gave up); the answer is discarded",
                     _owner._procedure);
             }
         }
@@ -161,7 +184,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
 
             // Every request that entered this run and has no answer yet: in the channel, inside the flow's
             // stages, or between the two.
-            foreach (var pending in _unanswered.Keys)
+            foreach (var pending in _unanswered.Values)
             {
                 Fail(pending, error);
             }
@@ -169,7 +192,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
 
         private void Fail(Pending pending, Exception error)
         {
-            _unanswered.TryRemove(pending, out _);
+            Forget(pending);
             pending.Promise.TrySetException(error);
         }
     }

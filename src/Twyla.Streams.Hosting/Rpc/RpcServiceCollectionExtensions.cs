@@ -13,7 +13,7 @@ namespace Twyla.Streams.Hosting.Rpc;
 /// <item><c>Services:{name}</c>: the base URL of a service;</item>
 /// <item><c>UrlTemplate</c>: the template for other services (default <c>http://{service}</c>; an empty value disables it);</item>
 /// <item><c>Timeout</c>: the default call timeout, e.g. <c>00:00:05</c>;</item>
-/// <item><c>Server:MaxRequestBodyBytes</c>, <c>Server:FlowBufferSize</c>: see <see cref="RpcServerOptions"/>.</item>
+/// <item><c>Server:MaxRequestBodyBytes</c>, <c>Server:FlowBufferSize</c>, <c>Server:FlowAnswerTimeout</c>: see <see cref="RpcServerOptions"/>.</item>
 /// </list>
 /// </remarks>
 public static class RpcServiceCollectionExtensions

@@ -56,4 +56,10 @@ public static class RpcFailureCodes
 
     /// <summary>Server side: the caller's deadline passed before the handler finished (504).</summary>
     public const string DeadlineExceeded = "deadline_exceeded";
+
+    /// <summary>
+    /// Server side: the flow serving the procedure gave no answer to this request within its answer timeout (500): it
+    /// dropped the request (a <c>Where</c>, a <c>Collect</c>) or is stuck.
+    /// </summary>
+    public const string NoAnswer = "no_answer";
 }

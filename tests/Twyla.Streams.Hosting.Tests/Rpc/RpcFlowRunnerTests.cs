@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Akka.Streams.Dsl;
 using Microsoft.Extensions.DependencyInjection;
 using Twyla.Streams.Hosting.Rpc;
+using Twyla.Streams.Rpc;
 using Xunit;
 
 namespace Twyla.Streams.Hosting.Tests.Rpc;
@@ -33,7 +34,8 @@ public sealed class RpcFlowRunnerTests
                 }
                 """));
         await using var services = new ServiceCollection().AddSingleton(system).BuildServiceProvider();
-        var runner = new RpcFlowRunner<Echo, Echo>("upper", Flow.Create<Echo>().Select(e => new Echo(e.Text.ToUpperInvariant())), 16, services);
+        var runner = new RpcFlowRunner<Echo, Echo>(
+            "upper", FlowWithContext.Create<Echo, RpcContext>().Select(e => new Echo(e.Text.ToUpperInvariant())), new RpcServerOptions(), services);
         using var release = new ManualResetEventSlim();
         foreach (var dispatcher in new[] { "akka.actor.default-dispatcher", "akka.actor.internal-dispatcher" })
         {
@@ -44,7 +46,7 @@ public sealed class RpcFlowRunnerTests
 
         Task<Echo>[] calls;
         var invoke = Task.Factory.StartNew(
-            () => Enumerable.Range(0, 3).Select(i => runner.InvokeAsync(new Echo($"call-{i}"), CancellationToken.None)).ToArray(),
+            () => Enumerable.Range(0, 3).Select(i => runner.InvokeAsync(new Echo($"call-{i}"), new RpcContext("upper", $"corr-{i}", null, string.Empty), CancellationToken.None)).ToArray(),
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);

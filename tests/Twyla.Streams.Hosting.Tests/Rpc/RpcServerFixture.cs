@@ -31,6 +31,12 @@ public sealed class RpcServerFixture : IAsyncLifetime
 {
     public const long BodyLimit = 4096;
 
+    /// <summary>How many callers the <c>unordered</c> flow expects (it delays early requests more than later ones).</summary>
+    public const int UnorderedCallers = 60;
+
+    /// <summary>How long served flows may take to answer: several seconds, so answered callers make it on a loaded machine.</summary>
+    public static readonly TimeSpan FlowAnswerTimeout = TimeSpan.FromSeconds(5);
+
     private WebApplication? _app;
     private RpcClient? _selfClient;
 
@@ -74,7 +80,11 @@ public sealed class RpcServerFixture : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Services.Configure<RpcServerOptions>(o => o.MaxRequestBodyBytes = BodyLimit);
+        builder.Services.Configure<RpcServerOptions>(o =>
+        {
+            o.MaxRequestBodyBytes = BodyLimit;
+            o.FlowAnswerTimeout = FlowAnswerTimeout;
+        });
         builder.Services.AddAkka("rpc-tests", _ => { });
         var app = builder.Build();
 
@@ -164,14 +174,28 @@ public sealed class RpcServerFixture : IAsyncLifetime
             return job;
         });
 
-        app.MapRpcFlow("upper", Flow.Create<Echo>().SelectAsync(4, async e =>
+        app.MapRpcFlow("upper", FlowWithContext.Create<Echo, RpcContext>().SelectAsync(4, async e =>
         {
             await Task.Yield();
             return new Echo(e.Text.ToUpperInvariant());
         }));
 
-        app.MapRpcFlow("crashy", Flow.Create<Echo>().Select(e =>
+        app.MapRpcFlow("crashy", FlowWithContext.Create<Echo, RpcContext>().Select(e =>
             e.Text == "crash" ? throw new InvalidOperationException("flow crashed") : new Echo(e.Text + "!")));
+
+        // Later requests overtake earlier ones (the delay shrinks as the number grows), through the escape hatch of
+        // FlowWithContext: a flow over (element, context) pairs.
+        app.MapRpcFlow("unordered", FlowWithContext.Create<Echo, RpcContext>().Via(
+            Flow.Create<(Echo Request, RpcContext Context)>().SelectAsyncUnordered(16, async call =>
+            {
+                var number = int.Parse(call.Request.Text[(call.Request.Text.IndexOf('-', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
+                await Task.Delay((UnorderedCallers - number) % 8 * 15);
+                return (new Echo(call.Request.Text.ToUpperInvariant()), call.Context);
+            })));
+
+        app.MapRpcFlow("filtered", FlowWithContext.Create<Echo, RpcContext>()
+            .Where(e => !e.Text.StartsWith("skip", StringComparison.Ordinal))
+            .Select(e => new Echo(e.Text.ToUpperInvariant())));
 
         await app.StartAsync();
         var address = app.Urls.First();
