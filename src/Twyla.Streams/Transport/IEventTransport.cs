@@ -24,6 +24,6 @@ internal interface IEventTransport : IAsyncDisposable
     /// <summary>Reads up to <paramref name="max"/> dead letters of a listener queue without removing them.</summary>
     Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken);
 
-    /// <summary>Whether the transport can reach its broker now.</summary>
-    Task<bool> IsHealthyAsync(CancellationToken cancellationToken);
+    /// <summary>Whether the transport can reach its broker now, and why not when it cannot.</summary>
+    Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken);
 }

@@ -25,7 +25,7 @@ internal sealed class SilentBrokerTransport(TimeSpan sessionConfirmTimeout) : IE
     public Task<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(ListenerTopology topology, int max, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<DeadLetter>>([]);
 
-    public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+    public Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(TransportHealth.Healthy);
 
     public ValueTask DisposeAsync() => Publisher.DisposeAsync();
 
