@@ -52,6 +52,9 @@ var apiAddress = api.Urls.First();
 var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Configuration["Twyla:ServiceName"] = "booking";
+// The transport, chosen explicitly (outside Development, Twyla does not fall back to in-memory by itself).
+var brokerConfigured = builder.Configuration["Twyla:Amqp:Uri"] is not null || builder.Configuration["TWYLA_AMQP_HOST"] is not null;
+builder.Configuration["Twyla:Transport"] = brokerConfigured ? "RabbitMq" : "InMemory";
 builder.Configuration["Twyla:Rpc:Services:navitaire-api"] = apiAddress;
 builder.Services.AddRpc(builder.Configuration);
 builder.Services.AddSingleton<Summary>();

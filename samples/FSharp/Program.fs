@@ -91,6 +91,8 @@ let run (args: string array) = task {
     let builder = Host.CreateApplicationBuilder(args)
     builder.Logging.SetMinimumLevel LogLevel.Warning |> ignore
     builder.Configuration["Twyla:ServiceName"] <- "booking"
+    // The transport, chosen explicitly (outside Development, Twyla does not fall back to in-memory by itself).
+    builder.Configuration["Twyla:Transport"] <- (if isNull builder.Configuration["Twyla:Amqp:Uri"] then "InMemory" else "RabbitMq")
     builder.Configuration["Twyla:Rpc:Services:navitaire-api"] <- apiAddress
     builder.Services.AddRpc(builder.Configuration).AddSingleton<Summary>() |> ignore
     builder.AddTwyla(fun akka ->

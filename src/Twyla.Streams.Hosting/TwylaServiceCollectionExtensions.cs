@@ -68,7 +68,9 @@ public static class TwylaServiceCollectionExtensions
             services.TryAddSingleton(static sp => TwylaEventBusFactory.Create(
                 sp.GetRequiredService<IOptions<TwylaOptions>>().Value,
                 sp.GetService<IHostEnvironment>()?.ApplicationName ?? "twyla-service",
+                sp.GetService<IHostEnvironment>(),
                 sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
+            services.AddHostedService<TwylaEventBusStartup>();
             services.TryAddSingleton(static sp => new TwylaListeners(sp, sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
             services.AddHostedService<TwylaLifecycleService>();
             services.AddHealthChecks()

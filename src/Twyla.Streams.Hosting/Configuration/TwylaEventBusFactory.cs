@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Twyla.Streams.Transport.RabbitMq;
@@ -7,11 +8,20 @@ namespace Twyla.Streams.Hosting.Configuration;
 /// <summary>Makes the service's <see cref="EventBus"/> from validated <see cref="TwylaOptions"/>.</summary>
 internal static class TwylaEventBusFactory
 {
-    public static EventBus Create(TwylaOptions options, string defaultServiceName, ILoggerFactory loggerFactory)
+    /// <summary>
+    /// The bus; throws <see cref="OptionsValidationException"/> when no broker is configured outside the Development
+    /// environment (<paramref name="environment"/> <c>null</c>: no host, not Development).
+    /// </summary>
+    public static EventBus Create(TwylaOptions options, string defaultServiceName, IHostEnvironment? environment, ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger("Twyla.Streams.Hosting");
         var settings = EventBusSettings.Create(options.ServiceName ?? defaultServiceName).WithLoggerFactory(loggerFactory);
         var transport = ResolveTransport(options);
+        if (options.Transport is null && transport == TwylaTransport.InMemory && environment?.IsDevelopment() != true)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(TwylaOptions), [NoBrokerMessage(environment)]);
+        }
+
         switch (transport)
         {
             case TwylaTransport.RabbitMq:
@@ -28,7 +38,7 @@ internal static class TwylaEventBusFactory
                 {
                     logger.LogWarning(
                         "Twyla event bus for service {ServiceName}: no transport configured (Twyla:Transport, Twyla:Amqp:Uri or TWYLA_AMQP_HOST), " +
-                        "using the in-memory transport; events live in this process only",
+                        "using the in-memory transport in the Development environment; events live in this process only",
                         settings.ServiceName);
                 }
                 else
@@ -40,6 +50,12 @@ internal static class TwylaEventBusFactory
         }
     }
 
+    private static string NoBrokerMessage(IHostEnvironment? environment) =>
+        $"No event broker is configured (environment: {environment?.EnvironmentName ?? "none"}). Set Twyla:Amqp:Uri " +
+        "(environment variable Twyla__Amqp__Uri=amqp://user:password@host:5672/vhost) or TWYLA_AMQP_HOST, or choose the " +
+        "in-memory transport explicitly with Twyla:Transport=InMemory (Twyla__Transport=InMemory; events then live in this " +
+        "process only). Without either, the in-memory transport is used in the Development environment only.";
+
     /// <summary>The configured transport, or RabbitMQ when any AMQP setting is present, else in-memory.</summary>
     public static TwylaTransport ResolveTransport(TwylaOptions options) =>
         options.Transport ?? (options.Amqp?.IsConfigured == true ? TwylaTransport.RabbitMq : TwylaTransport.InMemory);
@@ -49,17 +65,9 @@ internal static class TwylaEventBusFactory
     {
         var amqp = options.Amqp ?? new TwylaAmqpOptions();
         var rabbit = RabbitMqSettings.Create();
-        try
+        if (amqp.Uri is { } uri)
         {
-            if (amqp.Uri is { } uri)
-            {
-                rabbit = rabbit.WithUri(uri);
-            }
-        }
-        catch (ArgumentException ex)
-        {
-            throw new OptionsValidationException(
-                Options.DefaultName, typeof(TwylaOptions), [$"Twyla:Amqp:Uri: {ex.Message}"]);
+            rabbit = rabbit.WithUri(uri); // checked by TwylaOptionsValidator
         }
 
         if (amqp.Host is { } host)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using Twyla.Streams.Hosting.Rpc;
 using Twyla.Streams.Transport;
 
 namespace Twyla.Streams.Hosting.Configuration;
@@ -8,7 +9,9 @@ namespace Twyla.Streams.Hosting.Configuration;
 /// <summary>
 /// Binds <see cref="TwylaOptions"/> from the section <c>Twyla</c> of a configuration root and the platform's classic
 /// <c>TWYLA_AMQP_*</c> variables (root keys, which the Generic Host fills from the environment). Parses every value
-/// itself so a bad one fails with a message naming the key and the accepted values, never a binder stack trace.
+/// itself so a bad one fails with a message naming the key and the accepted values, never a binder stack trace; a key
+/// that is no setting (a typo) fails the same way (<see cref="TwylaConfigurationKeys"/>). The section <c>Twyla:Rpc</c>
+/// is bound by <see cref="BindRpc"/> with the same rules.
 /// </summary>
 internal static class TwylaOptionsBinder
 {
@@ -18,6 +21,7 @@ internal static class TwylaOptionsBinder
         var errors = new List<string>();
         var section = configuration.GetSection(TwylaOptions.SectionName);
         var amqp = options.Amqp ??= new TwylaAmqpOptions();
+        TwylaConfigurationKeys.CheckUnknown(section, skip: RpcServiceCollectionExtensions.SectionName, errors);
 
         options.Transport = ParseEnum<TwylaTransport>(section, "Transport", errors) ?? options.Transport;
         options.ServiceName = Text(section, "ServiceName") ?? options.ServiceName;
@@ -45,29 +49,105 @@ internal static class TwylaOptionsBinder
         amqp.Password = Text(configuration, "TWYLA_AMQP_PASS") ?? amqp.Password;
         amqp.VirtualHost = Text(configuration, "TWYLA_AMQP_VHOST") ?? amqp.VirtualHost;
 
-        if (errors.Count > 0)
+        ThrowIfAny(errors, typeof(TwylaOptions));
+    }
+
+    /// <summary>
+    /// Binds the section <c>Twyla:Rpc</c> and makes the client settings from it; throws
+    /// <see cref="OptionsValidationException"/> listing every invalid or unknown key.
+    /// </summary>
+    public static void BindRpc(TwylaRpcOptions options, IConfiguration configuration)
+    {
+        var errors = new List<string>();
+        var section = configuration.GetSection(RpcServiceCollectionExtensions.SectionName);
+        TwylaConfigurationKeys.CheckUnknown(section, skip: null, errors);
+        foreach (var entry in section.GetSection(nameof(TwylaRpcOptions.Services)).GetChildren())
         {
-            throw new OptionsValidationException(Options.DefaultName, typeof(TwylaOptions), errors);
+            if (Text(entry.Value) is { } url)
+            {
+                options.Services[entry.Key] = url;
+            }
+        }
+
+        options.UrlTemplate = section[nameof(TwylaRpcOptions.UrlTemplate)]?.Trim() ?? options.UrlTemplate;
+        options.Timeout = ParseDuration(section, nameof(TwylaRpcOptions.Timeout), allowZero: false, errors) ?? options.Timeout;
+        var server = section.GetSection(nameof(TwylaRpcOptions.Server));
+        options.Server.MaxRequestBodyBytes =
+            ParseNumber(server, nameof(RpcServerOptions.MaxRequestBodyBytes), 1, long.MaxValue, "a number of bytes, 1 or more", errors) ??
+            options.Server.MaxRequestBodyBytes;
+        options.Server.FlowBufferSize =
+            (int?)ParseNumber(server, nameof(RpcServerOptions.FlowBufferSize), 1, int.MaxValue, "a number of requests, 1 or more", errors) ??
+            options.Server.FlowBufferSize;
+        options.Client = RpcClientSettings(options, section, errors);
+        ThrowIfAny(errors, typeof(TwylaRpcOptions));
+    }
+
+    /// <summary>An <see cref="ArgumentException"/>'s message without the parameter name the runtime appends.</summary>
+    public static string Reason(ArgumentException e) => e.Message.Split(" (Parameter '", 2)[0];
+
+    private static Twyla.Streams.Rpc.RpcClientSettings RpcClientSettings(TwylaRpcOptions options, IConfigurationSection section, List<string> errors)
+    {
+        var settings = Twyla.Streams.Rpc.RpcClientSettings.Create();
+        foreach (var (service, url) in options.Services)
+        {
+            var key = $"{section.Path}:{nameof(TwylaRpcOptions.Services)}:{service}";
+            Apply(key, url, () => settings = settings.WithService(
+                service, Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new ArgumentException($"'{url}' is not an absolute http(s) URL.")));
+        }
+
+        if (options.UrlTemplate is { } template)
+        {
+            Apply(KeyOf(section, nameof(TwylaRpcOptions.UrlTemplate)), template, () =>
+                settings = template.Length == 0 ? settings.WithoutUrlTemplate() : settings.WithUrlTemplate(template));
+        }
+
+        if (options.Timeout is { } timeout)
+        {
+            Apply(KeyOf(section, nameof(TwylaRpcOptions.Timeout)), section[nameof(TwylaRpcOptions.Timeout)] ?? timeout.ToString(), () =>
+                settings = settings.WithCallDefaults(settings.CallDefaults.WithTimeout(timeout)));
+        }
+
+        return settings;
+
+        void Apply(string key, string text, Action apply)
+        {
+            try
+            {
+                apply();
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"{key} is '{text}': {Reason(e)}");
+            }
         }
     }
 
-    private static string? Text(IConfiguration configuration, string key)
+    private static void ThrowIfAny(List<string> errors, Type optionsType)
     {
-        var value = configuration[key];
-        return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, optionsType, errors);
+        }
     }
+
+    private static string? Text(IConfiguration configuration, string key) => Text(configuration[key]);
+
+    private static string? Text(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static string KeyOf(IConfiguration configuration, string key) =>
         configuration is IConfigurationSection section ? $"{section.Path}:{key}" : key;
 
-    private static int? ParseInt(IConfiguration configuration, string key, int min, int max, string expected, List<string> errors)
+    private static int? ParseInt(IConfiguration configuration, string key, int min, int max, string expected, List<string> errors) =>
+        (int?)ParseNumber(configuration, key, min, max, expected, errors);
+
+    private static long? ParseNumber(IConfiguration configuration, string key, long min, long max, string expected, List<string> errors)
     {
         if (Text(configuration, key) is not { } text)
         {
             return null;
         }
 
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
         {
             return value;
         }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Twyla.Streams.Transport.RabbitMq;
 
 namespace Twyla.Streams.Hosting.Configuration;
 
@@ -47,10 +48,16 @@ internal sealed class TwylaOptionsValidator : IValidateOptions<TwylaOptions>
             errors.Add($"Twyla:MinBackoff ({min}) is more than Twyla:MaxBackoff ({max}).");
         }
 
-        if (options.Amqp?.Uri is { } uri &&
-            (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || (parsed.Scheme != "amqp" && parsed.Scheme != "amqps")))
+        if (options.Amqp?.Uri is { } uri)
         {
-            errors.Add("Twyla:Amqp:Uri is not an AMQP URI: expected amqp://user:password@host:port/vhost (or amqps:// for TLS).");
+            try
+            {
+                _ = RabbitMqSettings.FromUri(uri); // the AMQP URI's rules are the settings'
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"Twyla:Amqp:Uri: {TwylaOptionsBinder.Reason(e)}");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -1,15 +1,34 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Twyla.Streams.Transport.InMemory;
 
 namespace Twyla.Streams.Hosting.HealthChecks;
 
-/// <summary>Healthy while the event bus can reach its broker.</summary>
-internal sealed class BrokerHealthCheck(EventBus bus) : IHealthCheck
+/// <summary>
+/// Healthy while the event bus can reach its broker; when it cannot, the description says why (refused credentials,
+/// unknown virtual host, TLS rejected, host unreachable). The in-memory transport is degraded outside the Development
+/// environment: its events live in one process only.
+/// </summary>
+internal sealed class BrokerHealthCheck(EventBus bus, IHostEnvironment? environment = null) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var data = new Dictionary<string, object> { ["transport"] = bus.TransportDescription };
-        return await bus.Transport.IsHealthyAsync(cancellationToken).ConfigureAwait(false)
-            ? HealthCheckResult.Healthy($"Connected to {bus.TransportDescription}.", data)
-            : new HealthCheckResult(context.Registration.FailureStatus, $"Cannot reach the broker {bus.TransportDescription}.", data: data);
+        var health = await bus.Transport.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+        if (!health.IsHealthy)
+        {
+            return new HealthCheckResult(
+                context.Registration.FailureStatus, $"Cannot reach the broker {bus.TransportDescription}: {health.Reason}.", data: data);
+        }
+
+        if (bus.Transport is InMemoryTransport && environment?.IsDevelopment() != true)
+        {
+            return HealthCheckResult.Degraded(
+                $"Events run on the in-memory transport in the {environment?.EnvironmentName ?? "(unknown)"} environment: they live in this " +
+                "process only and are lost when it stops. Configure a broker with Twyla:Amqp:Uri (Twyla__Amqp__Uri).",
+                data: data);
+        }
+
+        return HealthCheckResult.Healthy($"Connected to {bus.TransportDescription}.", data);
     }
 }

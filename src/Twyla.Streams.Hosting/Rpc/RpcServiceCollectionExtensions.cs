@@ -1,7 +1,8 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Twyla.Streams.Hosting.Configuration;
 using Twyla.Streams.Rpc;
 
 namespace Twyla.Streams.Hosting.Rpc;
@@ -12,9 +13,11 @@ namespace Twyla.Streams.Hosting.Rpc;
 /// <list type="bullet">
 /// <item><c>Services:{name}</c>: the base URL of a service;</item>
 /// <item><c>UrlTemplate</c>: the template for other services (default <c>http://{service}</c>; an empty value disables it);</item>
-/// <item><c>Timeout</c>: the default call timeout, e.g. <c>00:00:05</c>;</item>
+/// <item><c>Timeout</c>: the default call timeout, a time span <c>00:00:05</c> or a number of seconds <c>5</c>;</item>
 /// <item><c>Server:MaxRequestBodyBytes</c>, <c>Server:FlowBufferSize</c>, <c>Server:FlowAnswerTimeout</c>: see <see cref="RpcServerOptions"/>.</item>
 /// </list>
+/// The section is bound and checked when the host starts, with the rules of the rest of the section <c>Twyla</c>: an
+/// invalid value or an unknown key fails the start with a message naming the key.
 /// </remarks>
 public static class RpcServiceCollectionExtensions
 {
@@ -42,37 +45,14 @@ public static class RpcServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(configure);
-        services.Configure<RpcServerOptions>(configuration.GetSection(SectionName + ":Server"));
-        services.TryAddSingleton(_ => new RpcClient(configure(ReadClientSettings(configuration))));
+        services.AddOptions<TwylaRpcOptions>().Configure(options => TwylaOptionsBinder.BindRpc(options, configuration)).ValidateOnStart();
+        services.AddOptions<RpcServerOptions>().Configure<IOptions<TwylaRpcOptions>>(static (server, rpc) =>
+        {
+            var configured = rpc.Value.Server;
+            server.MaxRequestBodyBytes = configured.MaxRequestBodyBytes ?? server.MaxRequestBodyBytes;
+            server.FlowBufferSize = configured.FlowBufferSize ?? server.FlowBufferSize;
+        });
+        services.TryAddSingleton(sp => new RpcClient(configure(sp.GetRequiredService<IOptions<TwylaRpcOptions>>().Value.Client)));
         return services;
-    }
-
-    internal static RpcClientSettings ReadClientSettings(IConfiguration configuration)
-    {
-        var section = configuration.GetSection(SectionName);
-        var settings = RpcClientSettings.Create();
-        var services = new Dictionary<string, Uri>(StringComparer.Ordinal);
-        foreach (var entry in section.GetSection("Services").GetChildren())
-        {
-            if (!Uri.TryCreate(entry.Value, UriKind.Absolute, out var uri))
-            {
-                throw new InvalidOperationException($"Configuration {entry.Path} = '{entry.Value}' is not an absolute http(s) URL.");
-            }
-
-            services[entry.Key] = uri;
-        }
-
-        settings = settings.WithServices(services);
-        if (section["UrlTemplate"] is { } template)
-        {
-            settings = template.Length == 0 ? settings.WithoutUrlTemplate() : settings.WithUrlTemplate(template);
-        }
-
-        if (section["Timeout"] is { Length: > 0 } timeout)
-        {
-            settings = settings.WithCallDefaults(settings.CallDefaults.WithTimeout(TimeSpan.Parse(timeout, CultureInfo.InvariantCulture)));
-        }
-
-        return settings;
     }
 }

@@ -38,6 +38,6 @@ internal interface IEventTransport : IAsyncDisposable
     /// <returns>How many were deleted.</returns>
     Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken);
 
-    /// <summary>Whether the transport can reach its broker now.</summary>
-    Task<bool> IsHealthyAsync(CancellationToken cancellationToken);
+    /// <summary>Whether the transport can reach its broker now, and why not when it cannot.</summary>
+    Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken);
 }

@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
@@ -141,7 +142,8 @@ public sealed class TwylaConfigurationTests : IDisposable
     {
         var error = await StartFailureAsync(Json("""{ "Twyla": { "Amqp": { "Uri": "http://app:hunter2@broker.local" } } }"""));
 
-        Assert.Contains("Twyla:Amqp:Uri is not an AMQP URI: expected amqp://user:password@host:port/vhost", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Twyla:Amqp:Uri: 'http://app:", error.Message, StringComparison.Ordinal);
+        Assert.Contains("' is not an AMQP URI: expected amqp://user:password@host:port/vhost", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
     }
 
@@ -168,11 +170,12 @@ public sealed class TwylaConfigurationTests : IDisposable
     }
 
     [Fact]
-    public async Task Bus_should_fall_back_to_in_memory_and_say_so_when_nothing_is_configured()
+    public async Task Bus_should_fall_back_to_in_memory_in_Development_and_say_so_when_nothing_is_configured()
     {
         var logs = new LogCapture();
         var services = Services(Json("{}").Build());
         services.AddLogging(b => b.AddProvider(logs));
+        services.AddSingleton<IHostEnvironment>(new HostingEnvironment { EnvironmentName = Environments.Development, ApplicationName = "booking-api" });
         await using var provider = services.BuildServiceProvider();
 
         var bus = provider.GetRequiredService<EventBus>();

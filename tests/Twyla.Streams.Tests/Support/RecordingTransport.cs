@@ -49,7 +49,7 @@ internal sealed class RecordingTransport : IEventTransport
 
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(0L);
 
-    public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+    public Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(TransportHealth.Healthy);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 

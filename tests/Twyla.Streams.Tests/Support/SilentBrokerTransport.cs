@@ -32,7 +32,7 @@ internal sealed class SilentBrokerTransport(TimeSpan sessionConfirmTimeout) : IE
 
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(0L);
 
-    public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+    public Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(TransportHealth.Healthy);
 
     public ValueTask DisposeAsync() => Publisher.DisposeAsync();
 

@@ -87,10 +87,10 @@ internal sealed class InMemoryTransport : IEventTransport
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
         OnDeadLetters(topology, q => (long)q.PurgeDeadLetters(), 0L, cancellationToken);
 
-    public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) =>
+    public Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken) =>
         cancellationToken.IsCancellationRequested
-            ? Task.FromCanceled<bool>(cancellationToken)
-            : Task.FromResult(!_broker.IsDisposed);
+            ? Task.FromCanceled<TransportHealth>(cancellationToken)
+            : Task.FromResult(_broker.IsDisposed ? TransportHealth.Unhealthy("the in-memory broker was disposed") : TransportHealth.Healthy);
 
     public ValueTask DisposeAsync() => new(_broker.DisposeAsync());
 

@@ -148,10 +148,17 @@ public sealed class RabbitMqSettings
     public RabbitMqSettings WithUri(string uri)
     {
         if (string.IsNullOrWhiteSpace(uri) || !Uri.TryCreate(uri.Trim(), UriKind.Absolute, out var parsed) ||
-            (parsed.Scheme != "amqp" && parsed.Scheme != "amqps") || string.IsNullOrEmpty(parsed.Host))
+            (parsed.Scheme != "amqp" && parsed.Scheme != "amqps"))
         {
             throw new ArgumentException(
                 $"'{Redact(uri)}' is not an AMQP URI: expected amqp://user:password@host:port/vhost or amqps://… for TLS.",
+                nameof(uri));
+        }
+
+        if (string.IsNullOrEmpty(parsed.Host))
+        {
+            throw new ArgumentException(
+                $"'{Redact(uri)}' names no host: expected amqp://user:password@host:port/vhost, e.g. amqp://guest:guest@localhost:5672/.",
                 nameof(uri));
         }
 

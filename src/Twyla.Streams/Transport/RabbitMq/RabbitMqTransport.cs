@@ -144,18 +144,20 @@ internal sealed class RabbitMqTransport : IEventTransport
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
         DeadLetters.PurgeAsync(topology, cancellationToken);
 
-    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
+    public async Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken)
     {
         try
         {
-            var connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-            return connection.IsOpen;
+            // A round trip, not only an open socket: the broker refuses an unknown virtual host after the connection opened.
+            var channel = await OpenChannelAsync(confirms: false, cancellationToken).ConfigureAwait(false);
+            await CloseChannelAsync(channel).ConfigureAwait(false);
+            return TransportHealth.Healthy;
         }
 #pragma warning disable CA1031 // unhealthy is the answer for any failure to connect
         catch (Exception e) when (e is not OperationCanceledException)
 #pragma warning restore CA1031
         {
-            return false;
+            return TransportHealth.Unhealthy(RabbitMqConnectionFailure.Describe(e, Settings));
         }
     }
 

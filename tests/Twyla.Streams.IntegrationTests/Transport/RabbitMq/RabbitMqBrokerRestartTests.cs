@@ -78,7 +78,7 @@ public class RabbitMqBrokerRestartTests(ITestOutputHelper output, PrivateNode no
             var emitFailure = Assert.Single(failures);
             output.WriteLine($"emit failed: {emitFailure.Message}");
             Assert.Contains("booking.created", emitFailure.Message, StringComparison.Ordinal);
-            Assert.False(await transport.IsHealthyAsync(default));
+            Assert.False((await transport.CheckHealthAsync(default)).IsHealthy);
         }
         finally
         {
@@ -90,7 +90,7 @@ public class RabbitMqBrokerRestartTests(ITestOutputHelper output, PrivateNode no
         await publisher.DisposeAsync();
 
         // The next session connects again by itself and sees every confirmed event (durable queue, persistent messages).
-        Assert.True(await transport.IsHealthyAsync(default));
+        Assert.True((await transport.CheckHealthAsync(default)).IsHealthy);
         var after = new DeliveryProbe();
         await using var resumed = await transport.StartConsumerAsync(topology, 200, after, default);
         var got = new HashSet<string>();

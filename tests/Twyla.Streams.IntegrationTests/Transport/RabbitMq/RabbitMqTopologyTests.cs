@@ -108,7 +108,7 @@ public class RabbitMqTopologyTests
 
         Assert.True(probe.Failed.IsCompleted, "DisposeAsync returns after the sessions were told");
         Assert.IsType<ObjectDisposedException>(await probe.Failed);
-        Assert.False(await transport.IsHealthyAsync(default));
+        Assert.False((await transport.CheckHealthAsync(default)).IsHealthy);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => session.AckAsync(delivery.Tag, false, default));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => publisher.PublishAsync(TestEvents.Envelope("booking.created", "{}"), false, default));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.DeclareListenerAsync(topology, default));
@@ -129,8 +129,8 @@ public class RabbitMqTopologyTests
         await using var up = new RabbitMqTransport(Broker.Settings());
         await using var down = new RabbitMqTransport(RabbitMqSettings.FromUri("amqp://guest:Secret99@127.0.0.1:1/"));
 
-        Assert.True(await up.IsHealthyAsync(default));
-        Assert.False(await down.IsHealthyAsync(default));
+        Assert.True((await up.CheckHealthAsync(default)).IsHealthy);
+        Assert.False((await down.CheckHealthAsync(default)).IsHealthy);
     }
 
     [Fact]
@@ -142,7 +142,7 @@ public class RabbitMqTopologyTests
 
         await using var bus = await EventBus.ConnectRabbitMqAsync(settings, EventBusSettings.Create("tests"), default);
 
-        Assert.True(await bus.Transport.IsHealthyAsync(default));
+        Assert.True((await bus.Transport.CheckHealthAsync(default)).IsHealthy);
         Assert.Equal($"amqp://127.0.0.1:1/ (+{live.Host}:{live.Port})", bus.TransportDescription);
     }
 

@@ -383,13 +383,13 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
         await PublishAsync("booking.created");
         var delivery = await target.NextAsync();
         Assert.Equal("in-memory", _transport.Description);
-        Assert.True(await _transport.IsHealthyAsync(None));
+        Assert.True((await _transport.CheckHealthAsync(None)).IsHealthy);
 
         await _transport.DisposeAsync();
 
         Assert.True(target.Failed.IsCompleted, "DisposeAsync returns after the sessions were told");
         Assert.IsType<ObjectDisposedException>(await target.Failed);
-        Assert.False(await _transport.IsHealthyAsync(None));
+        Assert.False((await _transport.CheckHealthAsync(None)).IsHealthy);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => session.AckAsync(delivery.Tag, multiple: false, None));
         await Assert.ThrowsAsync<ObjectDisposedException>(
             () => _publisher.PublishAsync(Envelopes.Create("booking.created"), mandatory: false, None));
