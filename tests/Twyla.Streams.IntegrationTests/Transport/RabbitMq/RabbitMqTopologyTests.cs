@@ -152,12 +152,14 @@ public class RabbitMqTopologyTests
     }
 
     [Fact]
-    public async Task ConnectRabbitMq_should_fail_naming_the_broker_but_not_the_password()
+    public async Task ConnectRabbitMq_should_fail_naming_each_host_with_its_failure_but_not_the_password()
     {
         var e = await Assert.ThrowsAnyAsync<Exception>(() => EventBus.ConnectRabbitMqAsync(
-            RabbitMqSettings.FromUri("amqp://guest:Secret99@127.0.0.1:1/"), EventBusSettings.Create("tests"), default));
+            RabbitMqSettings.FromUri("amqp://guest:Secret99@127.0.0.1:1/").WithClusterHosts(["127.0.0.1:2"]), EventBusSettings.Create("tests"), default));
 
-        Assert.Contains("amqp://127.0.0.1:1/", e.Message, StringComparison.Ordinal);
+        Assert.Equal(
+            "Could not connect to RabbitMQ at amqp://127.0.0.1:1/ (+127.0.0.1:2): 127.0.0.1:1: Connection refused; 127.0.0.1:2: Connection refused",
+            e.Message);
         Assert.DoesNotContain("Secret99", e.ToString(), StringComparison.Ordinal);
     }
 
