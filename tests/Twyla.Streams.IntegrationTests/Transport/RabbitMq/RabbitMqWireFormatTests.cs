@@ -147,11 +147,7 @@ public class RabbitMqWireFormatTests
         cloudEvent["correlationid"] = "chain-7";
         var body = new JsonEventFormatter().EncodeStructuredModeMessage(cloudEvent, out var contentType);
 
-        await using (var raw = await Broker.RawConnectionAsync())
-        await using (var ch = await raw.CreateChannelAsync())
-        {
-            await ch.BasicPublishAsync(settings.Exchange, "booking.created", false, new BasicProperties { ContentType = contentType.ToString() }, body);
-        }
+        await PublishRawAsync(settings.Exchange, "booking.created", new BasicProperties { ContentType = contentType.ToString() }, body);
 
         var got = await probe.NextAsync();
         Assert.Null(got.DecodeError);
@@ -170,11 +166,7 @@ public class RabbitMqWireFormatTests
         var probe = new DeliveryProbe();
         await using var consumer = await transport.StartConsumerAsync(topology, 10, probe, default);
 
-        await using (var raw = await Broker.RawConnectionAsync())
-        await using (var ch = await raw.CreateChannelAsync())
-        {
-            await ch.BasicPublishAsync(settings.Exchange, "booking.updated", false, new BasicProperties(), "{\"bookingId\":\"P-1\"}"u8.ToArray());
-        }
+        await PublishRawAsync(settings.Exchange, "booking.updated", new BasicProperties(), "{\"bookingId\":\"P-1\"}"u8.ToArray());
 
         var got = await probe.NextAsync();
         Assert.Null(got.DecodeError);
@@ -209,7 +201,7 @@ public class RabbitMqWireFormatTests
                 ["cloudEvents_correlationid"] = Bytes("chain-1"),
             },
         };
-        await PublishRawAsync(settings.Exchange, "booking.created", props, "{\"bookingId\":\"Y-1\"}");
+        await PublishRawAsync(settings.Exchange, "booking.created", props, "{\"bookingId\":\"Y-1\"}"u8.ToArray());
 
         var got = await probe.NextAsync();
         Assert.Null(got.DecodeError);
@@ -229,8 +221,8 @@ public class RabbitMqWireFormatTests
         var valid = CloudEventsAmqpCodec.Encode(TestEvents.Envelope("booking.created", "{}"));
 
         var tableId = new BasicProperties(valid) { Headers = new Dictionary<string, object?>(valid.Headers!) { ["cloudEvents_id"] = new Dictionary<string, object?> { ["n"] = 1 } } };
-        await PublishRawAsync(settings.Exchange, "booking.created", tableId, "{}");
-        await PublishRawAsync(settings.Exchange, "booking.cancelled", valid, "{}");
+        await PublishRawAsync(settings.Exchange, "booking.created", tableId, "{}"u8.ToArray());
+        await PublishRawAsync(settings.Exchange, "booking.cancelled", valid, "{}"u8.ToArray());
 
         var (first, second) = (await probe.NextAsync(), await probe.NextAsync());
         Assert.Equal("the header 'cloudEvents_id' holds a table where text is expected", first.DecodeError);
@@ -246,7 +238,7 @@ public class RabbitMqWireFormatTests
         await using var transport = new RabbitMqTransport(settings);
         var topology = TestEvents.Topology("booking.created");
         await transport.DeclareListenerAsync(topology, default);
-        await PublishRawAsync(settings.Exchange, "booking.created", new BasicProperties { Timestamp = new AmqpTimestamp(1_800_000_000) }, "{\"bookingId\":\"P-2\"}");
+        await PublishRawAsync(settings.Exchange, "booking.created", new BasicProperties { Timestamp = new AmqpTimestamp(1_800_000_000) }, "{\"bookingId\":\"P-2\"}"u8.ToArray());
 
         var firstProbe = new DeliveryProbe();
         var firstConsumer = await transport.StartConsumerAsync(topology, 10, firstProbe, default);
@@ -262,11 +254,12 @@ public class RabbitMqWireFormatTests
         await againConsumer.AckAsync(again.Tag, false, default);
     }
 
-    private static async Task PublishRawAsync(string exchange, string routingKey, BasicProperties props, string body)
+    /// <summary>Publishes as a service not using Twyla.Streams would, with RabbitMQ.Client.</summary>
+    private static async Task PublishRawAsync(string exchange, string routingKey, BasicProperties props, ReadOnlyMemory<byte> body)
     {
         await using var raw = await Broker.RawConnectionAsync();
         await using var ch = await raw.CreateChannelAsync();
-        await ch.BasicPublishAsync(exchange, routingKey, false, props, Encoding.UTF8.GetBytes(body));
+        await ch.BasicPublishAsync(exchange, routingKey, false, props, body);
     }
 
     private static async Task<BasicGetResult> RawGetAsync(string queue)
