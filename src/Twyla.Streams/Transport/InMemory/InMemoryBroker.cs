@@ -167,10 +167,13 @@ internal sealed class InMemoryBroker
         {
             if (existing.QueueType != topology.QueueType)
             {
-                throw new InvalidOperationException(
-                    $"PRECONDITION_FAILED - queue '{existing.Name}' already exists with different arguments: " +
-                    $"x-queue-type: existing '{existing.QueueType.XQueueType()}', requested '{topology.QueueType.XQueueType()}'. " +
-                    "Listen with the queue type the queue was created with, or delete the queue first.");
+                throw TopologyConflictException.Create(
+                    "queue",
+                    existing.Name,
+                    "x-queue-type",
+                    $"this declaration asks for '{topology.QueueType.XQueueType()}'",
+                    $"it exists as '{existing.QueueType.XQueueType()}'",
+                    null);
             }
 
             return existing;

@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using RabbitMQ.Client;
@@ -16,8 +19,14 @@ namespace Twyla.Streams.Transport.RabbitMq;
 /// for the broker's UI.</para>
 /// <para>Read: binary mode with the <c>cloudEvents_</c> or <c>cloudEvents:</c> prefix, structured mode
 /// (<c>application/cloudevents+json</c>), and a plain JSON body with no CloudEvents attributes at all
-/// (generated id, the routing key as the name, a chain start). Anything else is a decode error whose text
-/// becomes the dead-letter reason.</para>
+/// (the routing key as the name, a chain start). Anything else is a decode error whose text becomes the
+/// dead-letter reason.</para>
+/// <para>Strict where it matters: header names match exactly (the prefix, then the lower-case attribute name, as
+/// the binding defines them; <c>cloudEvents_ID</c> is not an attribute and is ignored); a string attribute must
+/// be text (an AMQP string or byte array, read as UTF-8; <c>time</c> may also be an AMQP timestamp and
+/// <c>dataversion</c> an integer), anything else is a decode error naming the header; the event's type must be
+/// the routing key it was published with. A plain message without <c>message_id</c> gets an id derived from
+/// its content, so each delivery of it has the same id.</para>
 /// </remarks>
 internal sealed class CloudEventsAmqpCodec
 {
@@ -129,7 +138,7 @@ internal sealed class CloudEventsAmqpCodec
         }
     }
 
-    /// <summary>The value of a header as text (AMQP long strings arrive as bytes), or <c>null</c>.</summary>
+    /// <summary>The value of a header as text (AMQP long strings and byte arrays arrive as bytes), or <c>null</c> when absent or not text.</summary>
     public static string? HeaderString(IDictionary<string, object?>? headers, string name) =>
         headers is not null && headers.TryGetValue(name, out var value) ? AsString(value) : null;
 
@@ -155,15 +164,17 @@ internal sealed class CloudEventsAmqpCodec
         };
     }
 
+    /// <summary>
+    /// A header value as text: an AMQP long string (<see cref="T:byte[]"/>) or byte array (<see cref="BinaryTableValue"/>,
+    /// what Python's pika sends for <c>bytes</c>) read as UTF-8, or a string; <c>null</c> for anything else.
+    /// </summary>
     public static string? AsString(object? value) => value switch
     {
-        null => null,
         string s => s,
         byte[] bytes => Encoding.UTF8.GetString(bytes),
+        BinaryTableValue binary => Encoding.UTF8.GetString(binary.Bytes),
         ReadOnlyMemory<byte> mem => Encoding.UTF8.GetString(mem.Span),
-        AmqpTimestamp ts => DateTimeOffset.FromUnixTimeSeconds(ts.UnixTime).ToString("O", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString(),
+        _ => null,
     };
 
     private DecodeResult DecodeCore(string routingKey, IReadOnlyBasicProperties properties, byte[] body)
@@ -179,9 +190,11 @@ internal sealed class CloudEventsAmqpCodec
         var mediaType = MediaType(contentType);
         var headers = properties.Headers;
 
+        // A copy we republished (reject on a classic queue) keeps the routing key it was first published with.
+        var publishedKey = HeaderString(headers, RoutingKeyHeader) ?? routingKey;
         if (mediaType == ContentTypeCloudEventsJson)
         {
-            return DecodeStructured(body, headers);
+            return DecodeStructured(publishedKey, body, headers);
         }
 
         if (mediaType.Length > 0 && mediaType != ContentTypeJson && !mediaType.EndsWith("+json", StringComparison.Ordinal))
@@ -197,9 +210,9 @@ internal sealed class CloudEventsAmqpCodec
         var attributes = ReadBinaryAttributes(headers, out var traceParent, out var traceState);
         if (attributes.Count == 0)
         {
-            // A copy we republished (reject on a classic queue) is named by the routing key it was first published with.
-            var eventName = HeaderString(headers, RoutingKeyHeader) ?? routingKey;
-            return DecodePlain(eventName, properties, body, traceParent, traceState);
+            return attributes.Error is null
+                ? DecodePlain(publishedKey, properties, body, traceParent, traceState)
+                : DecodeResult.Failed(attributes.Error);
         }
 
         DateTimeOffset? fallbackTime = properties.IsTimestampPresent()
@@ -207,6 +220,7 @@ internal sealed class CloudEventsAmqpCodec
             : null;
         return FromAttributes(
             attributes,
+            publishedKey,
             body,
             traceParent ?? attributes.TraceParent,
             traceState ?? attributes.TraceState,
@@ -214,7 +228,7 @@ internal sealed class CloudEventsAmqpCodec
             "binary-mode CloudEvents headers");
     }
 
-    private static DecodeResult DecodeStructured(byte[] body, IDictionary<string, object?>? headers)
+    private static DecodeResult DecodeStructured(string routingKey, byte[] body, IDictionary<string, object?>? headers)
     {
         JsonDocument doc;
         try
@@ -255,12 +269,21 @@ internal sealed class CloudEventsAmqpCodec
 
                         break;
                     default:
-                        a.Set(p.Name, p.Value.ValueKind switch
+                        var attribute = Attributes.Find(p.Name);
+                        if (attribute == Attribute.Other)
                         {
-                            JsonValueKind.String => p.Value.GetString(),
-                            JsonValueKind.Null => null,
-                            _ => p.Value.GetRawText(),
-                        });
+                            break; // an extension this library does not read, whatever its type
+                        }
+
+                        var kind = p.Value.ValueKind;
+                        if (kind is not (JsonValueKind.String or JsonValueKind.Null) &&
+                            !(kind == JsonValueKind.Number && attribute == Attribute.DataVersion))
+                        {
+                            return DecodeResult.Failed(
+                                $"the structured-mode CloudEvent's attribute '{p.Name}' is a JSON {(kind is JsonValueKind.True or JsonValueKind.False ? "boolean" : kind.ToString().ToLowerInvariant())}, not a string");
+                        }
+
+                        a.Set(attribute, kind == JsonValueKind.Number ? p.Value.GetRawText() : p.Value.GetString());
                         break;
                 }
             }
@@ -282,6 +305,7 @@ internal sealed class CloudEventsAmqpCodec
 
             return FromAttributes(
                 a,
+                routingKey,
                 data,
                 a.TraceParent ?? HeaderString(headers, TraceParentHeader),
                 a.TraceState ?? HeaderString(headers, TraceStateHeader),
@@ -299,7 +323,8 @@ internal sealed class CloudEventsAmqpCodec
                 $"the message has no CloudEvents attributes and its routing key '{routingKey}' is not an event name ({EventName.NameRule})");
         }
 
-        var id = string.IsNullOrWhiteSpace(properties.MessageId) ? Emit.EventIds.NewId() : properties.MessageId!;
+        var id = string.IsNullOrWhiteSpace(properties.MessageId) ? ContentId(routingKey, properties, body) : properties.MessageId!;
+        // Without a timestamp there is no time on the message: the time it was read stands in (it differs per delivery).
         var time = properties.IsTimestampPresent() && properties.Timestamp.UnixTime > 0
             ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime)
             : DateTimeOffset.UtcNow;
@@ -308,14 +333,52 @@ internal sealed class CloudEventsAmqpCodec
         return DecodeResult.Ok(new EventEnvelope(metadata, body, traceParent, traceState));
     }
 
+    /// <summary>
+    /// The id of a plain message that has no <c>message_id</c>: a name-based UUID (version 8, SHA-256, RFC 9562) of
+    /// its routing key, the properties a redelivery keeps and its body, so every delivery of it has the same id.
+    /// </summary>
+    private static string ContentId(string routingKey, IReadOnlyBasicProperties properties, byte[] body)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        AppendField(hash, routingKey);
+        AppendField(hash, properties.AppId);
+        AppendField(hash, properties.CorrelationId);
+        AppendField(hash, properties.Type);
+        AppendField(hash, properties.IsTimestampPresent() ? properties.Timestamp.UnixTime.ToString(CultureInfo.InvariantCulture) : null);
+        hash.AppendData(body);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        digest[6] = (byte)((digest[6] & 0x0F) | 0x80); // version 8
+        digest[8] = (byte)((digest[8] & 0x3F) | 0x80); // RFC 9562 variant
+        return new Guid(digest[..16], bigEndian: true).ToString();
+    }
+
+    /// <summary>Appends a length-prefixed field, so that no two different sets of fields hash the same bytes.</summary>
+    private static void AppendField(IncrementalHash hash, string? value)
+    {
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, value is null ? -1 : value.Length);
+        hash.AppendData(length);
+        if (value is not null)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(value));
+        }
+    }
+
     private static DecodeResult FromAttributes(
         in Attributes a,
+        string routingKey,
         byte[] body,
         string? traceParent,
         string? traceState,
         DateTimeOffset? fallbackTime,
         string what)
     {
+        if (a.Error is not null)
+        {
+            return DecodeResult.Failed(a.Error);
+        }
+
         var specVersion = a.SpecVersion;
         if (specVersion != SpecVersion)
         {
@@ -345,6 +408,12 @@ internal sealed class CloudEventsAmqpCodec
         if (!EventName.IsValid(type))
         {
             return DecodeResult.Failed($"the CloudEvents type '{type}' is not an event name ({EventName.NameRule})");
+        }
+
+        if (type != routingKey)
+        {
+            // A listener is bound to routing keys: an event named otherwise would reach handlers that never asked for it.
+            return DecodeResult.Failed($"the CloudEvents type '{type}' does not match routing key '{routingKey}' it was published with");
         }
 
         DateTimeOffset time;
@@ -399,23 +468,69 @@ internal sealed class CloudEventsAmqpCodec
         foreach (var (key, value) in headers)
         {
             if (key.Length > HeaderPrefix.Length &&
-                (key.StartsWith(HeaderPrefix, StringComparison.OrdinalIgnoreCase) ||
-                 key.StartsWith(HeaderPrefixColon, StringComparison.OrdinalIgnoreCase)))
+                (key.StartsWith(HeaderPrefix, StringComparison.Ordinal) ||
+                 key.StartsWith(HeaderPrefixColon, StringComparison.Ordinal)))
             {
-                a.Set(key.AsSpan(HeaderPrefix.Length), AsString(value));
+                var name = key.AsSpan(HeaderPrefix.Length);
+                var attribute = Attributes.Find(name);
+                if (attribute != Attribute.Other)
+                {
+                    a.Count++;
+                    a.Set(attribute, AttributeText(key, attribute, value, ref a.Error));
+                }
+                else if (Attributes.IsName(name))
+                {
+                    a.Count++; // an extension this library does not read, whatever its type
+                }
             }
             else if (key == TraceParentHeader)
             {
-                traceParent = AsString(value);
+                traceParent = AttributeText(key, Attribute.TraceParent, value, ref a.Error);
             }
             else if (key == TraceStateHeader)
             {
-                traceState = AsString(value);
+                traceState = AttributeText(key, Attribute.TraceState, value, ref a.Error);
             }
         }
 
         return a;
     }
+
+    /// <summary>
+    /// The text of a header holding a string attribute; for any other AMQP type, <c>null</c> and the first such error in
+    /// <paramref name="error"/> (never the <c>ToString()</c> of a .NET type: a table id would give every event one id).
+    /// </summary>
+    private static string? AttributeText(string header, Attribute attribute, object? value, ref string? error)
+    {
+        switch (value)
+        {
+            case byte[] bytes:
+                return Encoding.UTF8.GetString(bytes);
+            case string s:
+                return s;
+            case BinaryTableValue binary:
+                return Encoding.UTF8.GetString(binary.Bytes);
+            case null:
+                return null;
+            case AmqpTimestamp ts when attribute == Attribute.Time:
+                return FormatTime(DateTimeOffset.FromUnixTimeSeconds(ts.UnixTime));
+            case byte or sbyte or short or ushort or int or uint or long when attribute == Attribute.DataVersion:
+                return ((IFormattable)value).ToString(null, CultureInfo.InvariantCulture);
+            default:
+                error ??= $"the header '{header}' holds {AmqpTypeName(value)} where text is expected";
+                return null;
+        }
+    }
+
+    private static string AmqpTypeName(object value) => value switch
+    {
+        IDictionary<string, object?> => "a table",
+        System.Collections.IList => "an array",
+        bool => "a boolean",
+        AmqpTimestamp => "a timestamp",
+        byte or sbyte or short or ushort or int or uint or long or ulong or float or double or decimal => "a number",
+        _ => "a value of another type",
+    };
 
     private static string MediaType(string? contentType)
     {
@@ -454,11 +569,33 @@ internal sealed class CloudEventsAmqpCodec
     }
 }
 
-/// <summary>The CloudEvents attributes a listener reads (names compared case-insensitively); others are only counted.</summary>
+/// <summary>The CloudEvents attributes a listener reads.</summary>
+internal enum Attribute
+{
+    Other,
+    SpecVersion,
+    Id,
+    Type,
+    Source,
+    Time,
+    CorrelationId,
+    CausationId,
+    DataVersion,
+    DataContentType,
+    TraceParent,
+    TraceState,
+}
+
+/// <summary>The CloudEvents attributes a listener reads (names match exactly, as the binding defines them); others are only counted.</summary>
 internal struct Attributes
 {
+    private static readonly SearchValues<char> LowerCaseLettersAndDigits = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789");
+
     /// <summary>How many CloudEvents attributes were present, read or not.</summary>
     public int Count;
+
+    /// <summary>Why an attribute could not be read (the first such reason), or <c>null</c>.</summary>
+    public string? Error;
     public string? SpecVersion;
     public string? Id;
     public string? Type;
@@ -471,34 +608,40 @@ internal struct Attributes
     public string? TraceParent;
     public string? TraceState;
 
-    public void Set(ReadOnlySpan<char> name, string? value)
+    public static Attribute Find(ReadOnlySpan<char> name) => name switch
     {
-        Count++;
-        if (TrySet(name, value) || name.Length > 32)
-        {
-            return;
-        }
+        "specversion" => Attribute.SpecVersion,
+        "id" => Attribute.Id,
+        "type" => Attribute.Type,
+        "source" => Attribute.Source,
+        "time" => Attribute.Time,
+        "correlationid" => Attribute.CorrelationId,
+        "causationid" => Attribute.CausationId,
+        "dataversion" => Attribute.DataVersion,
+        "datacontenttype" => Attribute.DataContentType,
+        "traceparent" => Attribute.TraceParent,
+        "tracestate" => Attribute.TraceState,
+        _ => Attribute.Other,
+    };
 
-        Span<char> lower = stackalloc char[32];
-        TrySet(lower[..name.ToLowerInvariant(lower)], value);
-    }
+    /// <summary>Whether <paramref name="name"/> is a CloudEvents attribute name (lower-case ASCII letters and digits).</summary>
+    public static bool IsName(ReadOnlySpan<char> name) => !name.IsEmpty && !name.ContainsAnyExcept(LowerCaseLettersAndDigits);
 
-    private bool TrySet(ReadOnlySpan<char> name, string? value)
+    public void Set(Attribute attribute, string? value)
     {
-        switch (name)
+        switch (attribute)
         {
-            case "specversion": SpecVersion = value; return true;
-            case "id": Id = value; return true;
-            case "type": Type = value; return true;
-            case "source": Source = value; return true;
-            case "time": Time = value; return true;
-            case "correlationid": CorrelationId = value; return true;
-            case "causationid": CausationId = value; return true;
-            case "dataversion": DataVersion = value; return true;
-            case "datacontenttype": DataContentType = value; return true;
-            case "traceparent": TraceParent = value; return true;
-            case "tracestate": TraceState = value; return true;
-            default: return false;
+            case Attribute.SpecVersion: SpecVersion = value; break;
+            case Attribute.Id: Id = value; break;
+            case Attribute.Type: Type = value; break;
+            case Attribute.Source: Source = value; break;
+            case Attribute.Time: Time = value; break;
+            case Attribute.CorrelationId: CorrelationId = value; break;
+            case Attribute.CausationId: CausationId = value; break;
+            case Attribute.DataVersion: DataVersion = value; break;
+            case Attribute.DataContentType: DataContentType = value; break;
+            case Attribute.TraceParent: TraceParent = value; break;
+            case Attribute.TraceState: TraceState = value; break;
         }
     }
 }

@@ -144,12 +144,7 @@ internal static partial class RabbitMqTopology
         var asked = requested.TryGetValue(argument, out var value)
             ? $"this declaration asks for {Describe(value)}"
             : "this declaration does not set it";
-        return new TopologyConflictException(
-            $"The {kind} '{name}' already exists with other arguments: '{argument}' differs ({asked}; the broker said: {text}). " +
-            $"Delete the {kind} or declare it with the same settings.",
-            name,
-            argument,
-            e);
+        return TopologyConflictException.Create(kind, name, argument, asked, $"the broker said: {text}", e);
     }
 
     private static Dictionary<string, object?> WithDurable(Dictionary<string, object?> args) =>

@@ -218,15 +218,7 @@ internal sealed class RabbitMqTransport : IEventTransport
                 _ = CloseConnectionAsync(current); // already closed by the broker or the network; release it
             }
 
-            IConnection connection;
-            try
-            {
-                connection = await _factory.CreateConnectionAsync(_endpoints, Settings.ConnectionName, cancellationToken).ConfigureAwait(false);
-            }
-            catch (BrokerUnreachableException e)
-            {
-                throw new InvalidOperationException($"Could not connect to RabbitMQ at {Description}: {Flatten(e)}", e);
-            }
+            var connection = await ConnectInOrderAsync(cancellationToken).ConfigureAwait(false);
 
             connection.ConnectionShutdownAsync += (_, args) =>
             {
@@ -245,6 +237,31 @@ internal sealed class RabbitMqTransport : IEventTransport
         {
             _connectLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Connects to the first endpoint that answers, trying them one at a time in the order of the settings (the client
+    /// shuffles a list it is given). When none answers, the error names each endpoint with its failure (never credentials).
+    /// </summary>
+    private async Task<IConnection> ConnectInOrderAsync(CancellationToken cancellationToken)
+    {
+        var failures = new List<BrokerUnreachableException>(_endpoints.Count);
+        foreach (var endpoint in _endpoints)
+        {
+            try
+            {
+                return await _factory.CreateConnectionAsync([endpoint], Settings.ConnectionName, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BrokerUnreachableException e)
+            {
+                failures.Add(e);
+            }
+        }
+
+        var reasons = _endpoints.Zip(failures, (endpoint, e) => $"{endpoint.HostName}:{endpoint.Port}: {Reason(e)}");
+        throw new InvalidOperationException(
+            $"Could not connect to RabbitMQ at {Description}: {string.Join("; ", reasons)}",
+            failures.Count == 1 ? failures[0] : new AggregateException(failures));
     }
 
     internal async Task<IChannel> OpenChannelAsync(bool confirms, CancellationToken cancellationToken)
@@ -334,22 +351,11 @@ internal sealed class RabbitMqTransport : IEventTransport
         return option;
     }
 
-    private static string Flatten(Exception e)
-    {
-        var messages = new List<string>();
-        for (var x = e.InnerException; x is not null && messages.Count < 4; x = x.InnerException)
-        {
-            if (x is AggregateException agg)
-            {
-                messages.AddRange(agg.InnerExceptions.Select(i => i.Message));
-                break;
-            }
-
-            messages.Add(x.Message);
-        }
-
-        return messages.Count == 0 ? e.Message : string.Join("; ", messages.Distinct());
-    }
+    /// <summary>
+    /// Why one endpoint could not be reached: the innermost cause (refused, TLS rejected, login refused), which the
+    /// client wraps in a <see cref="BrokerUnreachableException"/> and an <see cref="AggregateException"/>.
+    /// </summary>
+    private static string Reason(BrokerUnreachableException e) => e.GetBaseException().Message;
 
     private void Track(IAsyncDisposable session) => _sessions.TryAdd(session, 0);
 }

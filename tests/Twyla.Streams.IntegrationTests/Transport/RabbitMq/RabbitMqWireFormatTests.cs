@@ -121,7 +121,7 @@ public class RabbitMqWireFormatTests
         var formatter = new JsonEventFormatter();
         var structured = formatter.EncodeStructuredModeMessage(cloudEvent, out var contentType);
         var decoded = new CloudEventsAmqpCodec(1 << 20).Decode(
-            "ignored", new BasicProperties { ContentType = contentType.ToString() }, structured.ToArray());
+            "booking.created", new BasicProperties { ContentType = contentType.ToString() }, structured.ToArray());
         Assert.Null(decoded.Error);
         Assert.Equal(sent.Metadata, decoded.Envelope!.Metadata);
         Assert.Equal("{\"bookingId\":\"B-3\",\"seats\":3}", Encoding.UTF8.GetString(decoded.Envelope.Data.Span));
@@ -147,11 +147,7 @@ public class RabbitMqWireFormatTests
         cloudEvent["correlationid"] = "chain-7";
         var body = new JsonEventFormatter().EncodeStructuredModeMessage(cloudEvent, out var contentType);
 
-        await using (var raw = await Broker.RawConnectionAsync())
-        await using (var ch = await raw.CreateChannelAsync())
-        {
-            await ch.BasicPublishAsync(settings.Exchange, "booking.created", false, new BasicProperties { ContentType = contentType.ToString() }, body);
-        }
+        await PublishRawAsync(settings.Exchange, "booking.created", new BasicProperties { ContentType = contentType.ToString() }, body);
 
         var got = await probe.NextAsync();
         Assert.Null(got.DecodeError);
@@ -170,11 +166,7 @@ public class RabbitMqWireFormatTests
         var probe = new DeliveryProbe();
         await using var consumer = await transport.StartConsumerAsync(topology, 10, probe, default);
 
-        await using (var raw = await Broker.RawConnectionAsync())
-        await using (var ch = await raw.CreateChannelAsync())
-        {
-            await ch.BasicPublishAsync(settings.Exchange, "booking.updated", false, new BasicProperties(), "{\"bookingId\":\"P-1\"}"u8.ToArray());
-        }
+        await PublishRawAsync(settings.Exchange, "booking.updated", new BasicProperties(), "{\"bookingId\":\"P-1\"}"u8.ToArray());
 
         var got = await probe.NextAsync();
         Assert.Null(got.DecodeError);
@@ -183,6 +175,91 @@ public class RabbitMqWireFormatTests
         Assert.Equal(m.Id, m.CorrelationId);
         Assert.True(m.IsChainStart);
         Assert.Equal("{\"bookingId\":\"P-1\"}", got.Text());
+    }
+
+    [Fact]
+    public async Task A_binary_mode_event_whose_headers_are_AMQP_byte_arrays_should_be_received_as_sent()
+    {
+        var settings = Broker.Settings();
+        await using var transport = new RabbitMqTransport(settings);
+        var topology = TestEvents.Topology("booking.created");
+        var probe = new DeliveryProbe();
+        await using var consumer = await transport.StartConsumerAsync(topology, 10, probe, default);
+
+        // As Python's pika publishes a bytes value: AMQP field type 'x' (a byte array), not a long string.
+        static BinaryTableValue Bytes(string s) => new(Encoding.UTF8.GetBytes(s));
+        var props = new BasicProperties
+        {
+            ContentType = "application/json",
+            Headers = new Dictionary<string, object?>
+            {
+                ["cloudEvents_specversion"] = Bytes("1.0"),
+                ["cloudEvents_id"] = Bytes("py-1"),
+                ["cloudEvents_type"] = Bytes("booking.created"),
+                ["cloudEvents_source"] = Bytes("python-service"),
+                ["cloudEvents_time"] = Bytes("2026-11-27T18:30:15Z"),
+                ["cloudEvents_correlationid"] = Bytes("chain-1"),
+            },
+        };
+        await PublishRawAsync(settings.Exchange, "booking.created", props, "{\"bookingId\":\"Y-1\"}"u8.ToArray());
+
+        var got = await probe.NextAsync();
+        Assert.Null(got.DecodeError);
+        var m = got.Envelope!.Metadata;
+        Assert.Equal(("py-1", "booking.created", "python-service", "chain-1"), (m.Id, m.Name, m.Source, m.CorrelationId));
+        Assert.Equal(new DateTimeOffset(2026, 11, 27, 18, 30, 15, TimeSpan.Zero), m.Time);
+    }
+
+    [Fact]
+    public async Task Events_with_a_foreign_attribute_value_or_a_type_other_than_their_routing_key_should_arrive_as_decode_errors_naming_why()
+    {
+        var settings = Broker.Settings();
+        await using var transport = new RabbitMqTransport(settings);
+        var topology = TestEvents.Topology("booking.*");
+        var probe = new DeliveryProbe();
+        await using var consumer = await transport.StartConsumerAsync(topology, 10, probe, default);
+        var valid = CloudEventsAmqpCodec.Encode(TestEvents.Envelope("booking.created", "{}"));
+
+        var tableId = new BasicProperties(valid) { Headers = new Dictionary<string, object?>(valid.Headers!) { ["cloudEvents_id"] = new Dictionary<string, object?> { ["n"] = 1 } } };
+        await PublishRawAsync(settings.Exchange, "booking.created", tableId, "{}"u8.ToArray());
+        await PublishRawAsync(settings.Exchange, "booking.cancelled", valid, "{}"u8.ToArray());
+
+        var (first, second) = (await probe.NextAsync(), await probe.NextAsync());
+        Assert.Equal("the header 'cloudEvents_id' holds a table where text is expected", first.DecodeError);
+        Assert.Equal(
+            "the CloudEvents type 'booking.created' does not match routing key 'booking.cancelled' it was published with",
+            second.DecodeError);
+    }
+
+    [Fact]
+    public async Task A_plain_message_without_message_id_should_have_the_same_id_and_time_on_every_delivery()
+    {
+        var settings = Broker.Settings();
+        await using var transport = new RabbitMqTransport(settings);
+        var topology = TestEvents.Topology("booking.created");
+        await transport.DeclareListenerAsync(topology, default);
+        await PublishRawAsync(settings.Exchange, "booking.created", new BasicProperties { Timestamp = new AmqpTimestamp(1_800_000_000) }, "{\"bookingId\":\"P-2\"}"u8.ToArray());
+
+        var firstProbe = new DeliveryProbe();
+        var firstConsumer = await transport.StartConsumerAsync(topology, 10, firstProbe, default);
+        var first = await firstProbe.NextAsync();
+        await firstConsumer.DisposeAsync(); // unacked: the broker delivers it again
+        var againProbe = new DeliveryProbe();
+        await using var againConsumer = await transport.StartConsumerAsync(topology, 10, againProbe, default);
+        var again = await againProbe.NextAsync();
+
+        Assert.True(again.Redelivered);
+        Assert.Equal(first.Envelope!.Metadata, again.Envelope!.Metadata);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000), again.Envelope.Metadata.Time);
+        await againConsumer.AckAsync(again.Tag, false, default);
+    }
+
+    /// <summary>Publishes as a service not using Twyla.Streams would, with RabbitMQ.Client.</summary>
+    private static async Task PublishRawAsync(string exchange, string routingKey, BasicProperties props, ReadOnlyMemory<byte> body)
+    {
+        await using var raw = await Broker.RawConnectionAsync();
+        await using var ch = await raw.CreateChannelAsync();
+        await ch.BasicPublishAsync(exchange, routingKey, false, props, body);
     }
 
     private static async Task<BasicGetResult> RawGetAsync(string queue)

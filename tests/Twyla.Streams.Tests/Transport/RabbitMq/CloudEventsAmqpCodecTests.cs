@@ -95,7 +95,7 @@ public class CloudEventsAmqpCodecTests
             },
         };
 
-        var result = Codec.Decode("ignored.key", props, Json("{\"a\":1}"));
+        var result = Codec.Decode("booking.created", props, Json("{\"a\":1}"));
 
         Assert.Null(result.Error);
         var m = result.Envelope!.Metadata;
@@ -138,7 +138,7 @@ public class CloudEventsAmqpCodecTests
         var m = result.Envelope!.Metadata;
         Assert.Equal("booking.created", m.Name);
         Assert.True(Guid.TryParse(m.Id, out var id));
-        Assert.Equal(7, id.Version);
+        Assert.Equal(8, id.Version); // name-based (RFC 9562), see the redelivery test below
         Assert.Equal(m.Id, m.CorrelationId);
         Assert.True(m.IsChainStart);
         Assert.Equal(1, m.Version);
@@ -164,6 +164,124 @@ public class CloudEventsAmqpCodecTests
         var result = Codec.Decode("booking.created.billing", props, Json("{}"));
 
         Assert.Equal("booking.created", result.Envelope!.Metadata.Name);
+    }
+
+    [Fact]
+    public void Decode_should_give_every_delivery_of_a_plain_message_without_message_id_the_same_id()
+    {
+        var props = new BasicProperties { AppId = "old-service", Timestamp = new AmqpTimestamp(1_800_000_000) };
+        var redelivered = new BasicProperties(props) { Headers = new Dictionary<string, object?> { ["x-twyla-delivery-count"] = 1L } };
+
+        var first = Codec.Decode("booking.created", props, Json("{\"bookingId\":\"B1\"}")).Envelope!.Metadata;
+        var again = Codec.Decode("booking.created", redelivered, Json("{\"bookingId\":\"B1\"}")).Envelope!.Metadata;
+        var other = Codec.Decode("booking.created", props, Json("{\"bookingId\":\"B2\"}")).Envelope!.Metadata;
+        var elsewhere = Codec.Decode("booking.cancelled", props, Json("{\"bookingId\":\"B1\"}")).Envelope!.Metadata;
+
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(first.Time, again.Time);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000), first.Time);
+        Assert.NotEqual(first.Id, other.Id);
+        Assert.NotEqual(first.Id, elsewhere.Id);
+    }
+
+    [Fact]
+    public void Decode_should_read_attributes_sent_as_AMQP_byte_arrays_as_UTF8_text()
+    {
+        // What Python's pika sends for bytes values, and RabbitMQ.Client hands to a consumer as BinaryTableValue.
+        var env = new EventEnvelope(Metadata, Json("{\"id\":1}"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", null);
+        var sent = CloudEventsAmqpCodec.Encode(env);
+        var props = new BasicProperties(sent)
+        {
+            Headers = sent.Headers!.ToDictionary(kv => kv.Key, kv => (object?)new BinaryTableValue(Encoding.UTF8.GetBytes((string)kv.Value!))),
+        };
+
+        var result = Codec.Decode("booking.created", props, env.Data.ToArray());
+
+        Assert.Null(result.Error);
+        Assert.Equal(Metadata, result.Envelope!.Metadata);
+        Assert.Equal(env.TraceParent, result.Envelope.TraceParent);
+    }
+
+    public static TheoryData<string, object, string> NotText => new()
+    {
+        { "id", new Dictionary<string, object?> { ["a"] = 1 }, "a table" },
+        { "id", new List<object?> { "e-1" }, "an array" },
+        { "type", 42, "a number" },
+        { "source", true, "a boolean" },
+        { "specversion", 1.0d, "a number" },
+        { "correlationid", new AmqpTimestamp(1_800_000_000), "a timestamp" },
+        { "causationid", new Dictionary<string, object?>(), "a table" },
+        { "dataversion", true, "a boolean" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotText))]
+    public void Decode_should_refuse_a_string_attribute_that_is_not_text_naming_the_header(string attribute, object value, string what)
+    {
+        var props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(Metadata, Json("{}"), null, null)));
+        props.Headers!["cloudEvents_" + attribute] = value;
+
+        var result = Codec.Decode("booking.created", props, Json("{}"));
+
+        Assert.Null(result.Envelope);
+        Assert.Equal($"the header 'cloudEvents_{attribute}' holds {what} where text is expected", result.Error);
+    }
+
+    [Fact]
+    public void Decode_should_accept_an_AMQP_timestamp_for_time_and_an_integer_for_dataversion()
+    {
+        var props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(Metadata, Json("{}"), null, null)));
+        props.Headers!["cloudEvents_time"] = new AmqpTimestamp(1_800_000_000);
+        props.Headers["cloudEvents_dataversion"] = 3;
+
+        var m = Codec.Decode("booking.created", props, Json("{}")).Envelope!.Metadata;
+
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000), m.Time);
+        Assert.Equal(3, m.Version);
+    }
+
+    [Fact]
+    public void Decode_should_refuse_a_structured_mode_string_attribute_that_is_not_a_JSON_string()
+    {
+        var body = Json("""{"specversion":"1.0","id":{"a":1},"type":"booking.created","source":"s","data":{}}""");
+
+        var result = Codec.Decode("booking.created", new BasicProperties { ContentType = "application/cloudevents+json" }, body);
+
+        Assert.Null(result.Envelope);
+        Assert.Equal("the structured-mode CloudEvent's attribute 'id' is a JSON object, not a string", result.Error);
+    }
+
+    [Fact]
+    public void Decode_should_match_header_names_exactly_so_another_casing_neither_overrides_nor_stands_for_an_attribute()
+    {
+        var props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(Metadata, Json("{}"), null, null)));
+        props.Headers!["cloudEvents_ID"] = Encoding.UTF8.GetBytes("forged");
+        props.Headers["CloudEvents_type"] = Encoding.UTF8.GetBytes("booking.cancelled");
+        var onlyOtherCasing = new BasicProperties { Headers = new Dictionary<string, object?> { ["cloudEvents_ID"] = Encoding.UTF8.GetBytes("x") } };
+
+        var result = Codec.Decode("booking.created", props, Json("{}"));
+        var plain = Codec.Decode("booking.created", onlyOtherCasing, Json("{}"));
+
+        Assert.Equal(Metadata, result.Envelope!.Metadata);
+        Assert.Null(plain.Error); // not a CloudEvents attribute: the message is a plain one
+        Assert.NotEqual("x", plain.Envelope!.Metadata.Id);
+    }
+
+    [Fact]
+    public void Decode_should_refuse_an_event_whose_type_is_not_the_routing_key_it_was_published_with()
+    {
+        var binary = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(Metadata, Json("{}"), null, null)));
+        var structured = Json("""{"specversion":"1.0","id":"s-1","type":"booking.created","source":"s","data":{}}""");
+        var copy = new BasicProperties(binary) { Headers = new Dictionary<string, object?>(binary.Headers!) { ["x-twyla-routing-key"] = Encoding.UTF8.GetBytes("booking.cancelled") } };
+
+        var binaryResult = Codec.Decode("booking.cancelled", binary, Json("{}"));
+        var structuredResult = Codec.Decode("booking.cancelled", new BasicProperties { ContentType = "application/cloudevents+json" }, structured);
+        var copyResult = Codec.Decode("booking.created", copy, Json("{}")); // a republished copy: the key it was first published with counts
+
+        const string reason = "the CloudEvents type 'booking.created' does not match routing key 'booking.cancelled' it was published with";
+        Assert.Equal((null, reason), (binaryResult.Envelope, binaryResult.Error));
+        Assert.Equal((null, reason), (structuredResult.Envelope, structuredResult.Error));
+        Assert.Equal((null, reason), (copyResult.Envelope, copyResult.Error));
     }
 
     public static TheoryData<string, string?, string?, string> Malformed => new()
