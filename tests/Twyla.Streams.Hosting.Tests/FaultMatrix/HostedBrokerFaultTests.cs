@@ -44,6 +44,7 @@ public sealed class HostedBrokerFaultTests(ITestOutputHelper output, PrivateBrok
                 await AwaitConditionAsync(async () => await broker.Node.ConsumerCountAsync(Queue) == 1, TimeSpan.FromSeconds(30), cancellationToken: Ct);
             },
             () => Task.CompletedTask,
-            duringFault: null);
+            duringFault: null,
+            emitsDuringFaultCount: false);
     }
 }
