@@ -11,13 +11,21 @@
 #   tests/rabbitmq-node.sh tls-uri DIR   print the AMQPS URI (TLS listener with a test CA: DIR/tls/ca.pem)
 #   tests/rabbitmq-node.sh ctl DIR ARGS  run rabbitmqctl ARGS against the node (e.g. set_vm_memory_high_watermark 0)
 #
+# A local 3-node cluster (three nodes of their own on loopback, each in DIR/n1, DIR/n2, DIR/n3 with its own ports and
+# data, one Erlang cookie), for the tests that kill the node holding a quorum queue's leader:
+#
+#   tests/rabbitmq-node.sh cluster-start DIR   init and start the three nodes, join n2 and n3 to n1 (join_cluster)
+#   tests/rabbitmq-node.sh cluster-stop DIR    stop the three nodes
+#   tests/rabbitmq-node.sh leader DIR QUEUE    print the folder (n1, n2 or n3) of the node holding QUEUE's leader
+#
+# A single node's commands (kill, start, uri, ctl) work on DIR/nK.
 # DIR defaults to $TWYLA_RABBITMQ_DIR.
 set -euo pipefail
 
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 [ -x "$RABBIT_BIN/rabbitmq-server" ] || RABBIT_BIN="$(dirname "$(command -v rabbitmq-server)")"
 
-cmd="${1:?usage: rabbitmq-node.sh init|start|stop|kill|restart|uri [DIR]}"
+cmd="${1:?usage: rabbitmq-node.sh init|start|stop|kill|restart|uri|tls-uri|ctl|cluster-start|cluster-stop|leader [DIR]}"
 dir="${2:-${TWYLA_RABBITMQ_DIR:?set TWYLA_RABBITMQ_DIR or pass DIR}}"
 start_timeout="${TWYLA_RABBITMQ_START_TIMEOUT:-90}"
 
@@ -85,14 +93,15 @@ do_init() {
     # shellcheck disable=SC1091
     . "$dir/node.env"
     if [ ! -f "$dir/tls/server.pem" ]; then
-        # A throw-away CA and a server certificate for localhost / 127.0.0.1, for the TLS tests.
+        # A throw-away CA and a server certificate for the name localhost only (not 127.0.0.1), for the TLS tests:
+        # amqps://…@127.0.0.1:TLS_PORT/ reaches the same listener under a name the certificate does not carry.
         mkdir -p "$dir/tls"
         (
             cd "$dir/tls"
             openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=twyla-test-ca" \
                 -keyout ca.key -out ca.pem >/dev/null 2>&1
             openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr >/dev/null 2>&1
-            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+            printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
                 -extfile server.ext -out server.pem >/dev/null 2>&1
             chmod 644 ./*.pem ./*.key
@@ -166,8 +175,67 @@ do_stop() {
     rm -f "$dir/node.pid"
 }
 
+# Runs this script for one node of the cluster (a subshell: node_env exports are per node).
+member() { "$0" "$1" "$dir/$2" "${@:3}"; }
+
+do_cluster_start() {
+    mkdir -p "$dir"
+    local n
+    for n in n1 n2 n3; do member init "$n"; done
+    # One cookie for the three nodes, so they (and rabbitmqctl from any folder) can talk to each other.
+    for n in n2 n3; do
+        chmod 600 "$dir/$n/home/.erlang.cookie"
+        cp "$dir/n1/home/.erlang.cookie" "$dir/$n/home/.erlang.cookie"
+        chmod 400 "$dir/$n/home/.erlang.cookie"
+    done
+    # The three boot at once (most of the start is the VM's boot); n2 and n3 then join n1 one after the other.
+    local pids=() failed=0
+    for n in n1 n2 n3; do member start "$n" & pids+=($!); done
+    for p in "${pids[@]}"; do wait "$p" || failed=1; done
+    [ "$failed" = 0 ] || { log "a cluster node did not start"; return 1; }
+    local first
+    first="$(. "$dir/n1/node.env"; echo "$NODE_NAME")"
+    for n in n2 n3; do
+        member ctl "$n" stop_app
+        member ctl "$n" join_cluster "$first"
+        member ctl "$n" start_app
+    done
+    member ctl n1 await_online_nodes 3 >/dev/null
+    log "cluster of 3 nodes up in $dir"
+}
+
+do_cluster_stop() {
+    local n p pids=() vms=()
+    for n in n1 n2 n3; do
+        [ -s "$dir/$n/node.pid" ] && vms+=("$(cat "$dir/$n/node.pid")")
+        [ -f "$dir/$n/node.env" ] && { member stop "$n" & pids+=($!); }
+    done
+    for p in "${pids[@]}"; do wait "$p" || true; done
+    # A node removes its pid file when it starts halting: wait until the VMs are gone, so the folder can be deleted.
+    for p in "${vms[@]}"; do
+        n=0
+        while kill -0 "$p" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.2; n=$((n + 1)); done
+    done
+}
+
+do_leader() {
+    local queue="${3:?usage: rabbitmq-node.sh leader DIR QUEUE}" n leader=""
+    # Ask any node that answers: the one holding the leader may be the one a test killed before.
+    for n in n1 n2 n3; do
+        leader=$(member ctl "$n" list_queues --no-table-headers name leader 2>/dev/null | awk -v q="$queue" -F'\t' '$1 == q { print $2 }') && [ -n "$leader" ] && break
+    done
+    [ -n "$leader" ] || { log "no leader known for queue $queue"; return 1; }
+    for n in n1 n2 n3; do
+        if [ "$(. "$dir/$n/node.env"; echo "$NODE_NAME")" = "$leader" ]; then echo "$n"; return 0; fi
+    done
+    log "leader $leader of $queue is not a node of $dir"; return 1
+}
+
 case "$cmd" in
     init) do_init ;;
+    cluster-start) do_cluster_start ;;
+    cluster-stop) do_cluster_stop ;;
+    leader) do_leader "$@" ;;
     start) do_start ;;
     stop) do_stop ;;
     kill) do_kill ;;

@@ -10,7 +10,7 @@ public sealed class PrivateBroker : IAsyncLifetime
 
     public string Uri => Node.Uri;
 
-    private RabbitNode Node => _node ?? throw new InvalidOperationException("The private broker did not start.");
+    public RabbitNode Node => _node ?? throw new InvalidOperationException("The private broker did not start.");
 
     public Task KillAsync() => Node.KillAsync();
 

@@ -13,7 +13,7 @@ public sealed class PrivateNode : IAsyncLifetime
 
     public string Uri => Node.Uri;
 
-    private RabbitNode Node => _node ?? throw new InvalidOperationException("The private RabbitMQ node did not start.");
+    public RabbitNode Node => _node ?? throw new InvalidOperationException("The private RabbitMQ node did not start.");
 
     public Task KillAsync() => Node.KillAsync();
 

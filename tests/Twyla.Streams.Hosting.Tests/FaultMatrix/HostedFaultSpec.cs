@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Akka.Hosting;
+using Akka.Streams.Dsl;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Twyla.Streams.Events;
+using Twyla.Streams.Hosting.Listeners;
+using Twyla.Streams.Hosting.Rpc;
+using Twyla.Streams.Hosting.Tests.Infrastructure;
+using Twyla.Streams.Hosting.Tests.RabbitMq;
+using Twyla.Streams.Rpc;
+using Xunit;
+
+namespace Twyla.Streams.Hosting.Tests.FaultMatrix;
+
+public sealed record Billed(int N);
+
+public sealed record Bill(int N);
+
+/// <summary>
+/// The Hosting part of the fault matrix (tests/README.md): a hosted listener whose handler calls
+/// <c>bus.EmitAsync(evt.Derive(...))</c> (the README's pattern) and a <c>MapRpcFlow</c> procedure that emits, both on
+/// the host's bus, through one broker fault. Events are counted per payload number: at-least-once, no loss.
+/// </summary>
+public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostingSpec(output)
+{
+    /// <summary>Documented: once the broker is back, emits and calls succeed again within this time.</summary>
+    protected static readonly TimeSpan Recovery = TimeSpan.FromSeconds(15);
+
+    /// <summary>Added to documented times on a loaded 2-core machine; waits are bounds for hangs.</summary>
+    protected static readonly TimeSpan Tolerance = TimeSpan.FromSeconds(10);
+
+    /// <summary>The deadline of each RPC call.</summary>
+    protected static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<int, int> _handled = new();
+    private readonly ConcurrentDictionary<int, byte> _confirmed = new();
+
+    protected string Group { get; } = Broker.UniqueGroup("billing");
+
+    protected string Queue => $"{Pattern}.{Group}";
+
+    protected override void ConfigureListeners(AkkaConfigurationBuilder builder) =>
+        builder.WithTwylaScopedListener<Booking>(
+            Pattern,
+            Group,
+            async (services, e) =>
+            {
+                await services.GetRequiredService<EventBus>().EmitAsync(e.Derive("booking.billed", new Billed(e.Payload.N)));
+                _handled.AddOrUpdate(e.Payload.N, 1, (_, n) => n + 1);
+            },
+            new TwylaListenerOptions { MinBackoff = TimeSpan.FromMilliseconds(200), MaxBackoff = TimeSpan.FromSeconds(2) });
+
+    /// <summary>
+    /// Emits events before the fault, keeps emitting during it (counting those confirmed), calls the procedure during
+    /// the fault and checks <paramref name="duringFault"/> on the result; after <paramref name="faultOff"/>, checks that
+    /// calls succeed again, the listener is Running again, every confirmed event was handled and none dead-lettered.
+    /// </summary>
+    /// <param name="faultOn">Starts the fault.</param>
+    /// <param name="faultOff">Ends it (the broker is back).</param>
+    /// <param name="duringFault">Checks a call made during the fault; null when the fault is over at once.</param>
+    /// <param name="emitsDuringFaultCount">False when events emitted during the fault are lost by design (their queue is gone).</param>
+    protected async Task RunAsync(Func<Task> faultOn, Func<Task> faultOff, Action<RpcResult<Billed>>? duringFault, bool emitsDuringFaultCount = true)
+    {
+        await using var emitter = SecondBus();
+        await using var rpc = await EmittingRpcServer.StartAsync(Bus);
+        await emitter.DeclareGroupAsync(Pattern, Group, ListenSettings.Default, Ct);
+        await AwaitConditionAsync(() => Task.FromResult(Listener(Group).State == ListenerState.Running), TimeSpan.FromSeconds(30), cancellationToken: Ct);
+        await EmitAsync(emitter, 1, 10);
+        Assert.IsType<RpcResult<Billed>.Success>(await rpc.CallAsync(1));
+
+        using var stop = new CancellationTokenSource();
+        var during = Task.Run(async () =>
+        {
+            for (var n = 1000; !stop.IsCancellationRequested; n++)
+            {
+                try
+                {
+                    await emitter.EmitAsync(Pattern, new Booking($"b-{n}", n)).WaitAsync(TimeSpan.FromSeconds(40));
+                    if (emitsDuringFaultCount)
+                    {
+                        _confirmed.TryAdd(n, 0);
+                    }
+                }
+#pragma warning disable CA1031 // the emitter's failures are the integration matrix's subject; here only what was confirmed counts
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                }
+
+                await Task.Delay(100);
+            }
+        });
+
+        await faultOn();
+        try
+        {
+            if (duringFault is not null)
+            {
+                var result = await rpc.CallAsync(2).WaitAsync(CallTimeout + Tolerance, Ct);
+                TestContext.Current.TestOutputHelper?.WriteLine($"RPC call during the fault: {result}");
+                duringFault(result);
+            }
+        }
+        finally
+        {
+            await faultOff();
+        }
+
+        // Calls succeed again by themselves.
+        await AwaitConditionAsync(
+            async () => (await rpc.CallAsync(3)) is RpcResult<Billed>.Success,
+            Recovery + Tolerance,
+            message: "RPC calls that emit did not succeed again within 15 s (+10 s) after the fault",
+            cancellationToken: Ct);
+        await stop.CancelAsync();
+        await during.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        await EmitAsync(emitter, 2000, 10);
+
+        // Handlers that failed meanwhile are retried after a delay (1 s, 5 s, 30 s by default): bound for the last one.
+        await AwaitConditionAsync(
+            () => Task.FromResult(_confirmed.Keys.All(_handled.ContainsKey)),
+            TimeSpan.FromSeconds(90),
+            message: "confirmed events were never handled by the hosted listener",
+            cancellationToken: Ct);
+        await AwaitConditionAsync(() => Task.FromResult(Listener(Group).State == ListenerState.Running), TimeSpan.FromSeconds(30), cancellationToken: Ct);
+        var dead = await emitter.PeekDeadLettersAsync(Pattern, Group, Ct);
+        Assert.True(dead.Count == 0, $"{dead.Count} events were dead-lettered because of the outage, e.g. {dead.FirstOrDefault()?.Reason}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"{_confirmed.Count} confirmed, {_handled.Count} handled, {_handled.Values.Count(v => v > 1)} more than once, {Listener(Group).Restarts} listener restarts");
+    }
+
+    private async Task EmitAsync(EventBus emitter, int from, int count)
+    {
+        for (var n = from; n < from + count; n++)
+        {
+            await emitter.EmitAsync(Pattern, new Booking($"b-{n}", n));
+            _confirmed.TryAdd(n, 0);
+        }
+    }
+
+    /// <summary>A Kestrel server whose <c>MapRpcFlow</c> procedure <c>billing.bill</c> emits on the given bus.</summary>
+    private sealed class EmittingRpcServer : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly RpcClient _client;
+
+        private EmittingRpcServer(WebApplication app, RpcClient client)
+        {
+            _app = app;
+            _client = client;
+        }
+
+        public static async Task<EmittingRpcServer> StartAsync(EventBus bus)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+            builder.Services.AddAkka("rpc-matrix", _ => { });
+            var app = builder.Build();
+            app.MapRpcFlow("bill", Flow.Create<Bill>().SelectAsync(1, async b =>
+            {
+                await bus.EmitAsync("booking.billed", new Billed(b.N));
+                return new Billed(b.N);
+            }));
+            await app.StartAsync();
+            var client = new RpcClient(RpcClientSettings.Create()
+                .WithService("billing", new Uri(app.Urls.First()))
+                .WithoutCircuitBreaker()
+                .WithCallDefaults(RpcCallSettings.Create().WithTimeout(CallTimeout)));
+            return new EmittingRpcServer(app, client);
+        }
+
+        public Task<RpcResult<Billed>> CallAsync(int n) => _client.CallAsync<Bill, Billed>("billing.bill", new Bill(n), CancellationToken.None);
+
+        public async ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
