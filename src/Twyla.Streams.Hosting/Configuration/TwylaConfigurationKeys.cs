@@ -86,7 +86,13 @@ internal static class TwylaConfigurationKeys
         {
             var key = prefix + ConfigurationPath.KeyDelimiter + property.Name;
             var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            if (IsScalar(propertyType))
+            if (propertyType == typeof(TimeSpan[]))
+            {
+                // a list of durations: one key with commas, or one key per entry
+                yield return key;
+                yield return key + ConfigurationPath.KeyDelimiter + "*";
+            }
+            else if (IsScalar(propertyType))
             {
                 yield return key;
             }

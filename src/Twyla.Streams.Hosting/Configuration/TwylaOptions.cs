@@ -48,6 +48,15 @@ public sealed class TwylaOptions
     /// </summary>
     public TimeSpan? DrainTimeout { get; set; }
 
+    /// <summary>
+    /// How long a failed event waits before it is delivered again, after its first, second, … delivery; the last delay
+    /// repeats (<c>Twyla:RetryDelays</c>, durations separated by commas, e.g. <c>1,5,30</c> seconds or
+    /// <c>00:00:01,00:00:05</c>, or a JSON array; default 1 s, 5 s, 30 s). See <see cref="Events.ListenSettings.RetryDelays"/>.
+    /// </summary>
+#pragma warning disable CA1819 // an array binds from configuration and reads naturally in code
+    public TimeSpan[]? RetryDelays { get; set; }
+#pragma warning restore CA1819
+
     /// <summary>The first delay before a failed listener restarts (<c>Twyla:MinBackoff</c>; default 1 s).</summary>
     public TimeSpan? MinBackoff { get; set; }
 

@@ -31,6 +31,7 @@ internal static class TwylaOptionsBinder
         options.Parallelism = ParseInt(section, "Parallelism", 1, 10_000, "a number of handlers from 1 to 10000", errors) ?? options.Parallelism;
         options.QueueType = ParseEnum<QueueType>(section, "QueueType", errors) ?? options.QueueType;
         options.DrainTimeout = ParseDuration(section, "DrainTimeout", allowZero: true, errors) ?? options.DrainTimeout;
+        options.RetryDelays = ParseRetryDelays(section, "RetryDelays", errors) ?? options.RetryDelays;
         options.MinBackoff = ParseDuration(section, "MinBackoff", allowZero: false, errors) ?? options.MinBackoff;
         options.MaxBackoff = ParseDuration(section, "MaxBackoff", allowZero: false, errors) ?? options.MaxBackoff;
 
@@ -78,6 +79,8 @@ internal static class TwylaOptionsBinder
         options.Server.FlowBufferSize =
             (int?)ParseNumber(server, nameof(RpcServerOptions.FlowBufferSize), 1, int.MaxValue, "a number of requests, 1 or more", errors) ??
             options.Server.FlowBufferSize;
+        options.Server.FlowAnswerTimeout =
+            ParseDuration(server, nameof(RpcServerOptions.FlowAnswerTimeout), allowZero: false, errors) ?? options.Server.FlowAnswerTimeout;
         options.Client = RpcClientSettings(options, section, errors);
         ThrowIfAny(errors, typeof(TwylaRpcOptions));
     }
@@ -201,6 +204,57 @@ internal static class TwylaOptionsBinder
 
         var least = allowZero ? "zero or more" : "more than zero";
         errors.Add($"{KeyOf(configuration, key)} is '{text}': expected a duration, {least}, as a time span (00:00:20) or a number of seconds (20).");
+        return null;
+    }
+
+    /// <summary>
+    /// Retry delays: one key with durations separated by commas (<c>1,5,30</c>), or a list (<c>RetryDelays:0</c>, …);
+    /// the rule for each delay and the list is the library's (<see cref="Events.ListenSettings.WithRetryDelays"/>).
+    /// </summary>
+    private static TimeSpan[]? ParseRetryDelays(IConfigurationSection section, string key, List<string> errors)
+    {
+        var inline = section[key];
+        var list = section.GetSection(key).GetChildren().Select(c => c.Value).Where(v => v is not null).ToArray();
+        if (inline is null && list.Length == 0)
+        {
+            return null;
+        }
+
+        var texts = inline is not null ? inline.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : list!;
+        var delays = new List<TimeSpan>();
+        var bad = false;
+        foreach (var text in texts)
+        {
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) && seconds >= 0 && seconds <= 86_400)
+            {
+                delays.Add(TimeSpan.FromSeconds(seconds));
+            }
+            else if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span))
+            {
+                delays.Add(span);
+            }
+            else
+            {
+                bad = true;
+            }
+        }
+
+        var shown = inline ?? string.Join(",", list);
+        try
+        {
+            if (!bad)
+            {
+                _ = Events.ListenSettings.Default.WithRetryDelays(delays);
+                return [.. delays];
+            }
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add($"{KeyOf(section, key)} is '{shown}': {Reason(e)}");
+            return null;
+        }
+
+        errors.Add($"{KeyOf(section, key)} is '{shown}': expected durations separated by commas, as time spans (00:00:05) or numbers of seconds (5).");
         return null;
     }
 }

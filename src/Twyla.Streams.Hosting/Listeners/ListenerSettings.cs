@@ -17,7 +17,8 @@ internal sealed record ListenerSettings(
         var listen = ListenSettings.Default
             .WithPrefetch(own.Prefetch ?? service.Prefetch ?? ListenSettings.Default.Prefetch)
             .WithQueueType(own.QueueType ?? service.QueueType ?? ListenSettings.Default.QueueType)
-            .WithDrainTimeout(own.DrainTimeout ?? service.DrainTimeout ?? DefaultDrainTimeout);
+            .WithDrainTimeout(own.DrainTimeout ?? service.DrainTimeout ?? DefaultDrainTimeout)
+            .WithRetryDelays(own.RetryDelays ?? service.RetryDelays ?? ListenSettings.Default.RetryDelays);
         var ack = AckOnCompletionSettings.Default
             .WithParallelism(own.Parallelism ?? service.Parallelism ?? AckOnCompletionSettings.Default.Parallelism)
             .WithMaxDeliveries(own.MaxDeliveries ?? service.MaxDeliveries ?? AckOnCompletionSettings.Default.MaxDeliveries);

@@ -17,6 +17,11 @@ public sealed class TwylaListenerOptions
     /// <summary>Deliveries of an event to a failing handler before it is dead-lettered, 1 to 1,000 (default 5).</summary>
     public int? MaxDeliveries { get; set; }
 
+    /// <summary>How long a failed event waits before its next delivery, per delivery; the last repeats (default 1 s, 5 s, 30 s).</summary>
+#pragma warning disable CA1819 // set in code like the other options
+    public TimeSpan[]? RetryDelays { get; set; }
+#pragma warning restore CA1819
+
     /// <summary>The type of the group's queue (default classic).</summary>
     public QueueType? QueueType { get; set; }
 

@@ -117,12 +117,18 @@ public sealed class ConfigurationStrictnessTests : IDisposable
     [Fact]
     public async Task Rpc_timeout_in_seconds_should_be_seconds_like_the_drain_timeout()
     {
-        var builder = HostBuilder(Environments.Production, Memory(new() { ["Twyla:Rpc:Timeout"] = "5", ["Twyla:Rpc:Server:FlowBufferSize"] = "8" }));
+        var builder = HostBuilder(Environments.Production, Memory(new()
+        {
+            ["Twyla:Rpc:Timeout"] = "5",
+            ["Twyla:Rpc:Server:FlowBufferSize"] = "8",
+            ["Twyla:Rpc:Server:FlowAnswerTimeout"] = "3",
+        }));
         builder.Services.AddRpc(builder.Configuration);
         await using var services = builder.Services.BuildServiceProvider();
 
         Assert.Equal(TimeSpan.FromSeconds(5), services.GetRequiredService<RpcClient>().Settings.CallDefaults.Timeout);
         Assert.Equal(8, services.GetRequiredService<IOptions<RpcServerOptions>>().Value.FlowBufferSize);
+        Assert.Equal(TimeSpan.FromSeconds(3), services.GetRequiredService<IOptions<RpcServerOptions>>().Value.FlowAnswerTimeout);
     }
 
     [Fact]

@@ -198,6 +198,28 @@ public sealed class TwylaConfigurationTests : IDisposable
         Assert.Equal("svc", bus.Settings.ServiceName);
     }
 
+    [Fact]
+    public void Retry_delays_should_bind_from_one_key_with_commas_or_from_a_list()
+    {
+        Assert.Equal(
+            [TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1)],
+            Options(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Twyla:RetryDelays"] = "0.5, 5, 00:01:00" })).RetryDelays!);
+        Assert.Equal(
+            [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20)],
+            Options(Json("""{ "Twyla": { "RetryDelays": [ "00:00:02", "20" ] } }""")).RetryDelays!);
+    }
+
+    [Theory]
+    [InlineData("1,soon", "Twyla:RetryDelays is '1,soon': expected durations separated by commas")]
+    [InlineData("1,2,3,4,5,6,7,8,9,10,11", "Twyla:RetryDelays is '1,2,3,4,5,6,7,8,9,10,11': At most 10 retry delays")]
+    [InlineData("90000", "Twyla:RetryDelays is '90000'")]
+    public void A_bad_retry_delay_should_fail_naming_the_key_and_the_rule(string value, string message)
+    {
+        var error = Assert.ThrowsAny<Exception>(() =>
+            Options(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Twyla:RetryDelays"] = value })));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
     private static IConfigurationBuilder Json(string json) =>
         new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json)));
 
