@@ -51,6 +51,7 @@ public static class RpcServiceCollectionExtensions
             var configured = rpc.Value.Server;
             server.MaxRequestBodyBytes = configured.MaxRequestBodyBytes ?? server.MaxRequestBodyBytes;
             server.FlowBufferSize = configured.FlowBufferSize ?? server.FlowBufferSize;
+            server.FlowAnswerTimeout = configured.FlowAnswerTimeout ?? server.FlowAnswerTimeout;
         });
         services.TryAddSingleton(sp => new RpcClient(configure(sp.GetRequiredService<IOptions<TwylaRpcOptions>>().Value.Client)));
         return services;

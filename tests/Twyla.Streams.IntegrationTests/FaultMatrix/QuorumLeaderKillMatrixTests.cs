@@ -50,7 +50,7 @@ public class QuorumLeaderKillMatrixTests(ITestOutputHelper output, ClusterFixtur
         var killedAt = DateTime.UtcNow;
         try
         {
-            await run.AssertRecoveredAsync(killedAt);
+            await run.AssertRecoveredAsync(killedAt, Documented.LeaderElection);
         }
         finally
         {

@@ -17,6 +17,12 @@ internal static partial class Documented
     /// <summary>Documented: once the broker is back, emits succeed again by themselves within this time.</summary>
     public static readonly TimeSpan Recovery = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Documented for a quorum queue whose leader's node died: publishes to it are refused (nack) until the other
+    /// nodes elected a new leader, seconds on an idle machine, longer when the cluster's nodes share a loaded one.
+    /// </summary>
+    public static readonly TimeSpan LeaderElection = TimeSpan.FromSeconds(45);
+
     /// <summary>Added to documented times on a 2-core machine running three test projects at once.</summary>
     public static readonly TimeSpan Tolerance = TimeSpan.FromSeconds(10);
 

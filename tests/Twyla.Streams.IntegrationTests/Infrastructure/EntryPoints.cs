@@ -20,7 +20,7 @@ public sealed record MatrixEvent(string Via, int N)
 /// <c>EmitAsync</c> called in a loop, an <c>Emit</c> sink and an <c>EmitFlow</c> stream emitting steadily, and
 /// <c>Listen</c> + <c>AckOnCompletion</c> consuming all three (counting each event by its payload key, so duplicates
 /// show and losses fail). <see cref="AssertFailedAsync"/> checks what each does during the fault,
-/// <see cref="AssertRecoveredAsync"/> that each recovers as documented and that nothing confirmed was lost.
+/// <see cref="AssertRecoveredAsync(DateTime)"/> that each recovers as documented and that nothing confirmed was lost.
 /// </summary>
 internal sealed class EntryPoints : IAsyncDisposable
 {
@@ -118,19 +118,22 @@ internal sealed class EntryPoints : IAsyncDisposable
     /// emit was confirmed, before, during and after the fault. A sink, flow or listener that failed without
     /// <see cref="AssertFailedAsync"/> having looked (a fault the clients may or may not see) failed as documented.
     /// </summary>
-    public async Task AssertRecoveredAsync(DateTime backAt)
+    public Task AssertRecoveredAsync(DateTime backAt) => AssertRecoveredAsync(backAt, Documented.Recovery);
+
+    /// <summary>As <see cref="AssertRecoveredAsync(DateTime)"/>, with another documented recovery time.</summary>
+    public async Task AssertRecoveredAsync(DateTime backAt, TimeSpan recovery)
     {
         try
         {
             await TestEvents.Eventually(
                 () => Task.FromResult(new DateTime(Interlocked.Read(ref _lastEmitAsyncSuccess), DateTimeKind.Utc)),
                 last => last > backAt,
-                Documented.Recovery + Documented.Tolerance);
+                recovery + Documented.Tolerance);
         }
         catch (TimeoutException)
         {
             Assert.Fail(
-                $"EmitAsync did not succeed again within {Documented.Recovery.TotalSeconds} s (+{Documented.Tolerance.TotalSeconds} s) " +
+                $"EmitAsync did not succeed again within {recovery.TotalSeconds} s (+{Documented.Tolerance.TotalSeconds} s) " +
                 $"after the broker was back; last failure: {(_emitAsyncFailures.LastOrDefault() is { } e ? $"{e.GetType().Name}: {e.Message}" : "none")}");
         }
 

@@ -45,7 +45,9 @@ public class LeastPrivilegeUserTests(ITestOutputHelper output) : FaultMatrixSpec
         {
             await using var bus = Bus(admin.WithUri(node.UriFor(user, password)));
 
-            // Listen (declares Q and its topology), emit three good events, one the contract rejects, one whose handler fails once.
+            // Declare Q and its topology as this user (so nothing emitted next is unroutable), listen, emit three good
+            // events, one the contract rejects, one whose handler fails once.
+            await bus.DeclareGroupAsync(Pattern, group, ListenSettings.Default).WaitAsync(Documented.Hang);
             var listener = Listen(bus, group);
             for (var n = 1; n <= 3; n++)
             {
@@ -56,7 +58,7 @@ public class LeastPrivilegeUserTests(ITestOutputHelper output) : FaultMatrixSpec
             await bus.EmitAsync(Pattern, new Invoice(42)).WaitAsync(Documented.Hang);
 
             await TestEvents.Eventually(
-                () => Task.FromResult(new[] { 1, 2, 3, 42 }.All(_handled.ContainsKey) || listener.Completion.IsCompleted),
+                () => Task.FromResult((new[] { 1, 2, 3 }.All(_handled.ContainsKey) && _handled.GetValueOrDefault(42) == 2) || listener.Completion.IsCompleted),
                 done => done,
                 Documented.Hang + Documented.Hang);
             Assert.False(
