@@ -35,7 +35,7 @@ public sealed partial class EventBus
         var transport = new RabbitMqTransport(rabbit, settings.LoggerFactory);
         try
         {
-            await transport.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await transport.GetConnectionAsync(ConnectionRole.Consume, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

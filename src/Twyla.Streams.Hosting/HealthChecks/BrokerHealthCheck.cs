@@ -21,6 +21,11 @@ internal sealed class BrokerHealthCheck(EventBus bus, IHostEnvironment? environm
                 context.Registration.FailureStatus, $"Cannot reach the broker {bus.TransportDescription}: {health.Reason}.", data: data);
         }
 
+        if (health.IsDegraded)
+        {
+            return HealthCheckResult.Degraded($"The broker {bus.TransportDescription} answers, but {health.Reason}.", data: data);
+        }
+
         if (bus.Transport is InMemoryTransport && environment?.IsDevelopment() != true)
         {
             return HealthCheckResult.Degraded(

@@ -51,6 +51,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         private readonly EmitStage<T> _stage;
         private readonly Queue<Pending> _pending = new();
         private readonly CancellationTokenSource _cts = new();
+        private readonly CancellationTokenSource _opening;
         private readonly IAsyncCallback<IPublisherSession> _onOpened;
         private readonly Action<Exception> _onOpenFailed;
         private readonly Action<(Pending Entry, Exception? Error)> _onPublished;
@@ -61,9 +62,14 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             : base(stage.Shape)
         {
             _stage = stage;
+            _opening = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
             _onOpened = GetTypedAsyncCallback<IPublisherSession>(OnOpened);
             _onOpenFailed = GetAsyncCallback<Exception>(ex => FailStage(new EmitException(
-                $"Could not open a publisher on {_stage._transport.Description}: {ex.Message}", ex)));
+                ex is OperationCanceledException && _opening.IsCancellationRequested && !_cts.IsCancellationRequested
+                    ? $"Could not open a publisher on {_stage._transport.Description} within {_stage._settings.ConfirmTimeout} " +
+                      "(the confirm timeout): the broker did not answer (it blocks publishers during a memory or disk alarm)."
+                    : $"Could not open a publisher on {_stage._transport.Description}: {ex.Message}",
+                ex)));
             _onPublished = GetAsyncCallback<(Pending Entry, Exception? Error)>(OnPublished);
             SetHandler(stage.In, this);
             SetHandler(stage.Out, this);
@@ -71,7 +77,9 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
 
         public override void PreStart()
         {
-            SessionHandOver.HandOver(_stage._transport.OpenPublisherAsync(_cts.Token), _onOpened, _onOpenFailed, "The emit stage was stopped while opening its publisher.");
+            // Opening is bounded by the confirm timeout too: a broker that blocks publishers does not answer channel.open.
+            _opening.CancelAfter(_stage._settings.ConfirmTimeout);
+            SessionHandOver.HandOver(_stage._transport.OpenPublisherAsync(_opening.Token), _onOpened, _onOpenFailed, "The emit stage was stopped while opening its publisher.");
         }
 
         public override void PostStop()
@@ -86,6 +94,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
 
         private void OnOpened(IPublisherSession session)
         {
+            _opening.CancelAfter(Timeout.InfiniteTimeSpan);
             _session = session;
 
             // The session does not time publishes out (a timer per publish); this stage does, with one repeating timer.

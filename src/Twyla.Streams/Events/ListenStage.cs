@@ -256,7 +256,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             }
 
             var failure = cause as ListenException ?? new ListenException(
-                cause.Message.Contains(Queue, StringComparison.Ordinal) ? cause.Message : $"The listener of queue '{Queue}' failed: {cause.Message}",
+                cause.Message.Contains($"queue '{Queue}'", StringComparison.Ordinal) ? cause.Message : $"The listener of queue '{Queue}' failed: {cause.Message}",
                 cause);
             _failure ??= failure;
             FailStage(failure);

@@ -80,6 +80,13 @@ public class LeastPrivilegeUserTests(ITestOutputHelper output) : FaultMatrixSpec
                 await adminBus.DeclareGroupAsync(Pattern, other, ListenSettings.Default);
             }
 
+            var declare = await Assert.ThrowsAsync<Twyla.Streams.Transport.BrokerException>(
+                () => bus.DeclareGroupAsync(Pattern, other, ListenSettings.Default).WaitAsync(Documented.Hang));
+            TestOutput.WriteLine($"Declaring another group failed: {declare.Message}");
+            Assert.Contains($"{Pattern}.{other}", declare.Message, StringComparison.Ordinal);
+            Assert.Contains("ACCESS_REFUSED", declare.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(password, declare.ToString(), StringComparison.Ordinal);
+
             var refused = Listen(bus, other);
             var failure = await Assert.ThrowsAnyAsync<Exception>(() => refused.Completion.WaitAsync(Documented.Hang));
             TestOutput.WriteLine($"Listen in another group failed: {failure.GetType().FullName}: {failure.Message}");

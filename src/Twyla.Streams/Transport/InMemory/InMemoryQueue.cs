@@ -52,6 +52,7 @@ internal sealed class InMemoryQueue
     {
         var body = Events.DeadLetter.BodyText(message.Envelope.Data.Span);
         _deadLetters.Add((message, new DeadLetter(
+            message.Envelope.Metadata.Id,
             reason, message.Envelope.Metadata, body, message.RoutingKey, message.DeliveryCount, DateTimeOffset.UtcNow, message.ReplayCount)));
     }
 

@@ -41,7 +41,9 @@ internal static class RabbitMqConnectionFailure
 
     private static string Describe(ShutdownEventArgs reason, RabbitMqSettings settings) => reason.ReplyCode switch
     {
-        Constants.AccessRefused => $"the broker refused the credentials of user '{settings.UserName}' ({reason.ReplyText})",
+        Constants.AccessRefused when reason.ReplyText?.Contains("Login", StringComparison.OrdinalIgnoreCase) == true =>
+            $"the broker refused the credentials of user '{settings.UserName}' ({reason.ReplyText})",
+        Constants.AccessRefused => $"the broker refused user '{settings.UserName}' access ({reason.ReplyText})",
         Constants.NotAllowed => $"the broker refused the virtual host '{settings.VirtualHost}' for user '{settings.UserName}' ({reason.ReplyText})",
         _ => $"the broker closed the connection ({reason.ReplyCode} {reason.ReplyText})",
     };

@@ -120,7 +120,8 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
     /// <summary>Runs <paramref name="work"/> on a channel of its own; a dead-letter queue that does not exist yet counts as empty.</summary>
     private async Task<TResult> OnChannelAsync<TResult>(bool confirms, Func<IChannel, Task<TResult>> work, CancellationToken cancellationToken)
     {
-        var channel = await transport.OpenChannelAsync(confirms, cancellationToken).ConfigureAwait(false);
+        // The publishing connection: a replay publishes, and an alarm must block it rather than the consumers' connection.
+        var channel = await transport.OpenChannelAsync(ConnectionRole.Publish, confirms, cancellationToken).ConfigureAwait(false);
         try
         {
             return await work(channel).ConfigureAwait(false);
@@ -148,7 +149,12 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
             ?? "unknown";
         var at = CloudEventsAmqpCodec.HeaderLong(headers, CloudEventsAmqpCodec.DeadLetteredAtHeader);
         var decoded = transport.Codec.Decode(routingKey, props, body.ToArray());
+        var id = decoded.Envelope?.Metadata.Id
+            ?? CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.HeaderPrefix + "id")
+            ?? CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.HeaderPrefixColon + "id")
+            ?? (string.IsNullOrEmpty(props.MessageId) ? null : props.MessageId);
         return new DeadLetter(
+            id,
             reason,
             decoded.Envelope?.Metadata,
             DeadLetter.BodyText(body),

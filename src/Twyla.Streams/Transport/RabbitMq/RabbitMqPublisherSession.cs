@@ -45,8 +45,16 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
         if (!_channel.IsOpen)
         {
             throw new EmitException(
-                $"Event '{m.Name}' ({m.Id}) could not be emitted: the channel to {_transport.Description} is closed" +
+                $"Event {m.Id} ({m.Name}) could not be emitted: the channel to {_transport.Description} is closed" +
                 (_channel.CloseReason is { } r ? $" ({r.ReplyCode} {r.ReplyText})." : "."));
+        }
+
+        if (envelope.Data.Length > _transport.Settings.MaxBodySize)
+        {
+            // One limit for both ends: a listener of this bus would dead-let it (RabbitMqSettings.MaxBodySize).
+            throw new EmitException(
+                $"Event {m.Id} ({m.Name}) was not emitted: its payload of {envelope.Data.Length} bytes is larger than the " +
+                $"{_transport.Settings.MaxBodySize} bytes a listener accepts (RabbitMqSettings.MaxBodySize).");
         }
 
         var props = CloudEventsAmqpCodec.Encode(envelope);
@@ -62,31 +70,31 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
         catch (PublishReturnException e)
         {
             throw new EmitException(
-                $"Event '{m.Name}' ({m.Id}) was returned by the broker: no queue bound for '{m.Name}' on exchange '{_exchange}' " +
+                $"Event {m.Id} ({m.Name}) was returned by the broker: no queue bound for '{m.Name}' on exchange '{_exchange}' " +
                 $"(mandatory emit; {e.ReplyCode} {e.ReplyText}).",
                 e);
         }
         catch (PublishException e) when (e.IsReturn)
         {
             throw new EmitException(
-                $"Event '{m.Name}' ({m.Id}) was returned by the broker: no queue bound for '{m.Name}' on exchange '{_exchange}' (mandatory emit).",
+                $"Event {m.Id} ({m.Name}) was returned by the broker: no queue bound for '{m.Name}' on exchange '{_exchange}' (mandatory emit).",
                 e);
         }
         catch (PublishException e)
         {
-            throw new EmitException($"Event '{m.Name}' ({m.Id}) was refused by the broker (nack).", e);
+            throw new EmitException($"Event {m.Id} ({m.Name}) was refused by the broker (nack).", e);
         }
         catch (OperationInterruptedException e)
         {
             throw new EmitException(
-                $"Event '{m.Name}' ({m.Id}) may not have been emitted: the channel to {_transport.Description} was closed before the broker confirmed it" +
+                $"Event {m.Id} ({m.Name}) may not have been emitted: the channel to {_transport.Description} was closed before the broker confirmed it" +
                 (e.ShutdownReason is { } r ? $" ({r.ReplyCode} {r.ReplyText})." : "."),
                 e);
         }
         catch (IOException e)
         {
             throw new EmitException(
-                $"Event '{m.Name}' ({m.Id}) may not have been emitted: the connection to {_transport.Description} failed before the broker confirmed it ({e.Message}).",
+                $"Event {m.Id} ({m.Name}) may not have been emitted: the connection to {_transport.Description} failed before the broker confirmed it ({e.Message}).",
                 e);
         }
         finally

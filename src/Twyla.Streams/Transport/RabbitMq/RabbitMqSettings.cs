@@ -89,7 +89,8 @@ public sealed class RabbitMqSettings
 
     /// <summary>
     /// The largest message body a listener accepts (4 MiB by default); a larger message is dead-lettered
-    /// with the reason instead of being handed to the handler.
+    /// with the reason instead of being handed to the handler, and an emit of a larger payload fails with
+    /// <see cref="Emit.EmitException"/> before anything is sent.
     /// </summary>
     public int MaxBodySize { get; }
 

@@ -11,7 +11,8 @@ using Twyla.Streams.Events;
 namespace Twyla.Streams.Transport.RabbitMq;
 
 /// <summary>
-/// The RabbitMQ transport: one connection per bus, one channel per consumer or publisher session.
+/// The RabbitMQ transport: two connections per bus (one that publishes, one that consumes: see
+/// <see cref="RabbitMqConnection"/>), one channel per consumer or publisher session.
 /// </summary>
 /// <remarks>
 /// The client's automatic and topology recovery are off: the streams restart (and redeclare the topology),
@@ -25,10 +26,10 @@ internal sealed class RabbitMqTransport : IEventTransport
 
     private readonly ConnectionFactory _factory;
     private readonly IReadOnlyList<AmqpTcpEndpoint> _endpoints;
-    private readonly SemaphoreSlim _connectLock = new(1, 1);
     private readonly ConcurrentDictionary<IAsyncDisposable, byte> _sessions = new();
     private readonly ILogger _logger;
-    private IConnection? _connection;
+    private readonly RabbitMqConnection _consume;
+    private readonly RabbitMqConnection _publish;
     private int _disposed;
 
     public RabbitMqTransport(RabbitMqSettings settings, ILoggerFactory? loggerFactory = null)
@@ -54,6 +55,8 @@ internal sealed class RabbitMqTransport : IEventTransport
         _endpoints = settings.Endpoints()
             .Select(e => new AmqpTcpEndpoint(e.Host, e.Port, settings.UseTls ? TlsOption(e.Host, trustedCa) : new SslOption()))
             .ToArray();
+        _consume = new RabbitMqConnection(ConnectionRole.Consume, ConnectInOrderAsync, Description, _logger);
+        _publish = new RabbitMqConnection(ConnectionRole.Publish, ConnectInOrderAsync, Description, _logger);
     }
 
     public RabbitMqSettings Settings { get; }
@@ -64,18 +67,23 @@ internal sealed class RabbitMqTransport : IEventTransport
 
     public string Description => Settings.Description;
 
-    public async Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
+    public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(topology);
-        var channel = await OpenChannelAsync(confirms: false, cancellationToken).ConfigureAwait(false);
-        try
+        return GuardAsync($"Declaring the queues of group '{topology.QueueName}'", async () =>
         {
-            await RabbitMqTopology.DeclareListenerAsync(channel, Settings.Exchange, topology, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await CloseChannelAsync(channel).ConfigureAwait(false);
-        }
+            var channel = await OpenChannelAsync(ConnectionRole.Consume, confirms: false, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await RabbitMqTopology.DeclareListenerAsync(channel, Settings.Exchange, topology, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await CloseChannelAsync(channel).ConfigureAwait(false);
+            }
+
+            return true;
+        }, cancellationToken);
     }
 
     public async Task<IConsumerSession> StartConsumerAsync(
@@ -86,8 +94,8 @@ internal sealed class RabbitMqTransport : IEventTransport
         ArgumentOutOfRangeException.ThrowIfLessThan(prefetch, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(prefetch, ushort.MaxValue);
 
-        // Confirms are on: rejects on classic queues and drops republish a copy and ack the original only once the copy is confirmed.
-        var channel = await OpenChannelAsync(confirms: true, cancellationToken).ConfigureAwait(false);
+        // Confirms are on: retries and drops publish a copy and ack the original only once the copy is confirmed.
+        var channel = await OpenChannelAsync(ConnectionRole.Consume, confirms: true, cancellationToken).ConfigureAwait(false);
         try
         {
             await RabbitMqTopology.DeclareListenerAsync(channel, Settings.Exchange, topology, cancellationToken).ConfigureAwait(false);
@@ -116,7 +124,7 @@ internal sealed class RabbitMqTransport : IEventTransport
 
     public async Task<IPublisherSession> OpenPublisherAsync(CancellationToken cancellationToken)
     {
-        var channel = await OpenChannelAsync(confirms: true, cancellationToken).ConfigureAwait(false);
+        var channel = await OpenChannelAsync(ConnectionRole.Publish, confirms: true, cancellationToken).ConfigureAwait(false);
         try
         {
             await RabbitMqTopology.DeclareExchangeAsync(channel, Settings.Exchange, cancellationToken).ConfigureAwait(false);
@@ -133,25 +141,27 @@ internal sealed class RabbitMqTransport : IEventTransport
     }
 
     public Task<long> CountDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
-        DeadLetters.CountAsync(topology, cancellationToken);
+        GuardAsync($"Counting the dead letters of group '{topology.QueueName}'", () => DeadLetters.CountAsync(topology, cancellationToken), cancellationToken);
 
     public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(ListenerTopology topology, int skip, int take, CancellationToken cancellationToken) =>
-        DeadLetters.ListAsync(topology, skip, take, cancellationToken);
+        GuardAsync($"Listing the dead letters of group '{topology.QueueName}'", () => DeadLetters.ListAsync(topology, skip, take, cancellationToken), cancellationToken);
 
     public Task<int> ReplayDeadLettersAsync(ListenerTopology topology, Func<DeadLetter, bool> filter, CancellationToken cancellationToken) =>
-        DeadLetters.ReplayAsync(topology, filter, cancellationToken);
+        GuardAsync($"Replaying the dead letters of group '{topology.QueueName}'", () => DeadLetters.ReplayAsync(topology, filter, cancellationToken), cancellationToken);
 
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
-        DeadLetters.PurgeAsync(topology, cancellationToken);
+        GuardAsync($"Purging the dead letters of group '{topology.QueueName}'", () => DeadLetters.PurgeAsync(topology, cancellationToken), cancellationToken);
 
     public async Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken)
     {
         try
         {
             // A round trip, not only an open socket: the broker refuses an unknown virtual host after the connection opened.
-            var channel = await OpenChannelAsync(confirms: false, cancellationToken).ConfigureAwait(false);
+            var channel = await OpenChannelAsync(ConnectionRole.Consume, confirms: false, cancellationToken).ConfigureAwait(false);
             await CloseChannelAsync(channel).ConfigureAwait(false);
-            return TransportHealth.Healthy;
+            return _publish.Blocked is { } alarm
+                ? TransportHealth.Degraded($"the broker blocks publishing ({alarm}): emits wait and fail after their confirm timeout; listeners keep consuming")
+                : TransportHealth.Healthy;
         }
 #pragma warning disable CA1031 // unhealthy is the answer for any failure to connect
         catch (Exception e) when (e is not OperationCanceledException)
@@ -181,76 +191,52 @@ internal sealed class RabbitMqTransport : IEventTransport
             }
         }
 
-        var connection = Interlocked.Exchange(ref _connection, null);
-        if (connection is not null)
-        {
-            await CloseConnectionAsync(connection).ConfigureAwait(false);
-        }
-
-        _connectLock.Dispose();
+        await _consume.CloseAsync().ConfigureAwait(false);
+        await _publish.CloseAsync().ConfigureAwait(false);
     }
 
     internal void Untrack(IAsyncDisposable session) => _sessions.TryRemove(session, out _);
 
-    /// <summary>The open connection, connecting (again) when there is none or it was lost.</summary>
-    internal async Task<IConnection> GetConnectionAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The one rule for the failures of operations that are neither emits nor listeners: a <see cref="BrokerException"/>
+    /// naming the operation, the broker and the cause. A conflicting declaration, the caller's cancellation, a bad
+    /// argument and a disposed bus pass through as they are.
+    /// </summary>
+    private async Task<T> GuardAsync<T>(string operation, Func<Task<T>> run, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var current = Volatile.Read(ref _connection);
-        if (current is { IsOpen: true })
-        {
-            return current;
-        }
-
-        await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            current = _connection;
-            if (current is { IsOpen: true })
-            {
-                return current;
-            }
-
-            if (current is not null)
-            {
-                _connection = null;
-                _ = CloseConnectionAsync(current); // already closed by the broker or the network; release it
-            }
-
-            var connection = await ConnectInOrderAsync(cancellationToken).ConfigureAwait(false);
-
-            connection.ConnectionShutdownAsync += (_, args) =>
-            {
-                if (Volatile.Read(ref _disposed) == 0 && args.Initiator != ShutdownInitiator.Application)
-                {
-                    _logger.LogWarning("The connection to RabbitMQ at {Broker} was lost: {Reason}", Description, args.ReplyText);
-                }
-
-                return Task.CompletedTask;
-            };
-            _connection = connection;
-            _logger.LogInformation("Connected to RabbitMQ at {Broker}", Description);
-            return connection;
+            return await run().ConfigureAwait(false);
         }
-        finally
+        catch (Exception e) when (e is not (TopologyConflictException or ArgumentException or ObjectDisposedException)
+                                  && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            _connectLock.Release();
+            var cause = e is OperationCanceledException
+                ? "the broker did not answer in time"
+                : RabbitMqConnectionFailure.Describe(e, Settings);
+            throw new BrokerException($"{operation} on {Description} failed: {cause}.", e);
         }
+    }
+
+    /// <summary>The open connection of <paramref name="role"/>, connecting (again) when there is none or it was lost.</summary>
+    internal Task<IConnection> GetConnectionAsync(ConnectionRole role, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return (role == ConnectionRole.Publish ? _publish : _consume).GetAsync(cancellationToken);
     }
 
     /// <summary>
     /// Connects to the first endpoint that answers, trying them one at a time in the order of the settings (the client
     /// shuffles a list it is given). When none answers, the error names each endpoint with its failure (never credentials).
     /// </summary>
-    private async Task<IConnection> ConnectInOrderAsync(CancellationToken cancellationToken)
+    private async Task<IConnection> ConnectInOrderAsync(string purpose, CancellationToken cancellationToken)
     {
         var failures = new List<BrokerUnreachableException>(_endpoints.Count);
         foreach (var endpoint in _endpoints)
         {
             try
             {
-                return await _factory.CreateConnectionAsync([endpoint], Settings.ConnectionName, cancellationToken).ConfigureAwait(false);
+                return await _factory.CreateConnectionAsync([endpoint], $"{Settings.ConnectionName} ({purpose})", cancellationToken).ConfigureAwait(false);
             }
             catch (BrokerUnreachableException e)
             {
@@ -264,9 +250,9 @@ internal sealed class RabbitMqTransport : IEventTransport
             failures.Count == 1 ? failures[0] : new AggregateException(failures));
     }
 
-    internal async Task<IChannel> OpenChannelAsync(bool confirms, CancellationToken cancellationToken)
+    internal async Task<IChannel> OpenChannelAsync(ConnectionRole role, bool confirms, CancellationToken cancellationToken)
     {
-        var connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await GetConnectionAsync(role, cancellationToken).ConfigureAwait(false);
         var options = confirms
             ? new CreateChannelOptions(
                 publisherConfirmationsEnabled: true,
@@ -283,7 +269,7 @@ internal sealed class RabbitMqTransport : IEventTransport
         await BestEffortAsync(() => channel.DisposeAsync().AsTask(), CloseTimeout).ConfigureAwait(false);
     }
 
-    private static async Task CloseConnectionAsync(IConnection connection)
+    internal static async Task CloseConnectionAsync(IConnection connection)
     {
         await BestEffortAsync(
             () => connection.CloseAsync(Constants.ReplySuccess, "bus disposed", CloseTimeout, abort: false, CancellationToken.None),

@@ -32,7 +32,7 @@ public class RabbitMqClusterHostsTests(PrivateNode node)
         for (var i = 0; i < Connections; i++)
         {
             await using var transport = new RabbitMqTransport(settings);
-            var connection = await transport.GetConnectionAsync(default);
+            var connection = await transport.GetConnectionAsync(ConnectionRole.Consume, default);
             ports.Add(connection.Endpoint.Port);
         }
 
