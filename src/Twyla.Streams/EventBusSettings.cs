@@ -91,6 +91,7 @@ public sealed class EventBusSettings
             RespectRequiredConstructorParameters = true,
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
             NumberHandling = JsonNumberHandling.Strict,
+            AllowDuplicateProperties = false, // {"seq":1,"seq":2} is ambiguous: refuse it rather than take the last
         };
         options.MakeReadOnly(populateMissingResolver: true);
         return options;

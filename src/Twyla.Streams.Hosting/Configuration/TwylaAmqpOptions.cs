@@ -27,7 +27,18 @@ public sealed class TwylaAmqpOptions
     /// <summary>The virtual host (<c>Twyla:Amqp:VirtualHost</c>, env <c>TWYLA_AMQP_VHOST</c>).</summary>
     public string? VirtualHost { get; set; }
 
+    /// <summary>
+    /// Further nodes of a cluster, tried in order after the host when it does not answer: <c>host</c> or
+    /// <c>host:port</c>, separated by commas (<c>Twyla:Amqp:ClusterHosts</c>, e.g. <c>rabbit-2,rabbit-3:5673</c>).
+    /// </summary>
+    public string? ClusterHosts { get; set; }
+
+    /// <summary>The cluster hosts as a list.</summary>
+    internal string[] ClusterHostList =>
+        ClusterHosts?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
+
     /// <summary>Whether any connection property is set.</summary>
     internal bool IsConfigured =>
-        Uri is not null || Host is not null || Port is not null || User is not null || Password is not null || VirtualHost is not null;
+        Uri is not null || Host is not null || Port is not null || User is not null || Password is not null || VirtualHost is not null ||
+        ClusterHosts is not null;
 }

@@ -90,6 +90,11 @@ internal static class TwylaEventBusFactory
             rabbit = rabbit.WithVirtualHost(vhost);
         }
 
+        if (amqp.ClusterHostList is { Length: > 0 } hosts)
+        {
+            rabbit = rabbit.WithClusterHosts(hosts); // checked by TwylaOptionsValidator
+        }
+
         if (options.Exchange is { } exchange)
         {
             rabbit = rabbit.WithExchange(exchange);

@@ -42,6 +42,7 @@ internal static class TwylaOptionsBinder
         amqp.User = Text(amqpSection, "User") ?? amqp.User;
         amqp.Password = Text(amqpSection, "Password") ?? amqp.Password;
         amqp.VirtualHost = Text(amqpSection, "VirtualHost") ?? amqp.VirtualHost;
+        amqp.ClusterHosts = Text(amqpSection, "ClusterHosts") ?? amqp.ClusterHosts;
 
         // The platform's classic variables are set by deployments: they win over files.
         amqp.Host = Text(configuration, "TWYLA_AMQP_HOST") ?? amqp.Host;

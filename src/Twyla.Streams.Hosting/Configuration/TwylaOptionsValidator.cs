@@ -60,6 +60,18 @@ internal sealed class TwylaOptionsValidator : IValidateOptions<TwylaOptions>
             }
         }
 
+        if (options.Amqp?.ClusterHostList is { Length: > 0 } hosts)
+        {
+            try
+            {
+                _ = RabbitMqSettings.Create().WithClusterHosts(hosts); // the host rules are the settings'
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"Twyla:Amqp:ClusterHosts is '{options.Amqp.ClusterHosts}': {TwylaOptionsBinder.Reason(e)}");
+            }
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -1,3 +1,4 @@
+using Twyla.Streams.Hosting.Configuration;
 using System.Text;
 using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -196,6 +197,20 @@ public sealed class TwylaConfigurationTests : IDisposable
 
         Assert.Contains("broker.local:5673/bookings", bus.TransportDescription, StringComparison.Ordinal);
         Assert.Equal("svc", bus.Settings.ServiceName);
+    }
+
+    [Fact]
+    public void Cluster_hosts_should_bind_from_configuration_and_be_tried_after_the_host()
+    {
+        var options = Options(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Twyla:Amqp:Uri"] = "amqp://guest:guest@rabbit-1:5672/",
+            ["Twyla:Amqp:ClusterHosts"] = "rabbit-2, rabbit-3:5673",
+        }));
+
+        var rabbit = TwylaEventBusFactory.RabbitSettings(options);
+        Assert.Equal(["rabbit-2", "rabbit-3:5673"], rabbit.ClusterHosts);
+        Assert.Contains("(+rabbit-2,rabbit-3:5673)", rabbit.Description, StringComparison.Ordinal);
     }
 
     [Fact]

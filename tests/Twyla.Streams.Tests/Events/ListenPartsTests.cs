@@ -28,6 +28,7 @@ public sealed class ListenPartsTests
     [InlineData("""{"pnr":"AB12","seats":"two"}""", "$.seats")]
     [InlineData("null", "null")]
     [InlineData("{", "BookingRequested")]
+    [InlineData("""{"pnr":"AB12","seats":2,"pnr":"CD34"}""", "duplicate")]
     public void Decoder_should_give_the_dead_letter_reason_of_a_payload_that_does_not_fit(string json, string named)
     {
         Assert.False(_decoder.TryDecode(Delivery(json), out _, out var reason));
