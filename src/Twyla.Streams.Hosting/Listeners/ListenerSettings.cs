@@ -6,6 +6,10 @@ namespace Twyla.Streams.Hosting.Listeners;
 internal sealed record ListenerSettings(
     ListenSettings Listen, AckOnCompletionSettings Ack, TimeSpan MinBackoff, TimeSpan MaxBackoff)
 {
+    /// <summary>
+    /// 20 s, where a bare <see cref="ListenSettings"/> drains for 30 s: a hosted listener drains inside the Generic
+    /// Host's shutdown, whose default timeout is 30 s, and the host must still close the bus after the drain.
+    /// </summary>
     public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(20);
     public static readonly TimeSpan DefaultMinBackoff = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan DefaultMaxBackoff = TimeSpan.FromSeconds(30);

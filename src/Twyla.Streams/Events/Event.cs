@@ -69,7 +69,11 @@ public sealed class Event<T>
     public bool IsSettled => Volatile.Read(ref _settlement) is not null;
 
     /// <summary>Done: the broker forgets the event. Settling again is a no-op that returns the first settlement.</summary>
-    /// <returns>Completes when the ack was passed to the broker; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
+    /// <returns>
+    /// Completes when the listener recorded the ack (it reaches the broker with the next batch, within milliseconds; a
+    /// crash before that means the event is delivered again); fails with <see cref="EventSettlementException"/> if the
+    /// listener stopped.
+    /// </returns>
     public Task AckAsync() => Settle(SettleKind.Ack, null);
 
     /// <summary>

@@ -57,10 +57,6 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         };
     }
 
-    public string QueueName => _topology.QueueName;
-
-    internal IChannel Channel => _channel;
-
     public async Task StartAsync(CancellationToken cancellationToken) =>
         _consumerTag = await _channel.BasicConsumeAsync(
             _topology.QueueName, autoAck: false, consumerTag: string.Empty, noLocal: false, exclusive: false,
