@@ -283,7 +283,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             throw new EmitException($"{What(envelope)} was not emitted: the event bus was disposed.", new ObjectDisposedException(nameof(EventBus)));
         }
 
-        var timeout = EmitSettings.Default.ConfirmTimeout;
+        var timeout = _transport.ConfirmTimeoutWithin(EmitSettings.Default.ConfirmTimeout); // opening the publisher included
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         IPublisherSession publisher;
@@ -306,13 +306,6 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         catch (Exception ex)
         {
             throw new EmitException($"{What(envelope)} was not emitted: no publisher could be opened on {_transport.Description}: {ex.Message}", ex);
-        }
-
-        var within = publisher.ConfirmTimeoutWithin(timeout);
-        if (within < timeout)
-        {
-            timeout = within; // the transport's own limit (RabbitMqSettings.ConfirmTimeout) is shorter
-            cts.CancelAfter(timeout);
         }
 
         try

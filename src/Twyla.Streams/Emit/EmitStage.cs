@@ -56,17 +56,18 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         private readonly Action<Exception> _onOpenFailed;
         private readonly Action<(Pending Entry, Exception? Error)> _onPublished;
         private IPublisherSession? _session;
-        private TimeSpan _confirmTimeout;
+        private readonly TimeSpan _confirmTimeout;
 
         public Logic(EmitStage<T> stage)
             : base(stage.Shape)
         {
             _stage = stage;
             _opening = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
+            _confirmTimeout = stage._transport.ConfirmTimeoutWithin(stage._settings.ConfirmTimeout);
             _onOpened = GetTypedAsyncCallback<IPublisherSession>(OnOpened);
             _onOpenFailed = GetAsyncCallback<Exception>(ex => FailStage(new EmitException(
                 ex is OperationCanceledException && _opening.IsCancellationRequested && !_cts.IsCancellationRequested
-                    ? $"Could not open a publisher on {_stage._transport.Description} within {_stage._settings.ConfirmTimeout} " +
+                    ? $"Could not open a publisher on {_stage._transport.Description} within {_confirmTimeout} " +
                       "(the confirm timeout): the broker did not answer (it blocks publishers during a memory or disk alarm)."
                     : $"Could not open a publisher on {_stage._transport.Description}: {ex.Message}",
                 ex)));
@@ -78,7 +79,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         public override void PreStart()
         {
             // Opening is bounded by the confirm timeout too: a broker that blocks publishers does not answer channel.open.
-            _opening.CancelAfter(_stage._settings.ConfirmTimeout);
+            _opening.CancelAfter(_confirmTimeout);
             SessionHandOver.HandOver(_stage._transport.OpenPublisherAsync(_opening.Token), _onOpened, _onOpenFailed, "The emit stage was stopped while opening its publisher.");
         }
 
@@ -98,7 +99,6 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             _session = session;
 
             // The session does not time publishes out (a timer per publish); this stage does, with one repeating timer.
-            _confirmTimeout = session.ConfirmTimeoutWithin(_stage._settings.ConfirmTimeout);
             ScheduleRepeatedly(ConfirmTimer, TimeSpan.FromTicks(Math.Clamp(
                 _confirmTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks)));
             PullIfRoom();

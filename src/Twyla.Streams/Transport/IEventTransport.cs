@@ -11,6 +11,14 @@ internal interface IEventTransport : IAsyncDisposable
     /// <summary>A short description for logs (never credentials), e.g. <c>in-memory</c> or <c>amqp://host:5672/vhost</c>.</summary>
     string Description { get; }
 
+    /// <summary>
+    /// The longest the transport lets an emit wait for its publisher and its confirm (<see cref="Timeout.InfiniteTimeSpan"/>:
+    /// no limit of its own; RabbitMQ: <c>RabbitMqSettings.ConfirmTimeout</c>). Sessions do not time publishes out
+    /// themselves (a timer per publish): callers enforce the shorter of this and their own (the emit stage with its
+    /// timer, <c>EmitAsync</c> with a token), see <see cref="EventTransportExtensions.ConfirmTimeoutWithin"/>.
+    /// </summary>
+    TimeSpan ConfirmTimeout { get; }
+
     /// <summary>Declares exchange, queue, binding and dead-letter queue; idempotent.</summary>
     Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken);
 
@@ -40,4 +48,12 @@ internal interface IEventTransport : IAsyncDisposable
 
     /// <summary>Whether the transport can reach its broker now, and why not when it cannot.</summary>
     Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The one rule every emit applies to confirm timeouts.</summary>
+internal static class EventTransportExtensions
+{
+    /// <summary>The shorter of the caller's own confirm timeout and the transport's (when it has one).</summary>
+    public static TimeSpan ConfirmTimeoutWithin(this IEventTransport transport, TimeSpan own) =>
+        transport.ConfirmTimeout > TimeSpan.Zero && transport.ConfirmTimeout < own ? transport.ConfirmTimeout : own;
 }

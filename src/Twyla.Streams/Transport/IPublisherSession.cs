@@ -7,16 +7,9 @@ namespace Twyla.Streams.Transport;
 internal interface IPublisherSession : IAsyncDisposable
 {
     /// <summary>
-    /// The longest the transport lets a publish wait for its confirm (<see cref="Timeout.InfiniteTimeSpan"/>: no
-    /// limit of its own). The session does not time publishes out itself, which would cost a timer per publish:
-    /// callers enforce the shorter of this and their own timeout (the emit stage with its timer, <c>EmitAsync</c>
-    /// with a cancellation token).
-    /// </summary>
-    TimeSpan ConfirmTimeout { get; }
-
-    /// <summary>
-    /// Whether the session can still publish: false once its channel or connection died (whatever exception reported
-    /// it) or it was disposed. A caller that keeps a session for many publishes opens a new one when this is false.
+    /// Whether the session should still be used: false once its channel or connection died (whatever exception reported
+    /// it), the broker refused one of its publishes (nack), or it was disposed. A caller that keeps a session for many
+    /// publishes opens a new one when this is false.
     /// </summary>
     bool IsOpen { get; }
 
@@ -27,12 +20,4 @@ internal interface IPublisherSession : IAsyncDisposable
     /// caller that closes the session to give up can pass <see cref="CancellationToken.None"/>.
     /// </summary>
     Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken);
-}
-
-/// <summary>The rule every caller of <see cref="IPublisherSession"/> applies to confirm timeouts.</summary>
-internal static class PublisherSessionExtensions
-{
-    /// <summary>The shorter of the caller's own confirm timeout and the session's (when it has one).</summary>
-    public static TimeSpan ConfirmTimeoutWithin(this IPublisherSession session, TimeSpan own) =>
-        session.ConfirmTimeout > TimeSpan.Zero && session.ConfirmTimeout < own ? session.ConfirmTimeout : own;
 }

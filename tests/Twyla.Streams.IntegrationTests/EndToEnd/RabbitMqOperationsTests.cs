@@ -53,6 +53,15 @@ public class RabbitMqOperationsTests(ITestOutputHelper output, PrivateNode node)
                 .Run(Sys.Materializer());
             await TestEvents.Eventually(() => Task.FromResult(handled.Count), n => n >= backlog, TimeSpan.FromSeconds(30));
 
+            // A new emit stream opens a channel on the blocked connection: the broker does not answer channel.open, and
+            // the stream must give up within its confirm timeout (2 s here), not the client's own 20 s.
+            var opened = System.Diagnostics.Stopwatch.StartNew();
+            var stream = await Assert.ThrowsAsync<EmitException>(() => Source.Single(new BookingCreated("stream", 1))
+                .RunWith(bus.Emit<BookingCreated>("booking.created"), Sys.Materializer())
+                .WaitAsync(TimeSpan.FromSeconds(60)));
+            output.WriteLine($"emit stream during the alarm failed after {opened.Elapsed}: {stream.Message}");
+            Assert.True(opened.Elapsed < TimeSpan.FromSeconds(12), $"the emit stream waited {opened.Elapsed} for its publisher");
+
             var health = await bus.Transport.CheckHealthAsync(default);
             output.WriteLine($"health during the alarm: {health}");
             Assert.True(health.IsDegraded, $"health should be degraded during the alarm, was {health}");

@@ -103,4 +103,32 @@ public class RabbitMqRetryAndDeadLetterTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0, await bus.CountDeadLettersAsync("booking.created", group));
         Assert.Equal(0, await bus.CountDeadLettersAsync("booking.created", TestEvents.Group())); // never declared
     }
+
+    [Fact]
+    public async Task Replaying_all_dead_letters_while_a_listener_keeps_failing_them_should_replay_those_present_and_return()
+    {
+        const int count = 30;
+        await using var bus = EventBus.RabbitMq(Broker.Settings(), EventBusSettings.Create("replay-live"));
+        var group = TestEvents.Group();
+        var settings = ListenSettings.Default.WithRetryDelays([]);
+        await bus.DeclareGroupAsync("booking.created", group, settings);
+        var listener = bus.Listen<BookingCreated>("booking.created", group, settings)
+            .Via(AckOnCompletion.Flow<BookingCreated>(_ => throw new InvalidOperationException("still broken"), AckOnCompletionSettings.Create(4).WithMaxDeliveries(1)))
+            .ToMaterialized(Sink.Ignore<HandledEvent>(), Keep.Left)
+            .Run(_mat);
+        for (var i = 0; i < count; i++)
+        {
+            await bus.EmitAsync("booking.created", new BookingCreated($"B-{i}", 1));
+        }
+
+        await TestEvents.Eventually(() => bus.CountDeadLettersAsync("booking.created", group), n => n == count);
+
+        // Every replayed letter fails again and comes back to the end of the dead-letter queue while the replay runs:
+        // the replay takes the letters present when it started, once each, and returns.
+        var replayed = await bus.ReplayDeadLettersAsync("booking.created", group, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(count, replayed);
+        await listener.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        var letters = await bus.ListDeadLettersAsync("booking.created", group, 0, 100, CancellationToken.None);
+        Assert.True(letters.All(l => l.ReplayCount <= 1), $"a letter was replayed more than once: {string.Join(", ", letters.Select(l => l.ReplayCount))}");
+    }
 }

@@ -75,8 +75,6 @@ public sealed class SharedPublisherTests
 
         public bool Disposed { get; private set; }
 
-        public TimeSpan ConfirmTimeout => Timeout.InfiniteTimeSpan;
-
         public bool IsOpen => !_dead && !Disposed;
 
         public void Die() => _dead = true;

@@ -25,6 +25,8 @@ internal sealed class RecordingTransport : IEventTransport
 
     public string Description => "recording";
 
+    public TimeSpan ConfirmTimeout => Timeout.InfiniteTimeSpan;
+
     public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task<IConsumerSession> StartConsumerAsync(

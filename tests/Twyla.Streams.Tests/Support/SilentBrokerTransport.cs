@@ -9,7 +9,9 @@ namespace Twyla.Streams.Tests.Support;
 /// </summary>
 internal sealed class SilentBrokerTransport(TimeSpan sessionConfirmTimeout) : IEventTransport
 {
-    public SilentPublisher Publisher { get; } = new(sessionConfirmTimeout);
+    public SilentPublisher Publisher { get; } = new();
+
+    public TimeSpan ConfirmTimeout => sessionConfirmTimeout;
 
     public string Description => "silent broker";
 
@@ -36,12 +38,10 @@ internal sealed class SilentBrokerTransport(TimeSpan sessionConfirmTimeout) : IE
 
     public ValueTask DisposeAsync() => Publisher.DisposeAsync();
 
-    internal sealed class SilentPublisher(TimeSpan confirmTimeout) : IPublisherSession
+    internal sealed class SilentPublisher : IPublisherSession
     {
         private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _published;
-
-        public TimeSpan ConfirmTimeout { get; } = confirmTimeout;
 
         public bool IsOpen => !_closed.Task.IsCompleted;
 

@@ -14,8 +14,6 @@ internal sealed class InMemoryPublisherSession : IPublisherSession
         _broker = broker;
     }
 
-    public TimeSpan ConfirmTimeout => Timeout.InfiniteTimeSpan;
-
     public bool IsOpen => !_disposed && !_broker.IsDisposed;
 
     public Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken)

@@ -15,6 +15,8 @@ internal sealed class InMemoryTransport : IEventTransport
 
     public string Description => "in-memory";
 
+    public TimeSpan ConfirmTimeout => Timeout.InfiniteTimeSpan;
+
     public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
     {
         Validate(topology);

@@ -70,9 +70,17 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
             confirms: true,
             async channel =>
             {
+                // Only the letters there when the call starts: one that is replayed and fails again comes back to the
+                // end of the queue while this runs, and taking it again would loop for as long as it keeps failing.
+                var present = (await channel.QueueDeclarePassiveAsync(topology.DeadLetterQueueName, cancellationToken).ConfigureAwait(false)).MessageCount;
                 var replayed = 0;
-                while (await channel.BasicGetAsync(topology.DeadLetterQueueName, autoAck: false, cancellationToken).ConfigureAwait(false) is { } got)
+                for (var taken = 0u; taken < present; taken++)
                 {
+                    if (await channel.BasicGetAsync(topology.DeadLetterQueueName, autoAck: false, cancellationToken).ConfigureAwait(false) is not { } got)
+                    {
+                        break;
+                    }
+
                     var letter = ToDeadLetter(got);
                     if (!filter(letter))
                     {

@@ -13,7 +13,7 @@ namespace Twyla.Streams.Transport.RabbitMq;
 /// pitfalls); the emit stage bounds the window, and as a safety net this session lets at most
 /// <see cref="RabbitMqSettings.MaxPublishesInFlight"/> publishes wait for confirms at once (the shared publisher
 /// of <c>EmitAsync</c> has no stage in front of it). <see cref="RabbitMqSettings.ConfirmTimeout"/> is enforced by
-/// the callers (<see cref="ConfirmTimeout"/>): a linked token source and a timer per publish cost more CPU
+/// the callers (<see cref="RabbitMqTransport.ConfirmTimeout"/>): a linked token source and a timer per publish cost more CPU
 /// than the rest of this method.
 /// </remarks>
 internal sealed class RabbitMqPublisherSession : IPublisherSession
@@ -23,19 +23,17 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
     private readonly SemaphoreSlim _window;
     private readonly string _exchange;
     private int _disposed;
+    private int _refused;
 
     public RabbitMqPublisherSession(RabbitMqTransport transport, IChannel channel)
     {
         _transport = transport;
         _channel = channel;
         _exchange = transport.Settings.Exchange;
-        ConfirmTimeout = transport.Settings.ConfirmTimeout;
         _window = new SemaphoreSlim(transport.Settings.MaxPublishesInFlight, transport.Settings.MaxPublishesInFlight);
     }
 
-    public TimeSpan ConfirmTimeout { get; }
-
-    public bool IsOpen => Volatile.Read(ref _disposed) == 0 && _channel.IsOpen;
+    public bool IsOpen => Volatile.Read(ref _disposed) == 0 && Volatile.Read(ref _refused) == 0 && _channel.IsOpen;
 
     public async Task PublishAsync(EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken)
     {
@@ -82,6 +80,11 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
         }
         catch (PublishException e)
         {
+            // A nack: the broker could not take the message (a full queue that rejects publishes, a quorum queue without
+            // a leader). The channel stays open, but this session is not kept for later emits: a quorum queue's leader
+            // is looked up per channel, and a channel that saw it fail was seen to keep failing after a new leader was
+            // elected. A shared publisher (EmitAsync) opens a fresh one for the next emit.
+            Volatile.Write(ref _refused, 1);
             throw new EmitException($"Event {m.Id} ({m.Name}) was refused by the broker (nack).", e);
         }
         catch (OperationInterruptedException e)

@@ -67,6 +67,8 @@ internal sealed class RabbitMqTransport : IEventTransport
 
     public string Description => Settings.Description;
 
+    public TimeSpan ConfirmTimeout => Settings.ConfirmTimeout;
+
     public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(topology);
@@ -259,7 +261,20 @@ internal sealed class RabbitMqTransport : IEventTransport
                 publisherConfirmationTrackingEnabled: true,
                 outstandingPublisherConfirmationsRateLimiter: null) // the emit stage bounds the window (docs/design.md, pitfalls)
             : new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false);
-        return await connection.CreateChannelAsync(options, cancellationToken).ConfigureAwait(false);
+        // The client does not give up waiting for channel.open-ok when the token fires (it waits for its own 20 s
+        // continuation timeout, e.g. while the broker blocks the connection): stop waiting here, and close the channel
+        // should it still open.
+        var opening = connection.CreateChannelAsync(options, CancellationToken.None);
+        try
+        {
+            return await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!opening.IsCompleted)
+        {
+            _ = opening.ContinueWith(
+                static t => _ = CloseChannelAsync(t.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            throw;
+        }
     }
 
     /// <summary>Closes a channel off the caller's thread (never inside a consumer callback, #1567), bounded by <see cref="CloseTimeout"/>.</summary>
