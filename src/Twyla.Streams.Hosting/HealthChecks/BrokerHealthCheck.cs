@@ -18,7 +18,7 @@ internal sealed class BrokerHealthCheck(EventBus bus, IHostEnvironment? environm
         if (!health.IsHealthy)
         {
             return new HealthCheckResult(
-                context.Registration.FailureStatus, $"Cannot reach the broker {bus.TransportDescription}: {health.Reason}.", data: data);
+                context.Registration.FailureStatus, $"The broker {bus.TransportDescription} cannot be used: {health.Reason}.", data: data);
         }
 
         if (health.IsDegraded)

@@ -45,7 +45,7 @@ public sealed class BrokerHealthCheckTests(ITestOutputHelper output, PrivateBrok
                 TimeSpan.FromSeconds(20),
                 cancellationToken: Ct);
             Assert.Equal(HealthStatus.Unhealthy, report!.Status);
-            Assert.Contains("Cannot reach the broker", report.Entries[TwylaServiceCollectionExtensions.BrokerHealthCheckName].Description, StringComparison.Ordinal);
+            Assert.Contains("cannot be used:", report.Entries[TwylaServiceCollectionExtensions.BrokerHealthCheckName].Description, StringComparison.Ordinal);
             Assert.Contains("restarting", report.Entries[TwylaServiceCollectionExtensions.ListenersHealthCheckName].Description, StringComparison.Ordinal);
         }
         finally
