@@ -32,6 +32,27 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     /// <summary>What the bus is connected to, for logs (never credentials).</summary>
     public string TransportDescription => _transport.Description;
 
+    /// <summary>Whether the bus runs on the embedded in-memory broker (events live in this process only).</summary>
+    public bool IsInMemory => _transport is InMemoryTransport;
+
+    /// <summary>
+    /// Whether the broker can be used now, and why not: a round trip to the broker (RabbitMQ: a channel opened and
+    /// closed), so refused credentials or an unknown virtual host show. Degraded while the broker blocks publishing
+    /// (a memory or disk alarm). For health checks; never throws for a broker that cannot be reached.
+    /// </summary>
+    /// <param name="cancellationToken">Gives up waiting.</param>
+    /// <returns>The broker's health, with the reason when it is not healthy.</returns>
+    public Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken) => _transport.CheckHealthAsync(cancellationToken);
+
+    /// <summary>
+    /// Checks a listener's pattern and group as <see cref="Listen{T}(string, string)"/> does, without a bus: for hosts
+    /// that register listeners before the bus exists and should fail early.
+    /// </summary>
+    /// <param name="pattern">An event name or pattern.</param>
+    /// <param name="group">The listener group.</param>
+    /// <exception cref="ArgumentException">The pattern or the group breaks its rules (the message says which).</exception>
+    public static void ValidateListener(string pattern, string group) => _ = ListenerTopology.Create(pattern, group, QueueType.Classic);
+
     internal IEventTransport Transport => _transport;
 
     /// <inheritdoc />

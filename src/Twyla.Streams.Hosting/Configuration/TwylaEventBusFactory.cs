@@ -80,9 +80,14 @@ internal static class TwylaEventBusFactory
             rabbit = rabbit.WithPort(port);
         }
 
-        if (amqp.User is not null || amqp.Password is not null)
+        if (amqp.User is { } user)
         {
-            rabbit = rabbit.WithCredentials(amqp.User ?? rabbit.UserName, amqp.Password ?? rabbit.Password);
+            rabbit = rabbit.WithUserName(user);
+        }
+
+        if (amqp.Password is { } password)
+        {
+            rabbit = rabbit.WithPassword(password);
         }
 
         if (amqp.VirtualHost is { } vhost)

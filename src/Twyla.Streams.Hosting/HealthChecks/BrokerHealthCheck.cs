@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using Twyla.Streams.Transport.InMemory;
 
 namespace Twyla.Streams.Hosting.HealthChecks;
 
@@ -14,7 +13,7 @@ internal sealed class BrokerHealthCheck(EventBus bus, IHostEnvironment? environm
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var data = new Dictionary<string, object> { ["transport"] = bus.TransportDescription };
-        var health = await bus.Transport.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+        var health = await bus.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
         if (!health.IsHealthy)
         {
             return new HealthCheckResult(
@@ -26,7 +25,7 @@ internal sealed class BrokerHealthCheck(EventBus bus, IHostEnvironment? environm
             return HealthCheckResult.Degraded($"The broker {bus.TransportDescription} answers, but {health.Reason}.", data: data);
         }
 
-        if (bus.Transport is InMemoryTransport && environment?.IsDevelopment() != true)
+        if (bus.IsInMemory && environment?.IsDevelopment() != true)
         {
             return HealthCheckResult.Degraded(
                 $"Events run on the in-memory transport in the {environment?.EnvironmentName ?? "(unknown)"} environment: they live in this " +

@@ -117,8 +117,8 @@ internal sealed class HostedListener
         }
     }
 
-    /// <summary>Completes when the stage took the drain (bus.Listen always materializes a <see cref="ListenControl"/>).</summary>
-    private static Task RequestDrainAsync(IListenControl control) => ((ListenControl)control).RequestDrainAsync();
+    /// <summary>Completes when the stage took the drain.</summary>
+    private static Task RequestDrainAsync(IListenControl control) => control.BeginDrainAsync();
 
     private void ShutdownNow()
     {

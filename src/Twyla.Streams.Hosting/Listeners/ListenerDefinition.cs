@@ -2,7 +2,6 @@ using Akka;
 using Akka.Streams.Dsl;
 using Microsoft.Extensions.DependencyInjection;
 using Twyla.Streams.Events;
-using Twyla.Streams.Transport;
 
 namespace Twyla.Streams.Hosting.Listeners;
 
@@ -31,7 +30,7 @@ internal sealed class ListenerDefinition<T> : IListenerDefinition
         TwylaListenerOptions options,
         Func<IServiceProvider, AckOnCompletionSettings, Flow<Event<T>, HandledEvent, NotUsed>> handler)
     {
-        _ = ListenerTopology.Create(pattern, group, QueueType.Classic); // fails early with the library's message
+        EventBus.ValidateListener(pattern, group); // fails early with the library's message
         Pattern = pattern;
         Group = group;
         Options = options ?? throw new ArgumentNullException(nameof(options));

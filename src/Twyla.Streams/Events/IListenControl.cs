@@ -25,4 +25,12 @@ public interface IListenControl
     /// </summary>
     /// <returns><see cref="Completion"/>.</returns>
     Task DrainAsync();
+
+    /// <summary>
+    /// Asks the listener to drain (as <see cref="DrainAsync"/>) and completes as soon as it took the request: from then on
+    /// it hands out no further event. Completes also when the listener had stopped already; never faults.
+    /// <see cref="Completion"/> tells when it is closed. For hosts that report a listener as draining only once it is.
+    /// </summary>
+    /// <returns>Completes when the listener took the drain.</returns>
+    Task BeginDrainAsync();
 }

@@ -18,7 +18,7 @@ internal sealed class ListenControl : IListenControl
     /// Asks the stage to drain; the task completes once the stage took the command (from then on it hands out no
     /// more events) or once the stage is gone. Never faults.
     /// </summary>
-    internal Task RequestDrainAsync() => Task.WhenAny(Deliver(ListenCommand.Drain), Completion);
+    public Task BeginDrainAsync() => Task.WhenAny(Deliver(ListenCommand.Drain), Completion);
 
     internal void Attach(IAsyncCallback<ListenCommand> commands) => _commands = commands;
 

@@ -109,7 +109,9 @@ public sealed class RpcCallSettings
     }
 
     /// <summary>Whether <paramref name="correlationId"/> can travel in a header: 1 to 128 visible ASCII characters.</summary>
-    internal static bool IsValidCorrelationId(string? correlationId) =>
+    /// <param name="correlationId">The id.</param>
+    /// <returns>Whether it is valid.</returns>
+    public static bool IsValidCorrelationId(string? correlationId) =>
         correlationId is { Length: > 0 and <= 128 } && !correlationId.AsSpan().ContainsAnyExceptInRange('!', '~');
 
     private RpcCallSettings Copy(

@@ -13,7 +13,12 @@ public sealed class RpcContext
 {
     private static readonly AsyncLocal<RpcContext?> Ambient = new();
 
-    internal RpcContext(string procedure, string correlationId, DateTimeOffset? deadline, string traceParent)
+    /// <summary>Creates the context of a call being served (servers do, see <see cref="Current"/>).</summary>
+    /// <param name="procedure">The procedure being served, without the service.</param>
+    /// <param name="correlationId">The caller's correlation id.</param>
+    /// <param name="deadline">When the caller stops waiting, or <c>null</c>.</param>
+    /// <param name="traceParent">The caller's W3C <c>traceparent</c>, or an empty string.</param>
+    public RpcContext(string procedure, string correlationId, DateTimeOffset? deadline, string traceParent)
     {
         Procedure = procedure;
         CorrelationId = correlationId;
@@ -21,11 +26,14 @@ public sealed class RpcContext
         TraceParent = traceParent;
     }
 
-    /// <summary>The context of the call being served here, or <c>null</c> outside a handler.</summary>
+    /// <summary>
+    /// The context of the call being served here, or <c>null</c> outside a handler. A server sets it around the handler
+    /// it runs (Twyla.Streams.Hosting's endpoints do) and clears it afterwards.
+    /// </summary>
     public static RpcContext? Current
     {
         get => Ambient.Value;
-        internal set => Ambient.Value = value;
+        set => Ambient.Value = value;
     }
 
     /// <summary>The procedure being served (without the service), e.g. <c>get_booking</c>.</summary>

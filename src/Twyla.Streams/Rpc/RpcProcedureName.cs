@@ -49,7 +49,10 @@ public static partial class RpcProcedureName
     }
 
     /// <summary>Throws an <see cref="ArgumentException"/> explaining the rule unless <paramref name="procedure"/> is valid.</summary>
-    internal static string ValidateProcedure(string? procedure, string parameterName)
+    /// <param name="procedure">A procedure name without its service, e.g. <c>get_booking</c>.</param>
+    /// <param name="parameterName">The parameter to name in the exception.</param>
+    /// <returns>The procedure name.</returns>
+    public static string ValidateProcedure(string? procedure, string parameterName)
     {
         if (!IsValidProcedure(procedure))
         {

@@ -47,7 +47,7 @@ internal interface IEventTransport : IAsyncDisposable
     Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken);
 
     /// <summary>Whether the transport can reach its broker now, and why not when it cannot.</summary>
-    Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken);
+    Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>The one rule every emit applies to confirm timeouts.</summary>

@@ -62,7 +62,7 @@ public class RabbitMqOperationsTests(ITestOutputHelper output, PrivateNode node)
             output.WriteLine($"emit stream during the alarm failed after {opened.Elapsed}: {stream.Message}");
             Assert.True(opened.Elapsed < TimeSpan.FromSeconds(12), $"the emit stream waited {opened.Elapsed} for its publisher");
 
-            var health = await bus.Transport.CheckHealthAsync(default);
+            var health = await bus.CheckHealthAsync(default);
             output.WriteLine($"health during the alarm: {health}");
             Assert.True(health.IsDegraded, $"health should be degraded during the alarm, was {health}");
             Assert.Contains("blocks publishing", health.Reason, StringComparison.Ordinal);

@@ -71,4 +71,13 @@ public sealed class ArgumentValidationTests : BusTestKit
         Assert.False(e.IsSettled);
         probe.Cancel();
     }
+
+    [Fact]
+    public void ValidateListener_should_check_pattern_and_group_as_Listen_does_without_a_bus()
+    {
+        EventBus.ValidateListener("booking.*", "billing");
+        Assert.Contains("listener group", Assert.Throws<ArgumentException>(() => EventBus.ValidateListener("booking.*", "Billing!")).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => EventBus.ValidateListener("Booking", "billing"));
+        Assert.True(Bus.IsInMemory);
+    }
 }

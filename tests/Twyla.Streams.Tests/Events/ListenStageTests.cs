@@ -177,7 +177,7 @@ public sealed class ListenStageTests : TestKit
         await _transport.StartRequested.WaitAsync(TimeSpan.FromSeconds(10));
 
         // The stop is taken by the stage (a drain while starting closes at once) before the slow connect finishes.
-        await ((ListenControl)control).RequestDrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await control.BeginDrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
         _transport.StartGate.SetResult();
 
         await _transport.Session.Closed.WaitAsync(TimeSpan.FromSeconds(10));

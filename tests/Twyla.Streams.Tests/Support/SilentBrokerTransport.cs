@@ -34,7 +34,7 @@ internal sealed class SilentBrokerTransport(TimeSpan sessionConfirmTimeout) : IE
 
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(0L);
 
-    public Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(TransportHealth.Healthy);
+    public Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(BrokerHealth.Healthy);
 
     public ValueTask DisposeAsync() => Publisher.DisposeAsync();
 

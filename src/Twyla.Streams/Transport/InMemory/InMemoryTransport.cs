@@ -89,10 +89,10 @@ internal sealed class InMemoryTransport : IEventTransport
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
         OnDeadLetters(topology, q => (long)q.PurgeDeadLetters(), 0L, cancellationToken);
 
-    public Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken) =>
+    public Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken) =>
         cancellationToken.IsCancellationRequested
-            ? Task.FromCanceled<TransportHealth>(cancellationToken)
-            : Task.FromResult(_broker.IsDisposed ? TransportHealth.Unhealthy("the in-memory broker was disposed") : TransportHealth.Healthy);
+            ? Task.FromCanceled<BrokerHealth>(cancellationToken)
+            : Task.FromResult(_broker.IsDisposed ? BrokerHealth.Unhealthy("the in-memory broker was disposed") : BrokerHealth.Healthy);
 
     public ValueTask DisposeAsync() => new(_broker.DisposeAsync());
 

@@ -203,6 +203,20 @@ public sealed class RabbitMqSettings
         return Copy(port: port);
     }
 
+    /// <summary>A copy that logs in with the user name it has and <paramref name="password"/>.</summary>
+    /// <param name="password">The password.</param>
+    /// <returns>The new settings.</returns>
+    public RabbitMqSettings WithPassword(string password)
+    {
+        ArgumentNullException.ThrowIfNull(password);
+        return WithCredentials(UserName, password);
+    }
+
+    /// <summary>A copy that logs in with <paramref name="userName"/> and the password it has.</summary>
+    /// <param name="userName">The user name; not empty.</param>
+    /// <returns>The new settings.</returns>
+    public RabbitMqSettings WithUserName(string userName) => WithCredentials(userName, Password);
+
     /// <summary>A copy with other credentials.</summary>
     /// <param name="userName">The user name.</param>
     /// <param name="password">The password.</param>

@@ -154,7 +154,7 @@ internal sealed class RabbitMqTransport : IEventTransport
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
         GuardAsync($"Purging the dead letters of group '{topology.QueueName}'", () => DeadLetters.PurgeAsync(topology, cancellationToken), cancellationToken);
 
-    public async Task<TransportHealth> CheckHealthAsync(CancellationToken cancellationToken)
+    public async Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -162,14 +162,14 @@ internal sealed class RabbitMqTransport : IEventTransport
             var channel = await OpenChannelAsync(ConnectionRole.Consume, confirms: false, cancellationToken).ConfigureAwait(false);
             await CloseChannelAsync(channel).ConfigureAwait(false);
             return _publish.Blocked is { } alarm
-                ? TransportHealth.Degraded($"the broker blocks publishing ({alarm}): emits wait and fail after their confirm timeout; listeners keep consuming")
-                : TransportHealth.Healthy;
+                ? BrokerHealth.Degraded($"the broker blocks publishing ({alarm}): emits wait and fail after their confirm timeout; listeners keep consuming")
+                : BrokerHealth.Healthy;
         }
 #pragma warning disable CA1031 // unhealthy is the answer for any failure to connect
         catch (Exception e) when (e is not OperationCanceledException)
 #pragma warning restore CA1031
         {
-            return TransportHealth.Unhealthy(RabbitMqConnectionFailure.Describe(e, Settings));
+            return BrokerHealth.Unhealthy(RabbitMqConnectionFailure.Describe(e, Settings));
         }
     }
 

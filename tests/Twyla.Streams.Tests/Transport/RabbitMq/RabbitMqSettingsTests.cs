@@ -92,4 +92,15 @@ public class RabbitMqSettingsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => RabbitMqSettings.Create().WithMaxPublishesInFlight(0));
         Assert.Throws<ArgumentException>(() => RabbitMqSettings.Create().WithClusterHosts(["h:notaport"]));
     }
+
+    [Fact]
+    public void WithUserName_and_WithPassword_should_each_keep_the_other_part_of_the_credentials()
+    {
+        var fromUri = RabbitMqSettings.FromUri("amqp://booking:secret@rabbit:5672/");
+        var otherUser = fromUri.WithUserName("billing");
+        var otherPassword = fromUri.WithPassword("new-secret");
+
+        Assert.Equal(("billing", "secret"), (otherUser.UserName, otherUser.Password));
+        Assert.Equal(("booking", "new-secret"), (otherPassword.UserName, otherPassword.Password));
+    }
 }
