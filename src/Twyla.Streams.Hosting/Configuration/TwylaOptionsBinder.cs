@@ -26,9 +26,10 @@ internal static class TwylaOptionsBinder
         options.Transport = ParseEnum<TwylaTransport>(section, "Transport", errors) ?? options.Transport;
         options.ServiceName = Text(section, "ServiceName") ?? options.ServiceName;
         options.Exchange = Text(section, "Exchange") ?? options.Exchange;
-        options.Prefetch = ParseInt(section, "Prefetch", 1, 65535, "a number of events from 1 to 65535", errors) ?? options.Prefetch;
-        options.MaxDeliveries = ParseInt(section, "MaxDeliveries", 1, 1000, "a number of deliveries from 1 to 1000", errors) ?? options.MaxDeliveries;
-        options.Parallelism = ParseInt(section, "Parallelism", 1, 10_000, "a number of handlers from 1 to 10000", errors) ?? options.Parallelism;
+        // Whole numbers here; their ranges are the library settings' own, checked by TwylaOptionsValidator.
+        options.Prefetch = ParseInt(section, "Prefetch", int.MinValue, int.MaxValue, "a number of events from 1 to 65535", errors) ?? options.Prefetch;
+        options.MaxDeliveries = ParseInt(section, "MaxDeliveries", int.MinValue, int.MaxValue, "a number of deliveries from 1 to 1000", errors) ?? options.MaxDeliveries;
+        options.Parallelism = ParseInt(section, "Parallelism", int.MinValue, int.MaxValue, "a number of handlers from 1 to 10000", errors) ?? options.Parallelism;
         options.QueueType = ParseEnum<QueueType>(section, "QueueType", errors) ?? options.QueueType;
         options.DrainTimeout = ParseDuration(section, "DrainTimeout", allowZero: true, errors) ?? options.DrainTimeout;
         options.RetryDelays = ParseRetryDelays(section, "RetryDelays", errors) ?? options.RetryDelays;
@@ -161,7 +162,7 @@ internal static class TwylaOptionsBinder
     }
 
     private static int? ParsePort(IConfiguration configuration, string key, List<string> errors) =>
-        ParseInt(configuration, key, 1, 65535, "a port number from 1 to 65535", errors);
+        ParseInt(configuration, key, int.MinValue, int.MaxValue, "a port number from 1 to 65535", errors);
 
     private static TEnum? ParseEnum<TEnum>(IConfiguration configuration, string key, List<string> errors)
         where TEnum : struct, Enum

@@ -1,9 +1,14 @@
 using Microsoft.Extensions.Options;
+using Twyla.Streams.Events;
 using Twyla.Streams.Transport.RabbitMq;
 
 namespace Twyla.Streams.Hosting.Configuration;
 
-/// <summary>Checks values set in code (the binder already checked what came from configuration).</summary>
+/// <summary>
+/// Checks the options after binding (what came from configuration and what was set in code): the ranges and rules are
+/// the library settings' own (<c>ListenSettings</c>, <c>AckOnCompletionSettings</c>, <c>RabbitMqSettings</c>), applied
+/// here and reported with the key, so no range is written twice. The binder only checks that values parse.
+/// </summary>
 internal sealed class TwylaOptionsValidator : IValidateOptions<TwylaOptions>
 {
     public ValidateOptionsResult Validate(string? name, TwylaOptions options)
@@ -24,28 +29,22 @@ internal sealed class TwylaOptionsValidator : IValidateOptions<TwylaOptions>
             errors.Add("Twyla:Exchange is empty: expected an exchange name, for example 'twyla.events'.");
         }
 
-        Range(errors, "Twyla:Prefetch", options.Prefetch, 1, 65535);
-        Range(errors, "Twyla:MaxDeliveries", options.MaxDeliveries, 1, 1000);
-        Range(errors, "Twyla:Parallelism", options.Parallelism, 1, 10_000);
-        Range(errors, "Twyla:Amqp:Port", options.Amqp?.Port, 1, 65535);
+        Rule(errors, "Twyla:Prefetch", options.Prefetch, v => ListenSettings.Default.WithPrefetch(v));
+        Rule(errors, "Twyla:MaxDeliveries", options.MaxDeliveries, v => AckOnCompletionSettings.Default.WithMaxDeliveries(v));
+        Rule(errors, "Twyla:Parallelism", options.Parallelism, v => AckOnCompletionSettings.Default.WithParallelism(v));
+        Rule(errors, "Twyla:Amqp:Port", options.Amqp?.Port, v => RabbitMqSettings.Create().WithPort(v));
+        Rule(errors, "Twyla:DrainTimeout", options.DrainTimeout, v => ListenSettings.Default.WithDrainTimeout(v));
+        Rule(errors, "Twyla:RetryDelays", options.RetryDelays, v => ListenSettings.Default.WithRetryDelays(v));
         if (options.QueueType is { } queueType && !Enum.IsDefined(queueType))
         {
             errors.Add($"Twyla:QueueType is '{queueType}': accepted values are Classic, Quorum.");
         }
 
-        if (options.DrainTimeout < TimeSpan.Zero)
+        if (options.MinBackoff is not null || options.MaxBackoff is not null)
         {
-            errors.Add($"Twyla:DrainTimeout is '{options.DrainTimeout}': expected zero or more.");
-        }
-
-        if (options.MinBackoff <= TimeSpan.Zero || options.MaxBackoff <= TimeSpan.Zero)
-        {
-            errors.Add("Twyla:MinBackoff and Twyla:MaxBackoff must be more than zero.");
-        }
-
-        if (options.MinBackoff is { } min && options.MaxBackoff is { } max && min > max)
-        {
-            errors.Add($"Twyla:MinBackoff ({min}) is more than Twyla:MaxBackoff ({max}).");
+            var min = options.MinBackoff ?? Listeners.ListenerSettings.DefaultMinBackoff;
+            var max = options.MaxBackoff ?? Listeners.ListenerSettings.DefaultMaxBackoff;
+            Apply(errors, "Twyla:MinBackoff, Twyla:MaxBackoff", $"{min}, {max}", () => Listeners.ListenerSettings.CheckBackoff(min, max));
         }
 
         if (options.Amqp?.Uri is { } uri)
@@ -75,11 +74,33 @@ internal sealed class TwylaOptionsValidator : IValidateOptions<TwylaOptions>
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
-    private static void Range(List<string> errors, string key, int? value, int min, int max)
+    /// <summary>Applies <paramref name="value"/> to the library's settings; their exception is the error, with the key.</summary>
+    private static void Rule<T>(List<string> errors, string key, T? value, Action<T> apply)
+        where T : struct
     {
-        if (value is { } v && (v < min || v > max))
+        if (value is { } v)
         {
-            errors.Add($"{key} is '{v}': expected a number from {min} to {max}.");
+            Apply(errors, key, v.ToString()!, () => apply(v));
+        }
+    }
+
+    private static void Rule(List<string> errors, string key, TimeSpan[]? value, Action<TimeSpan[]> apply)
+    {
+        if (value is not null)
+        {
+            Apply(errors, key, string.Join(",", value), () => apply(value));
+        }
+    }
+
+    private static void Apply(List<string> errors, string key, string shown, Action apply)
+    {
+        try
+        {
+            apply();
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add($"{key} is '{shown}': {TwylaOptionsBinder.Reason(e)}");
         }
     }
 }

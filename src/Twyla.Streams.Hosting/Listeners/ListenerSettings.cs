@@ -28,11 +28,16 @@ internal sealed record ListenerSettings(
             .WithMaxDeliveries(own.MaxDeliveries ?? service.MaxDeliveries ?? AckOnCompletionSettings.Default.MaxDeliveries);
         var min = own.MinBackoff ?? service.MinBackoff ?? DefaultMinBackoff;
         var max = own.MaxBackoff ?? service.MaxBackoff ?? DefaultMaxBackoff;
+        CheckBackoff(min, max);
+        return new ListenerSettings(listen, ack, min, max);
+    }
+
+    /// <summary>The rule of a listener's restart backoff: more than zero, the minimum at most the maximum.</summary>
+    public static void CheckBackoff(TimeSpan min, TimeSpan max)
+    {
         if (min <= TimeSpan.Zero || max < min)
         {
             throw new ArgumentException($"The backoff of a listener must be more than zero with MinBackoff ({min}) <= MaxBackoff ({max}).");
         }
-
-        return new ListenerSettings(listen, ack, min, max);
     }
 }

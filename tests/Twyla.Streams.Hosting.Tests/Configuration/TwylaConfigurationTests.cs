@@ -149,6 +149,27 @@ public sealed class TwylaConfigurationTests : IDisposable
     }
 
     [Fact]
+    public async Task Ranges_should_be_the_library_settings_own_for_configured_and_coded_values_alike()
+    {
+        var configured = await StartFailureAsync(Json("""{ "Twyla": { "MaxDeliveries": 0 } }"""));
+        Assert.Contains("Twyla:MaxDeliveries is '0': MaxDeliveries must be between 1 and 1,000.", configured.Message, StringComparison.Ordinal);
+
+        var builder = HostBuilder(Json("{}"));
+        builder.Services.AddTwylaEvents(o =>
+        {
+            o.DrainTimeout = TimeSpan.FromSeconds(-1);
+            o.RetryDelays = [TimeSpan.FromDays(2)];
+            o.MinBackoff = TimeSpan.FromSeconds(10);
+            o.MaxBackoff = TimeSpan.FromSeconds(1);
+        });
+        using var host = builder.Build();
+        var coded = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("Twyla:DrainTimeout is '-00:00:01': The drain timeout must not be negative.", coded.Message, StringComparison.Ordinal);
+        Assert.Contains("Twyla:RetryDelays is '2.00:00:00': The retry delay 2.00:00:00 is not valid", coded.Message, StringComparison.Ordinal);
+        Assert.Contains("MinBackoff (00:00:10) <= MaxBackoff (00:00:01)", coded.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Host_start_should_fail_when_a_value_set_in_code_is_out_of_range()
     {
         var builder = HostBuilder(Json("{}"));
@@ -156,7 +177,7 @@ public sealed class TwylaConfigurationTests : IDisposable
         using var host = builder.Build();
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
-        Assert.Contains("Twyla:Prefetch is '0': expected a number from 1 to 65535.", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Twyla:Prefetch is '0': Prefetch must be between 1 and 65,535 events.", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
