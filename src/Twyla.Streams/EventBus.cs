@@ -22,7 +22,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     internal EventBus(IEventTransport transport, EventBusSettings settings)
     {
         _transport = transport;
-        _sharedPublisher = new SharedPublisher(transport.OpenPublisherAsync);
+        _sharedPublisher = new SharedPublisher(transport.OpenPublisherAsync, transport.ConfirmTimeoutWithin(EmitSettings.Default.ConfirmTimeout));
         Settings = settings;
     }
 

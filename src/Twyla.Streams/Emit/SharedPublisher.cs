@@ -16,13 +16,16 @@ internal sealed class SharedPublisher : IAsyncDisposable
 {
     private readonly Func<CancellationToken, Task<IPublisherSession>> _open;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly TimeSpan _drainGrace;
     private IPublisherSession? _session;
     private int _disposed;
 
     /// <param name="open">Opens a publisher session (the transport's <see cref="IEventTransport.OpenPublisherAsync"/>).</param>
-    public SharedPublisher(Func<CancellationToken, Task<IPublisherSession>> open)
+    /// <param name="drainGrace">How long a replaced session keeps its channel for the publishes still waiting on it (the confirm timeout).</param>
+    public SharedPublisher(Func<CancellationToken, Task<IPublisherSession>> open, TimeSpan drainGrace)
     {
         _open = open;
+        _drainGrace = drainGrace;
     }
 
     /// <summary>The open session, opening a new one when there is none or the one held died.</summary>
@@ -45,10 +48,16 @@ internal sealed class SharedPublisher : IAsyncDisposable
             if (_session is { } dead)
             {
                 _session = null;
-                _ = dead.DisposeAsync().AsTask(); // releases what is left of a dead channel; nothing waits on it
+                _ = DisposeLaterAsync(dead);
             }
 
             var opened = await _open(cancellationToken).ConfigureAwait(false);
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                await opened.DisposeAsync().ConfigureAwait(false); // disposed while opening: nobody would close it
+                throw new ObjectDisposedException(nameof(SharedPublisher));
+            }
+
             Volatile.Write(ref _session, opened);
             return opened;
         }
@@ -63,9 +72,22 @@ internal sealed class SharedPublisher : IAsyncDisposable
     {
         if (!session.IsOpen && Interlocked.CompareExchange(ref _session, null, session) == session)
         {
-            await session.DisposeAsync().ConfigureAwait(false);
+            var disposal = DisposeLaterAsync(session);
+            if (_drainGrace <= TimeSpan.Zero)
+            {
+                await disposal.ConfigureAwait(false); // no grace: done when this returns
+            }
         }
     }
+
+    /// <summary>
+    /// Disposes a session no longer handed out, once the publishes still waiting on it had their confirm timeout to
+    /// finish: a session refused by the broker (a nack) may still confirm other publishes in flight, and closing its
+    /// channel at once would fail them ("may not have been emitted") and make callers emit again.
+    /// </summary>
+    private Task DisposeLaterAsync(IPublisherSession session) =>
+        Task.Delay(_drainGrace).ContinueWith(
+            _ => session.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
 
     public async ValueTask DisposeAsync()
     {

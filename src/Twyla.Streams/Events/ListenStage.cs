@@ -121,7 +121,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         {
             _inbox.IsOpen = false;
             _cts.Cancel();
-            _handlers.Cancel();
+            _ = _handlers.CancelAsync(); // never on the stage thread: a handler's callbacks and continuations would run here
             var stopped = new EventSettlementException($"The listener of queue '{Queue}' has stopped; unsettled events go back to the queue.");
             foreach (var waiter in _ledger.Unsettled.Select(e => e.Waiter).Concat(_calls.Waiting.Select(c => c.Entry?.Waiter)))
             {
@@ -217,7 +217,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             DrainRecordedAcks();
             var starting = _phase == Phase.Starting;
             _phase = Phase.Closing;
-            _handlers.Cancel(); // handlers still running are cut short: their events go back to the queue
+            _ = _handlers.CancelAsync(); // handlers still running are cut short (their callbacks run off the stage thread); their events go back
             CompleteOutlet();
             CancelTimer(DrainTimer);
             if (starting)

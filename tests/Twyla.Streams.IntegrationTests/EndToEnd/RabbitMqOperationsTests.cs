@@ -128,6 +128,14 @@ public class RabbitMqOperationsTests(ITestOutputHelper output, PrivateNode node)
 
         Assert.Null(dead[0].Metadata);
         Assert.Equal("legacy-id-7", dead[0].EventId);
+
+        // A replay filter that throws: the caller's own exception comes back as it is (not as a broker failure).
+        await Assert.ThrowsAsync<FormatException>(() => bus.ReplayDeadLettersAsync(
+            "booking.created", group, _ => throw new FormatException("my filter is broken"), CancellationToken.None));
+
+        // A group that never dead-lettered anything (never even declared) has an empty page, not null.
+        Assert.Empty(await bus.ListDeadLettersAsync("booking.created", TestEvents.Group(), 0, 10, CancellationToken.None));
+        Assert.Empty(await bus.PeekDeadLettersAsync("booking.created", TestEvents.Group()));
         Assert.True(await bus.ReplayDeadLetterAsync("booking.created", group, "legacy-id-7", CancellationToken.None));
     }
 

@@ -131,4 +131,45 @@ public class RabbitMqRetryAndDeadLetterTests : Akka.TestKit.Xunit2.TestKit
         var letters = await bus.ListDeadLettersAsync("booking.created", group, 0, 100, CancellationToken.None);
         Assert.True(letters.All(l => l.ReplayCount <= 1), $"a letter was replayed more than once: {string.Join(", ", letters.Select(l => l.ReplayCount))}");
     }
+
+    [Fact]
+    public async Task On_a_quorum_queue_a_retry_after_a_redelivery_should_count_each_delivery_once()
+    {
+        await using var bus = EventBus.RabbitMq(Broker.Settings(), EventBusSettings.Create("quorum-counts"));
+        var group = TestEvents.Group();
+        var settings = ListenSettings.Default.WithQueueType(Twyla.Streams.Transport.QueueType.Quorum).WithRetryDelays([]);
+        await bus.DeclareGroupAsync("booking.created", group, settings);
+        await bus.EmitAsync("booking.created", new BookingCreated("B-1", 1));
+
+        // Delivery 1: the listener stops without settling it; the broker returns it (its x-delivery-count becomes 1).
+        var held = new TaskCompletionSource<Event<BookingCreated>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = bus.Listen<BookingCreated>("booking.created", group, settings)
+            .SelectAsync(1, async e =>
+            {
+                held.TrySetResult(e);
+                await Task.Delay(Timeout.Infinite, e.CancellationToken);
+                return e;
+            })
+            .ToMaterialized(Sink.Ignore<Event<BookingCreated>>(), Keep.Left)
+            .Run(_mat);
+        Assert.Equal(1, (await held.Task.WaitAsync(TimeSpan.FromSeconds(20))).DeliveryCount);
+        await first.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Delivery 2 fails and is retried; the retry is delivery 3, not 4.
+        var counts = new ConcurrentQueue<int>();
+        var done = await bus.Listen<BookingCreated>("booking.created", group, settings)
+            .Via(AckOnCompletion.Flow<BookingCreated>(
+                e =>
+                {
+                    counts.Enqueue(e.DeliveryCount);
+                    return e.DeliveryCount == 2 ? Task.FromException(new TimeoutException("once more")) : Task.CompletedTask;
+                },
+                AckOnCompletionSettings.Default))
+            .Take(2)
+            .RunWith(Sink.Seq<HandledEvent>(), _mat)
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal([2, 3], counts.ToArray());
+        Assert.Equal([SettleKind.Reject, SettleKind.Ack], done.Select(h => h.Settlement));
+    }
 }

@@ -16,7 +16,7 @@ public sealed class SharedPublisherTests
             var p = new FakePublisher();
             opened.Add(p);
             return Task.FromResult<IPublisherSession>(p);
-        });
+        }, TimeSpan.Zero);
 
         var first = await shared.GetAsync(default);
         Assert.Same(first, await shared.GetAsync(default));
@@ -41,7 +41,7 @@ public sealed class SharedPublisherTests
             var p = new FakePublisher();
             opened.Add(p);
             return Task.FromResult<IPublisherSession>(p);
-        });
+        }, TimeSpan.Zero);
 
         var first = await shared.GetAsync(default);
         opened[0].Die();
@@ -51,7 +51,7 @@ public sealed class SharedPublisherTests
     [Fact]
     public async Task ForgetIfDeadAsync_should_keep_a_session_that_is_still_open()
     {
-        await using var shared = new SharedPublisher(_ => Task.FromResult<IPublisherSession>(new FakePublisher()));
+        await using var shared = new SharedPublisher(_ => Task.FromResult<IPublisherSession>(new FakePublisher()), TimeSpan.Zero);
         var first = await shared.GetAsync(default);
         await shared.ForgetIfDeadAsync(first); // e.g. a nack: the channel is fine
         Assert.Same(first, await shared.GetAsync(default));
@@ -63,7 +63,7 @@ public sealed class SharedPublisherTests
         var calls = 0;
         await using var shared = new SharedPublisher(_ => ++calls == 1
             ? Task.FromException<IPublisherSession>(new InvalidOperationException("broker down"))
-            : Task.FromResult<IPublisherSession>(new FakePublisher()));
+            : Task.FromResult<IPublisherSession>(new FakePublisher()), TimeSpan.Zero);
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => shared.GetAsync(default));
         Assert.NotNull(await shared.GetAsync(default));

@@ -26,6 +26,7 @@ internal sealed class RabbitMqConnection(ConnectionRole role, Func<string, Cance
     private readonly SemaphoreSlim _lock = new(1, 1);
     private IConnection? _connection;
     private string? _blocked;
+    private bool _closed;
 
     public ConnectionRole Role => role;
 
@@ -43,6 +44,7 @@ internal sealed class RabbitMqConnection(ConnectionRole role, Func<string, Cance
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(_closed, this); // the transport was disposed while this call waited
             if (_connection is { IsOpen: true } open)
             {
                 return open;
@@ -87,12 +89,21 @@ internal sealed class RabbitMqConnection(ConnectionRole role, Func<string, Cance
         }
     }
 
-    /// <summary>Closes the connection, if any (bounded in time).</summary>
+    /// <summary>Closes the connection, if any (bounded in time), for good: a connect waiting for the lock gives up.</summary>
     public async Task CloseAsync()
     {
-        if (Interlocked.Exchange(ref _connection, null) is { } connection)
+        await _lock.WaitAsync().ConfigureAwait(false); // a connect in progress finishes first, so its connection is closed here
+        try
         {
-            await RabbitMqTransport.CloseConnectionAsync(connection).ConfigureAwait(false);
+            _closed = true;
+            if (Interlocked.Exchange(ref _connection, null) is { } connection)
+            {
+                await RabbitMqTransport.CloseConnectionAsync(connection).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _lock.Release();
         }
     }
 }

@@ -188,8 +188,8 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
     private async Task PublishCopyThenAckAsync(
         TransportDelivery delivery, string key, BasicProperties props, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken)
     {
-        await RabbitMqTopology.PublishToRouterAsync(_channel, _topology, key, props, body, what, cancellationToken).ConfigureAwait(false);
-        await _channel.BasicAckAsync(delivery.Tag, multiple: false, cancellationToken).ConfigureAwait(false);
+        await RabbitMqTopology.PublishToRouterAsync(_channel, _topology, key, props, body, what, _transport.ConfirmTimeout, cancellationToken).ConfigureAwait(false);
+        await _channel.BasicAckAsync(delivery.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false); // the copy is confirmed: settle
         MarkSettled(delivery.Tag);
     }
 
@@ -202,6 +202,9 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
                 : new Dictionary<string, object?>(StringComparer.Ordinal),
         };
         props.Headers[CloudEventsAmqpCodec.RoutingKeyHeader] = state.RoutingKey;
+        // The copy is a new message: a quorum queue's count of this copy's returns starts over, and the deliveries so far
+        // travel in x-twyla-delivery-count (which already includes them), so the broker's old count must not come along.
+        props.Headers.Remove(CloudEventsAmqpCodec.QuorumDeliveryCountHeader);
         return props;
     }
 

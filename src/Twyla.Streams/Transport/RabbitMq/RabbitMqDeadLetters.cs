@@ -17,6 +17,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
         return await OnChannelAsync(
             confirms: false,
             async channel => (long)(await channel.QueueDeclarePassiveAsync(topology.DeadLetterQueueName, cancellationToken).ConfigureAwait(false)).MessageCount,
+            0L,
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -26,6 +27,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
         return await OnChannelAsync(
             confirms: false,
             async channel => (long)await channel.QueuePurgeAsync(topology.DeadLetterQueueName, cancellationToken).ConfigureAwait(false),
+            0L,
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -59,6 +61,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
 
                 return page;
             },
+            [],
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -82,7 +85,17 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
                     }
 
                     var letter = ToDeadLetter(got);
-                    if (!filter(letter))
+                    bool accepted;
+                    try
+                    {
+                        accepted = filter(letter);
+                    }
+                    catch (Exception e)
+                    {
+                        throw new FilterFailedException(e); // the caller's own exception, not the broker's: passed through as it is
+                    }
+
+                    if (!accepted)
                     {
                         continue; // stays unacked until the channel closes: back in the queue, in its place
                     }
@@ -101,13 +114,14 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
                     props.Headers[CloudEventsAmqpCodec.RoutingKeyHeader] = letter.RoutingKey;
                     props.Headers[CloudEventsAmqpCodec.ReplayCountHeader] = (long)letter.ReplayCount + 1;
                     await RabbitMqTopology.PublishToRouterAsync(
-                        channel, topology, ListenerTopology.RequeueKey, props, got.Body, "replay", cancellationToken).ConfigureAwait(false);
-                    await channel.BasicAckAsync(got.DeliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
+                        channel, topology, ListenerTopology.RequeueKey, props, got.Body, "replay", transport.ConfirmTimeout, cancellationToken).ConfigureAwait(false);
+                    await channel.BasicAckAsync(got.DeliveryTag, multiple: false, CancellationToken.None).ConfigureAwait(false); // replayed: settle
                     replayed++;
                 }
 
                 return replayed;
             },
+            0,
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -126,7 +140,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
     ];
 
     /// <summary>Runs <paramref name="work"/> on a channel of its own; a dead-letter queue that does not exist yet counts as empty.</summary>
-    private async Task<TResult> OnChannelAsync<TResult>(bool confirms, Func<IChannel, Task<TResult>> work, CancellationToken cancellationToken)
+    private async Task<TResult> OnChannelAsync<TResult>(bool confirms, Func<IChannel, Task<TResult>> work, TResult none, CancellationToken cancellationToken)
     {
         // The publishing connection: a replay publishes, and an alarm must block it rather than the consumers' connection.
         var channel = await transport.OpenChannelAsync(ConnectionRole.Publish, confirms, cancellationToken).ConfigureAwait(false);
@@ -136,7 +150,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
         {
-            return default!; // no dead-letter queue yet: nothing was dead-lettered (0, or an empty page)
+            return none; // no dead-letter queue yet: nothing was dead-lettered
         }
         finally
         {
@@ -186,4 +200,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
         headers is not null && headers.TryGetValue("x-death", out var deaths) && deaths is IList<object> list && list.Count > 0
             ? list[0] as IDictionary<string, object?>
             : null;
+
+    /// <summary>Carries an exception of the caller's replay filter through the broker-failure guard, which rethrows the inner one.</summary>
+    internal sealed class FilterFailedException(Exception inner) : Exception(inner.Message, inner);
 }

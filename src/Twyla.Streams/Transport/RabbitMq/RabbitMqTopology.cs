@@ -109,14 +109,25 @@ internal static partial class RabbitMqTopology
 
     /// <summary>
     /// Publishes a copy through the group's router exchange with <paramref name="key"/> (<c>requeue</c>, <c>dead-letter</c>
-    /// or <c>retry-{delay}</c>), mandatory, on a channel with confirm tracking: returns once the broker confirmed it.
+    /// or <c>retry-{delay}</c>), mandatory, on a channel with confirm tracking: returns once the broker confirmed it, and
+    /// gives up after <paramref name="confirmTimeout"/> (a broker that blocks the connection during an alarm never
+    /// confirms; a listener's close and a replay must not wait for it forever).
     /// </summary>
     public static async Task PublishToRouterAsync(
-        IChannel channel, ListenerTopology topology, string key, BasicProperties props, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken)
+        IChannel channel, ListenerTopology topology, string key, BasicProperties props, ReadOnlyMemory<byte> body, string what,
+        TimeSpan confirmTimeout, CancellationToken cancellationToken)
     {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(confirmTimeout);
         try
         {
-            await channel.BasicPublishAsync(topology.RouterExchangeName, key, mandatory: true, props, body, cancellationToken).ConfigureAwait(false);
+            await channel.BasicPublishAsync(topology.RouterExchangeName, key, mandatory: true, props, body, bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(
+                $"The {what} copy to '{topology.RouterExchangeName}' ({key}) was not confirmed by the broker within {confirmTimeout}; the original stays unsettled and comes back.",
+                e);
         }
         catch (PublishException e)
         {

@@ -210,6 +210,11 @@ internal sealed class RabbitMqTransport : IEventTransport
         {
             return await run().ConfigureAwait(false);
         }
+        catch (RabbitMqDeadLetters.FilterFailedException e)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException!).Throw();
+            throw; // not reached
+        }
         catch (Exception e) when (e is not (TopologyConflictException or ArgumentException or ObjectDisposedException)
                                   && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -269,10 +274,23 @@ internal sealed class RabbitMqTransport : IEventTransport
         {
             return await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!opening.IsCompleted)
+        catch (OperationCanceledException)
         {
             _ = opening.ContinueWith(
-                static t => _ = CloseChannelAsync(t.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+                static t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        _ = CloseChannelAsync(t.Result);
+                    }
+                    else
+                    {
+                        _ = t.Exception; // observed: nobody waits for it any more
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
             throw;
         }
     }
