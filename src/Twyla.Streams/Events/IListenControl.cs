@@ -12,6 +12,15 @@ public interface IListenControl
     Task Completion { get; }
 
     /// <summary>
+    /// Completes when the listener's consumer is registered with the broker: its group's queue and bindings exist, so
+    /// an event emitted from now on reaches this listener. Await it before emitting in a test or a start-up sequence
+    /// (a listener materialized with <c>Run()</c> is still declaring its topology when <c>Run()</c> returns, and an event
+    /// emitted then to a group that does not exist yet is lost). Fails with the listener's failure when it could not
+    /// start; is cancelled when the listener was stopped before it started.
+    /// </summary>
+    Task Ready { get; }
+
+    /// <summary>
     /// Stops now: no more deliveries, the stream completes, the consumer closes. Events delivered and not yet
     /// settled go back to the queue; settling them afterwards fails with <see cref="EventSettlementException"/>.
     /// </summary>

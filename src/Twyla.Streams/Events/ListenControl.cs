@@ -6,9 +6,12 @@ namespace Twyla.Streams.Events;
 internal sealed class ListenControl : IListenControl
 {
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IAsyncCallback<ListenCommand>? _commands;
 
     public Task Completion => _completion.Task;
+
+    public Task Ready => _ready.Task;
 
     public Task ShutdownAsync() => Send(ListenCommand.Shutdown);
 
@@ -22,9 +25,20 @@ internal sealed class ListenControl : IListenControl
 
     internal void Attach(IAsyncCallback<ListenCommand> commands) => _commands = commands;
 
-    internal void Complete() => _completion.TrySetResult();
+    /// <summary>The consumer is registered: events emitted from now on reach the group's queue and this listener.</summary>
+    internal void Started() => _ready.TrySetResult();
 
-    internal void Fail(Exception cause) => _completion.TrySetException(cause);
+    internal void Complete()
+    {
+        _ready.TrySetCanceled(); // stopped before it ever consumed (no effect once ready)
+        _completion.TrySetResult();
+    }
+
+    internal void Fail(Exception cause)
+    {
+        _ready.TrySetException(cause);
+        _completion.TrySetException(cause);
+    }
 
     private Task Send(ListenCommand command)
     {

@@ -159,6 +159,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
             _phase = Phase.Running;
             _inbox.IsOpen = true;
+            _control.Started();
             _stage._logger.LogDebug("Listening on queue {Queue} ({Transport})", Queue, _stage._transport.Description);
             TryEmit();
         }

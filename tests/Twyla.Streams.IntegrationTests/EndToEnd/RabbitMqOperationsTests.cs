@@ -151,4 +151,31 @@ public class RabbitMqOperationsTests(ITestOutputHelper output, PrivateNode node)
         Assert.Contains("larger than the 1024 bytes a listener accepts", failure.Message, StringComparison.Ordinal);
         await bus.EmitAsync("booking.created", new BookingCreated("fits", 1)); // the publisher is still fine
     }
+
+    [Fact]
+    public async Task Ready_should_complete_once_the_listener_consumes_so_an_event_emitted_after_it_is_received_without_declaring_first()
+    {
+        await using var bus = EventBus.RabbitMq(Broker.Settings(), EventBusSettings.Create("ready"));
+        var group = TestEvents.Group();
+        var received = new TaskCompletionSource<Event<BookingCreated>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var control = bus.Listen<BookingCreated>("booking.created", group)
+            .Via(AckOnCompletion.Flow<BookingCreated>(e =>
+            {
+                received.TrySetResult(e);
+                return Task.CompletedTask;
+            }, AckOnCompletionSettings.Default))
+            .ToMaterialized(Sink.Ignore<HandledEvent>(), Keep.Left)
+            .Run(Sys.Materializer());
+
+        await control.Ready.WaitAsync(TimeSpan.FromSeconds(20));
+        await bus.EmitAsync("booking.created", new BookingCreated("right-after-ready", 1));
+
+        Assert.Equal("right-after-ready", (await received.Task.WaitAsync(TimeSpan.FromSeconds(20))).Payload.BookingId);
+
+        // A listener that cannot start: Ready fails with its failure.
+        var conflicting = bus.Listen<BookingCreated>("booking.created", group, ListenSettings.Default.WithQueueType(QueueType.Quorum))
+            .To(Sink.Ignore<Event<BookingCreated>>())
+            .Run(Sys.Materializer());
+        await Assert.ThrowsAsync<ListenException>(() => conflicting.Ready.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
 }

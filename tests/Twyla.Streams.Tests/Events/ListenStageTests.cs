@@ -182,5 +182,6 @@ public sealed class ListenStageTests : TestKit
 
         await _transport.Session.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         await control.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => control.Ready); // it never consumed
     }
 }
