@@ -136,7 +136,7 @@ public sealed class Event<T>
             return existing.Done.Task;
         }
 
-        var mine = new Settlement(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), kind, reason);
+        var mine = new Settlement(kind, reason);
         if (Interlocked.CompareExchange(ref _settlement, mine, null) is { } first)
         {
             return first.Done.Task;
@@ -180,5 +180,13 @@ public sealed class Event<T>
         _ => "drop",
     };
 
-    private sealed record Settlement(TaskCompletionSource Done, SettleKind Kind, string? Reason);
+    /// <summary>The first settlement: its kind and reason, and its completion (one allocation per event, as before).</summary>
+    private sealed class Settlement(SettleKind kind, string? reason) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public SettleKind Kind { get; } = kind;
+
+        public string? Reason { get; } = reason;
+
+        public TaskCompletionSource Done => this;
+    }
 }

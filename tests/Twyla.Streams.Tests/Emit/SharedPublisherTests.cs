@@ -11,12 +11,7 @@ public sealed class SharedPublisherTests
     public async Task GetAsync_should_open_a_new_session_once_the_held_one_died_even_when_the_failure_was_an_EmitException()
     {
         var opened = new List<FakePublisher>();
-        await using var shared = new SharedPublisher(_ =>
-        {
-            var p = new FakePublisher();
-            opened.Add(p);
-            return Task.FromResult<IPublisherSession>(p);
-        }, TimeSpan.Zero);
+        await using var shared = Recording(opened);
 
         var first = await shared.GetAsync(default);
         Assert.Same(first, await shared.GetAsync(default));
@@ -36,12 +31,7 @@ public sealed class SharedPublisherTests
     public async Task GetAsync_should_replace_a_dead_session_even_when_nobody_reported_a_failure()
     {
         var opened = new List<FakePublisher>();
-        await using var shared = new SharedPublisher(_ =>
-        {
-            var p = new FakePublisher();
-            opened.Add(p);
-            return Task.FromResult<IPublisherSession>(p);
-        }, TimeSpan.Zero);
+        await using var shared = Recording(opened);
 
         var first = await shared.GetAsync(default);
         opened[0].Die();
@@ -68,6 +58,14 @@ public sealed class SharedPublisherTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => shared.GetAsync(default));
         Assert.NotNull(await shared.GetAsync(default));
     }
+
+    /// <summary>A shared publisher whose every opened session is a <see cref="FakePublisher"/> added to <paramref name="opened"/>.</summary>
+    private static SharedPublisher Recording(List<FakePublisher> opened) => new(_ =>
+    {
+        var p = new FakePublisher();
+        opened.Add(p);
+        return Task.FromResult<IPublisherSession>(p);
+    }, TimeSpan.Zero);
 
     private sealed class FakePublisher : IPublisherSession
     {

@@ -193,20 +193,8 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         MarkSettled(delivery.Tag);
     }
 
-    private static BasicProperties CopyProperties(RabbitMqDeliveryState state)
-    {
-        var props = new BasicProperties(state.Properties)
-        {
-            Headers = state.Properties.Headers is { } h
-                ? new Dictionary<string, object?>(h, StringComparer.Ordinal)
-                : new Dictionary<string, object?>(StringComparer.Ordinal),
-        };
-        props.Headers[CloudEventsAmqpCodec.RoutingKeyHeader] = state.RoutingKey;
-        // The copy is a new message: a quorum queue's count of this copy's returns starts over, and the deliveries so far
-        // travel in x-twyla-delivery-count (which already includes them), so the broker's old count must not come along.
-        props.Headers.Remove(CloudEventsAmqpCodec.QuorumDeliveryCountHeader);
-        return props;
-    }
+    private static BasicProperties CopyProperties(RabbitMqDeliveryState state) =>
+        RabbitMqTopology.CopyForRouter(state.Properties, state.RoutingKey);
 
     private bool IsSettled(ulong tag) => tag <= _ackedUpTo || _settledAbove.Contains(tag);
 

@@ -100,19 +100,13 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
                         continue; // stays unacked until the channel closes: back in the queue, in its place
                     }
 
-                    var props = new BasicProperties(got.BasicProperties)
-                    {
-                        Headers = got.BasicProperties.Headers is { } h
-                            ? new Dictionary<string, object?>(h, StringComparer.Ordinal)
-                            : new Dictionary<string, object?>(StringComparer.Ordinal),
-                    };
+                    var props = RabbitMqTopology.CopyForRouter(got.BasicProperties, letter.RoutingKey);
                     foreach (var header in ForgottenOnReplay)
                     {
-                        props.Headers.Remove(header);
+                        props.Headers!.Remove(header);
                     }
 
-                    props.Headers[CloudEventsAmqpCodec.RoutingKeyHeader] = letter.RoutingKey;
-                    props.Headers[CloudEventsAmqpCodec.ReplayCountHeader] = (long)letter.ReplayCount + 1;
+                    props.Headers![CloudEventsAmqpCodec.ReplayCountHeader] = (long)letter.ReplayCount + 1;
                     await RabbitMqTopology.PublishToRouterAsync(
                         channel, topology, ListenerTopology.RequeueKey, props, got.Body, "replay", transport.ConfirmTimeout, cancellationToken).ConfigureAwait(false);
                     await channel.BasicAckAsync(got.DeliveryTag, multiple: false, CancellationToken.None).ConfigureAwait(false); // replayed: settle
@@ -132,7 +126,6 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
         CloudEventsAmqpCodec.DeliveryCountHeader,
         CloudEventsAmqpCodec.LastFailureHeader,
         CloudEventsAmqpCodec.DeadLetteredAtHeader,
-        CloudEventsAmqpCodec.QuorumDeliveryCountHeader,
         "x-death",
         "x-first-death-exchange",
         "x-first-death-queue",

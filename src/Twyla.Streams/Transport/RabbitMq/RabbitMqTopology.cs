@@ -108,6 +108,25 @@ internal static partial class RabbitMqTopology
             WithDurable(args));
 
     /// <summary>
+    /// The properties of a copy of a delivered message that goes back through the router (a retry, a dead letter, a
+    /// replay): the original's properties and headers, its original routing key in <c>x-twyla-routing-key</c>, and
+    /// without the broker's own <c>x-delivery-count</c>: the copy is a new message, whose returns a quorum queue counts
+    /// from zero, and the deliveries so far travel in <c>x-twyla-delivery-count</c>.
+    /// </summary>
+    public static BasicProperties CopyForRouter(IReadOnlyBasicProperties original, string routingKey)
+    {
+        var props = new BasicProperties(original)
+        {
+            Headers = original.Headers is { } h
+                ? new Dictionary<string, object?>(h, StringComparer.Ordinal)
+                : new Dictionary<string, object?>(StringComparer.Ordinal),
+        };
+        props.Headers[CloudEventsAmqpCodec.RoutingKeyHeader] = routingKey;
+        props.Headers.Remove(CloudEventsAmqpCodec.QuorumDeliveryCountHeader);
+        return props;
+    }
+
+    /// <summary>
     /// Publishes a copy through the group's router exchange with <paramref name="key"/> (<c>requeue</c>, <c>dead-letter</c>
     /// or <c>retry-{delay}</c>), mandatory, on a channel with confirm tracking: returns once the broker confirmed it, and
     /// gives up after <paramref name="confirmTimeout"/> (a broker that blocks the connection during an alarm never
