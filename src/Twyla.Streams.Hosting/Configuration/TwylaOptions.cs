@@ -60,6 +60,9 @@ public sealed class TwylaOptions
     /// <summary>The first delay before a failed listener restarts (<c>Twyla:MinBackoff</c>; default 1 s).</summary>
     public TimeSpan? MinBackoff { get; set; }
 
+    /// <summary>What could not be read from configuration (unknown keys, values that do not parse), for the validator.</summary>
+    internal List<string> BindingErrors { get; } = [];
+
     /// <summary>The longest delay between restarts of a failing listener (<c>Twyla:MaxBackoff</c>; default 30 s).</summary>
     public TimeSpan? MaxBackoff { get; set; }
 }

@@ -52,7 +52,8 @@ internal static class TwylaOptionsBinder
         amqp.Password = Text(configuration, "TWYLA_AMQP_PASS") ?? amqp.Password;
         amqp.VirtualHost = Text(configuration, "TWYLA_AMQP_VHOST") ?? amqp.VirtualHost;
 
-        ThrowIfAny(errors, typeof(TwylaOptions));
+        // Reported by TwylaOptionsValidator together with the ranges it checks, so one failed start names every bad key.
+        options.BindingErrors.AddRange(errors);
     }
 
     /// <summary>
@@ -188,18 +189,7 @@ internal static class TwylaOptionsBinder
             return null;
         }
 
-        TimeSpan? value = null;
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) &&
-            seconds is >= 0 and <= 86_400)
-        {
-            value = TimeSpan.FromSeconds(seconds);
-        }
-        else if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span))
-        {
-            value = span;
-        }
-
-        if (value is { } v && (v > TimeSpan.Zero || (allowZero && v == TimeSpan.Zero)))
+        if (TryParseDuration(text) is { } v && (v > TimeSpan.Zero || (allowZero && v == TimeSpan.Zero)))
         {
             return v;
         }
@@ -223,23 +213,9 @@ internal static class TwylaOptionsBinder
         }
 
         var texts = inline is not null ? inline.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : list!;
-        var delays = new List<TimeSpan>();
-        var bad = false;
-        foreach (var text in texts)
-        {
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) && seconds >= 0 && seconds <= 86_400)
-            {
-                delays.Add(TimeSpan.FromSeconds(seconds));
-            }
-            else if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span))
-            {
-                delays.Add(span);
-            }
-            else
-            {
-                bad = true;
-            }
-        }
+        var parsed = texts.Select(TryParseDuration).ToArray();
+        var bad = parsed.Any(d => d is null);
+        var delays = parsed.OfType<TimeSpan>().ToList();
 
         var shown = inline ?? string.Join(",", list);
         try
@@ -258,5 +234,17 @@ internal static class TwylaOptionsBinder
 
         errors.Add($"{KeyOf(section, key)} is '{shown}': expected durations separated by commas, as time spans (00:00:05) or numbers of seconds (5).");
         return null;
+    }
+
+    /// <summary>A duration as configuration writes it: a number of seconds (0 to a day) or a time span; <c>null</c> otherwise.</summary>
+    private static TimeSpan? TryParseDuration(string? text)
+    {
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) &&
+            seconds is >= 0 and <= 86_400)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? span : null;
     }
 }

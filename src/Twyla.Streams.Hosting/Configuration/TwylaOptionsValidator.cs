@@ -13,7 +13,7 @@ internal sealed class TwylaOptionsValidator : IValidateOptions<TwylaOptions>
 {
     public ValidateOptionsResult Validate(string? name, TwylaOptions options)
     {
-        var errors = new List<string>();
+        var errors = new List<string>(options.BindingErrors);
         if (options.Transport is { } transport && !Enum.IsDefined(transport))
         {
             errors.Add($"Twyla:Transport is '{transport}': accepted values are {string.Join(", ", Enum.GetNames<TwylaTransport>())}.");

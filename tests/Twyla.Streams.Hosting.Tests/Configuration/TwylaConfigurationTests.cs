@@ -149,6 +149,19 @@ public sealed class TwylaConfigurationTests : IDisposable
     }
 
     [Fact]
+    public async Task One_failed_start_should_name_every_bad_key_unknown_unreadable_and_out_of_range_alike()
+    {
+        var error = await StartFailureAsync(Json("""
+            { "Twyla": { "Ampq": { "Uri": "x" }, "RetryDelays": "junk", "Prefetch": 0, "MaxDeliveries": 5000 } }
+            """));
+
+        Assert.Contains("Twyla:Ampq:Uri is not a known setting", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Twyla:RetryDelays is 'junk'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Twyla:Prefetch is '0'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Twyla:MaxDeliveries is '5000'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ranges_should_be_the_library_settings_own_for_configured_and_coded_values_alike()
     {
         var configured = await StartFailureAsync(Json("""{ "Twyla": { "MaxDeliveries": 0 } }"""));

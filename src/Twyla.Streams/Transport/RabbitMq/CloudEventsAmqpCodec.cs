@@ -228,12 +228,15 @@ internal sealed class CloudEventsAmqpCodec
             "binary-mode CloudEvents headers");
     }
 
+    private static readonly JsonDocumentOptions StructuredOptions = new() { AllowDuplicateProperties = false };
+
     private static DecodeResult DecodeStructured(string routingKey, byte[] body, IDictionary<string, object?>? headers)
     {
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(body);
+            // An attribute given twice ({"type":"a","type":"b"}) is ambiguous: refused, as duplicate payload members are.
+            doc = JsonDocument.Parse(body, StructuredOptions);
         }
         catch (JsonException e)
         {

@@ -251,6 +251,18 @@ public class CloudEventsAmqpCodecTests
         Assert.Equal("the structured-mode CloudEvent's attribute 'id' is a JSON object, not a string", result.Error);
     }
 
+    [Theory]
+    [InlineData("""{"specversion":"1.0","id":"e1","type":"other.event","type":"booking.created","source":"s","data":{}}""")]
+    [InlineData("""{"specversion":"1.0","id":"e1","id":"e2","type":"booking.created","source":"s","data":{}}""")]
+    [InlineData("""{"specversion":"1.0","id":"e1","type":"booking.created","source":"s","data":{"n":1},"data":{"n":2}}""")]
+    public void Decode_should_refuse_a_structured_mode_event_that_gives_an_attribute_twice(string json)
+    {
+        var result = Codec.Decode("booking.created", new BasicProperties { ContentType = "application/cloudevents+json" }, Json(json));
+
+        Assert.Null(result.Envelope);
+        Assert.Contains("not valid JSON", result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Decode_should_match_header_names_exactly_so_another_casing_neither_overrides_nor_stands_for_an_attribute()
     {
