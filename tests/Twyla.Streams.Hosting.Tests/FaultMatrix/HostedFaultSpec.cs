@@ -138,6 +138,37 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
         TestContext.Current.TestOutputHelper?.WriteLine($"{_confirmed.Count} confirmed, {_handled.Count} handled, {_handled.Values.Count(v => v > 1)} more than once, {Listener(Group).Restarts} listener restarts");
     }
 
+    /// <summary>
+    /// For a fault that lasts (the broker refuses the host at connect): a call to the procedure that emits ends in a
+    /// <c>Failure</c> well before its deadline, the hosted listener keeps restarting and the listeners' and broker's
+    /// health checks say why, with <paramref name="cause"/> in their description.
+    /// </summary>
+    protected async Task AssertRefusedAsync(string cause)
+    {
+        await using var rpc = await EmittingRpcServer.StartAsync(Bus);
+        var call = System.Diagnostics.Stopwatch.StartNew();
+        var result = await rpc.CallAsync(1).WaitAsync(CallTimeout + Tolerance, Ct);
+        TestContext.Current.TestOutputHelper?.WriteLine($"RPC call: {result} after {call.Elapsed}");
+        Assert.IsType<RpcResult<Billed>.Failure>(result);
+
+        await AwaitConditionAsync(() => Task.FromResult(Listener(Group).Restarts >= 2), TimeSpan.FromSeconds(30), cancellationToken: Ct);
+        Assert.NotEqual(ListenerState.Running, Listener(Group).State);
+        Assert.Contains(cause, Listener(Group).LastFailure?.Message, StringComparison.OrdinalIgnoreCase);
+
+        var health = await HealthAsync();
+        foreach (var (name, entry) in health.Entries)
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine($"{name}: {entry.Status} {entry.Description}");
+        }
+
+        var listeners = health.Entries[TwylaServiceCollectionExtensions.ListenersHealthCheckName];
+        Assert.NotEqual(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, listeners.Status);
+        Assert.Contains(cause, listeners.Description, StringComparison.OrdinalIgnoreCase);
+        var brokerHealth = health.Entries[TwylaServiceCollectionExtensions.BrokerHealthCheckName];
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, brokerHealth.Status);
+        Assert.Contains(cause, brokerHealth.Description, StringComparison.OrdinalIgnoreCase);
+    }
+
     private async Task EmitAsync(EventBus emitter, int from, int count)
     {
         for (var n = from; n < from + count; n++)

@@ -13,6 +13,13 @@ public static class Broker
                 "No RabbitMQ broker: the environment variable Twyla__Amqp__Uri is not set. Run the tests with ./test.sh, " +
                 "which starts a private RabbitMQ node and sets it (e.g. ./test.sh --filter FullyQualifiedName~Hosting).");
 
+    /// <summary>The node's TLS listener (<c>amqps://…@localhost:PORT/</c>), whose certificate a CA the host does not trust signed.</summary>
+    public static string TlsUri =>
+        Environment.GetEnvironmentVariable("TWYLA_RABBITMQ_TLS_URI") is { Length: > 0 } uri
+            ? uri
+            : throw new InvalidOperationException(
+                "The environment variable TWYLA_RABBITMQ_TLS_URI is not set: this test needs the private RabbitMQ node of ./test.sh. Run the tests with ./test.sh.");
+
     /// <summary>A group of the test's own, so tests and runs do not share queues.</summary>
     public static string UniqueGroup(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 }

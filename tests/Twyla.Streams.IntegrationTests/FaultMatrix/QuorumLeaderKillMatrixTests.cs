@@ -1,4 +1,5 @@
 using Twyla.Streams.Events;
+using Twyla.Streams.Rpc;
 using Twyla.Streams.IntegrationTests.Infrastructure;
 using Twyla.Streams.IntegrationTests.Transport.RabbitMq;
 using Twyla.Streams.Testing;
@@ -56,5 +57,75 @@ public class QuorumLeaderKillMatrixTests(ITestOutputHelper output, ClusterFixtur
         {
             await leader.StartAsync();
         }
+    }
+
+    [Fact]
+    public async Task Quorum_leader_node_killed_should_keep_a_hosted_listener_handling_every_confirmed_event_and_MapRpcFlow_answering()
+    {
+        var cluster = fixture.Cluster;
+        var rabbit = Broker.Settings(cluster.Nodes[0].Uri).WithClusterHosts(cluster.Hosts.Skip(1));
+        await using var emitter = Bus(rabbit);
+        await using var host = await HostedEntryPoints.StartAsync(
+            cluster.Nodes[0].Uri, cluster.Hosts.Skip(1), rabbit.Exchange, QueueType.Quorum, Documented.Recovery);
+        await emitter.DeclareGroupAsync(HostedEntryPoints.Pattern, host.Group, ListenSettings.Default.WithQueueType(QueueType.Quorum));
+        var confirmed = new System.Collections.Concurrent.ConcurrentDictionary<int, byte>();
+        async Task EmitAsync(int n)
+        {
+            await emitter.EmitAsync(HostedEntryPoints.Pattern, new Booked(n)).WaitAsync(Documented.Hang);
+            confirmed.TryAdd(n, 0);
+        }
+
+        for (var n = 1; n <= 10; n++)
+        {
+            await EmitAsync(n);
+        }
+
+        Assert.IsType<RpcResult<Booked>.Success>(await host.CallAsync(1).WaitAsync(Documented.Hang));
+        var leader = await cluster.LeaderOfAsync(host.Queue);
+        TestOutput.WriteLine($"leader of {host.Queue}: {leader.Dir}");
+
+        await leader.KillAsync();
+        try
+        {
+            // During the election: emits fail or succeed, a call ends in one of its three results, never a hang.
+            for (var n = 1000; n < 1010; n++)
+            {
+                try
+                {
+                    await EmitAsync(n);
+                }
+                catch (Emit.EmitException e)
+                {
+                    TestOutput.WriteLine($"emit {n} during the election failed: {e.Message}");
+                }
+            }
+
+            var during = await host.CallAsync(2).WaitAsync(Documented.Recovery + Documented.Tolerance);
+            TestOutput.WriteLine($"RPC call during the election: {during}");
+        }
+        finally
+        {
+            await leader.StartAsync();
+        }
+
+        // Calls that emit succeed again, every confirmed event is handled by the hosted listener, none dead-lettered.
+        await TestEvents.Eventually(
+            () => host.CallAsync(3), r => r is RpcResult<Booked>.Success, Documented.LeaderElection + Documented.Tolerance);
+        for (var n = 2000; n < 2010; n++)
+        {
+            await EmitAsync(n);
+        }
+
+        await TestEvents.Eventually(
+            () => Task.FromResult(confirmed.Keys.Where(n => !host.Handled.ContainsKey(n)).ToList()),
+            missing => missing.Count == 0,
+            TimeSpan.FromSeconds(120));
+        var health = await TestEvents.Eventually(
+            host.HealthAsync,
+            h => h.Entries[Hosting.TwylaServiceCollectionExtensions.ListenersHealthCheckName].Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy,
+            Documented.Hang);
+        TestOutput.WriteLine($"listeners: {health.Entries[Hosting.TwylaServiceCollectionExtensions.ListenersHealthCheckName].Description}");
+        Assert.Empty(await emitter.PeekDeadLettersAsync(HostedEntryPoints.Pattern, host.Group));
+        TestOutput.WriteLine($"{confirmed.Count} confirmed, {host.Handled.Count} handled, {host.Handled.Values.Count(v => v > 1)} more than once");
     }
 }

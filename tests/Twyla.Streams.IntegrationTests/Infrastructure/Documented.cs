@@ -37,6 +37,16 @@ internal static partial class Documented
         Assert.Matches(EventId(), emit.Message);
     }
 
+    /// <summary>
+    /// An emit stream that failed before it could emit anything (its publisher could not be opened): an
+    /// <see cref="EmitException"/> saying so, naming the broker; no event was taken, so none is named.
+    /// </summary>
+    public static void EmitStreamOpenFailure(Exception failure)
+    {
+        var emit = Assert.IsType<EmitException>(failure, exactMatch: true);
+        Assert.StartsWith("Could not open a publisher on amqp", emit.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>A listener failure: <c>ListenException</c> naming the queue, the transport's exception inside.</summary>
     public static void ListenFailure(Exception failure, string queue)
     {

@@ -87,6 +87,28 @@ public class LeastPrivilegeUserTests(ITestOutputHelper output) : FaultMatrixSpec
             Assert.Contains("ACCESS_REFUSED", declare.Message, StringComparison.Ordinal);
             Assert.DoesNotContain(password, declare.ToString(), StringComparison.Ordinal);
 
+            // Its dead letters: RabbitMQ checks no permission for a passive queue.declare, so the count is read (and is
+            // right); listing, replaying and purging them are refused, clearly.
+            await using (var raw = await Broker.RawConnectionAsync())
+            await using (var channel = await raw.CreateChannelAsync())
+            {
+                await channel.BasicPublishAsync("", $"{Pattern}.{other}.dead-letter", false, new RabbitMQ.Client.BasicProperties(), "{}"u8.ToArray());
+            }
+
+            Assert.Equal(1, await TestEvents.Eventually(() => bus.CountDeadLettersAsync(Pattern, other), n => n == 1));
+            foreach (var operation in new Func<Task>[]
+            {
+                () => bus.ListDeadLettersAsync(Pattern, other, 0, 10, CancellationToken.None),
+                () => bus.ReplayDeadLettersAsync(Pattern, other, CancellationToken.None),
+                () => bus.PurgeDeadLettersAsync(Pattern, other, CancellationToken.None),
+            })
+            {
+                var deadLetters = await Assert.ThrowsAsync<Twyla.Streams.Transport.BrokerException>(() => operation().WaitAsync(Documented.Hang));
+                TestOutput.WriteLine($"Dead-letter operation on another group failed: {deadLetters.Message}");
+                Assert.Contains("ACCESS_REFUSED", deadLetters.Message, StringComparison.Ordinal);
+                Assert.Contains($"{Pattern}.{other}", deadLetters.Message, StringComparison.Ordinal);
+            }
+
             var refused = Listen(bus, other);
             var failure = await Assert.ThrowsAnyAsync<Exception>(() => refused.Completion.WaitAsync(Documented.Hang));
             TestOutput.WriteLine($"Listen in another group failed: {failure.GetType().FullName}: {failure.Message}");

@@ -630,8 +630,25 @@ internal struct Attributes
     /// <summary>Whether <paramref name="name"/> is a CloudEvents attribute name (lower-case ASCII letters and digits).</summary>
     public static bool IsName(ReadOnlySpan<char> name) => !name.IsEmpty && !name.ContainsAnyExcept(LowerCaseLettersAndDigits);
 
+    /// <summary>The attributes set so far, one bit per <see cref="Attribute"/>.</summary>
+    private int _seen;
+
+    /// <summary>
+    /// Records <paramref name="value"/> for <paramref name="attribute"/>. An attribute given twice with different
+    /// values (as both <c>cloudEvents_id</c> and <c>cloudEvents:id</c>) is ambiguous: the first such attribute
+    /// becomes the <see cref="Error"/>, as a payload member given twice is refused rather than one of them taken.
+    /// The same value twice (a bridge that writes both prefixes) is one attribute.
+    /// </summary>
     public void Set(Attribute attribute, string? value)
     {
+        var bit = 1 << (int)attribute;
+        if ((_seen & bit) != 0 && !string.Equals(Get(attribute), value, StringComparison.Ordinal))
+        {
+            Error ??= $"the CloudEvents attribute '{attribute.ToString().ToLowerInvariant()}' is given twice " +
+                      $"(as both {CloudEventsAmqpCodec.HeaderPrefix}… and {CloudEventsAmqpCodec.HeaderPrefixColon}… headers): ambiguous";
+        }
+
+        _seen |= bit;
         switch (attribute)
         {
             case Attribute.SpecVersion: SpecVersion = value; break;
@@ -647,6 +664,22 @@ internal struct Attributes
             case Attribute.TraceState: TraceState = value; break;
         }
     }
+
+    private readonly string? Get(Attribute attribute) => attribute switch
+    {
+        Attribute.SpecVersion => SpecVersion,
+        Attribute.Id => Id,
+        Attribute.Type => Type,
+        Attribute.Source => Source,
+        Attribute.Time => Time,
+        Attribute.CorrelationId => CorrelationId,
+        Attribute.CausationId => CausationId,
+        Attribute.DataVersion => DataVersion,
+        Attribute.DataContentType => DataContentType,
+        Attribute.TraceParent => TraceParent,
+        Attribute.TraceState => TraceState,
+        _ => null,
+    };
 }
 
 /// <summary>What <see cref="CloudEventsAmqpCodec.Decode"/> made of a message: an envelope or a reason.</summary>

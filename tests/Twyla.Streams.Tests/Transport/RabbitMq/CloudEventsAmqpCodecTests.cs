@@ -264,6 +264,29 @@ public class CloudEventsAmqpCodecTests
     }
 
     [Fact]
+    public void Decode_should_refuse_a_binary_mode_event_that_gives_an_attribute_twice_with_different_values()
+    {
+        var props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(Metadata, Json("{}"), null, null)));
+        props.Headers!["cloudEvents:id"] = Encoding.UTF8.GetBytes("forged");
+
+        var result = Codec.Decode("booking.created", props, Json("{}"));
+
+        Assert.Null(result.Envelope);
+        Assert.Contains("'id' is given twice", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_should_take_an_attribute_given_under_both_prefixes_with_the_same_value()
+    {
+        var props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(Metadata, Json("{}"), null, null)));
+        props.Headers!["cloudEvents:id"] = Encoding.UTF8.GetBytes(Metadata.Id);
+
+        var result = Codec.Decode("booking.created", props, Json("{}"));
+
+        Assert.Equal(Metadata, result.Envelope!.Metadata);
+    }
+
+    [Fact]
     public void Decode_should_match_header_names_exactly_so_another_casing_neither_overrides_nor_stands_for_an_attribute()
     {
         var props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(Metadata, Json("{}"), null, null)));
