@@ -5,20 +5,12 @@ namespace Twyla.Streams.DocsTests;
 /// <summary>Which fenced blocks of a Markdown file are compiled, and what their code and line are.</summary>
 public sealed class DocsSnippetsTests
 {
+    private static List<DocsSnippet> Extract(params string[] lines) => [.. DocsSnippets.Extract("docs/a.md", string.Join('\n', lines))];
+
     [Fact]
     public void Csharp_and_fsharp_blocks_are_found_with_the_line_of_their_fence()
     {
-        var markdown = string.Join('\n',
-            "# Title",
-            "```csharp",
-            "var x = 1;",
-            "```",
-            "text",
-            "```fsharp",
-            "let x = 1",
-            "```");
-
-        var snippets = DocsSnippets.Extract("docs/a.md", markdown).ToList();
+        var snippets = Extract("# Title", "```csharp", "var x = 1;", "```", "text", "```fsharp", "let x = 1", "```");
 
         Assert.Equal(
             [
@@ -31,26 +23,14 @@ public sealed class DocsSnippetsTests
     [Fact]
     public void Blocks_of_other_languages_and_untagged_blocks_are_not_compiled()
     {
-        var markdown = string.Join('\n', "```text", "var x = 1;", "```", "```", "let x = 1", "```", "```bash", "ls", "```");
-
-        Assert.Empty(DocsSnippets.Extract("README.md", markdown));
+        Assert.Empty(Extract("```text", "var x = 1;", "```", "```", "let x = 1", "```", "```bash", "ls", "```"));
     }
 
     [Fact]
     public void Aliases_attributes_tildes_and_indented_fences_are_recognised()
     {
-        var markdown = string.Join('\n',
-            "- a list item:",
-            "  ```cs title=\"x\"",
-            "  var x = 1;",
-            "    var y = 2;",
-            "  ```",
-            "~~~~f#",
-            "```",
-            "let x = 1",
-            "~~~~");
-
-        var snippets = DocsSnippets.Extract("docs/a.md", markdown).ToList();
+        // A list item's fence is indented; a ~~~~ fence holds ``` lines; an info string may carry attributes.
+        var snippets = Extract("- a list item:", "  ```cs title=\"x\"", "  var x = 1;", "    var y = 2;", "  ```", "~~~~f#", "```", "let x = 1", "~~~~");
 
         Assert.Equal(
             [
