@@ -140,8 +140,8 @@ internal sealed class ListenCalls(
     private Task Start(ListenCall call, IConsumerSession session) => call.Kind switch
     {
         ListenCallKind.Ack => session.AckAsync(call.AckTag, multiple: true, cancellationToken),
-        ListenCallKind.Reject => session.RejectAsync(call.Entry!.Delivery, call.Delay, call.Reason ?? "rejected", cancellationToken),
-        ListenCallKind.Drop => session.DropAsync(call.Entry!.Delivery, call.Reason!, cancellationToken),
+        ListenCallKind.Reject => call.Entry!.Delivery.Handle.RejectAsync(call.Delay, call.Reason ?? "rejected", cancellationToken),
+        ListenCallKind.Drop => call.Entry!.Delivery.Handle.DropAsync(call.Reason!, cancellationToken),
         ListenCallKind.StopConsuming => session.StopConsumingAsync(cancellationToken),
         _ => CloseAsync(session),
     };

@@ -7,6 +7,9 @@ namespace Twyla.Streams.Tests.Support;
 /// <summary>Deliveries as a consumer session hands them to the listen stage, for the tests of its plain parts.</summary>
 internal static class TestDeliveries
 {
+    /// <summary>The session the deliveries' rejects and drops are recorded by.</summary>
+    public static RecordingTransport.RecordingSession Session { get; } = new();
+
     /// <summary>Delivery <paramref name="tag"/> of an event with body <paramref name="json"/>; without a body, one that could not be decoded.</summary>
     public static TransportDelivery Create(ulong tag, string? json = "{}", string? decodeError = null, int deliveryCount = 1) => new(
         tag,
@@ -18,5 +21,5 @@ internal static class TestDeliveries
         deliveryCount,
         "booking.requested",
         null,
-        null);
+        Session.Handle(tag));
 }
