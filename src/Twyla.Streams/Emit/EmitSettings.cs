@@ -16,7 +16,10 @@ public sealed class EmitSettings
     /// <summary>256 in flight, 30 s confirm timeout, not mandatory.</summary>
     public static EmitSettings Default { get; } = new(256, TimeSpan.FromSeconds(30), mandatory: false);
 
-    /// <summary>How many events may await their broker confirm at once (backpressure beyond that).</summary>
+    /// <summary>
+    /// How many events may await their broker confirm at once (backpressure beyond that). The one in-flight bound:
+    /// <c>EventBus.EmitAsync</c> keeps the default's (256) across its calls.
+    /// </summary>
     public int MaxInFlight { get; }
 
     /// <summary>How long the broker may take to confirm an event before the emit fails.</summary>

@@ -31,7 +31,6 @@ public sealed class RabbitMqSettings
         bool useTls,
         string exchange,
         TimeSpan confirmTimeout,
-        int maxPublishesInFlight,
         string connectionName,
         int maxBodySize,
         string? tlsCertificateAuthorityFile)
@@ -45,7 +44,6 @@ public sealed class RabbitMqSettings
         UseTls = useTls;
         Exchange = exchange;
         ConfirmTimeout = confirmTimeout;
-        MaxPublishesInFlight = maxPublishesInFlight;
         ConnectionName = connectionName;
         MaxBodySize = maxBodySize;
         TlsCertificateAuthorityFile = tlsCertificateAuthorityFile;
@@ -80,9 +78,6 @@ public sealed class RabbitMqSettings
     /// <see cref="Emit.EmitSettings.ConfirmTimeout"/> is shorter uses its own.
     /// </summary>
     public TimeSpan ConfirmTimeout { get; }
-
-    /// <summary>How many publishes one publisher keeps waiting for confirms at most, 256 by default.</summary>
-    public int MaxPublishesInFlight { get; }
 
     /// <summary>The connection's name as the broker shows it, <c>twyla-streams</c> by default.</summary>
     public string ConnectionName { get; }
@@ -129,7 +124,6 @@ public sealed class RabbitMqSettings
             false,
             DefaultExchange,
             TimeSpan.FromSeconds(30),
-            256,
             "twyla-streams",
             4 * 1024 * 1024,
             null);
@@ -294,15 +288,6 @@ public sealed class RabbitMqSettings
         return Copy(confirmTimeout: timeout);
     }
 
-    /// <summary>A copy with another bound on unconfirmed publishes per publisher.</summary>
-    /// <param name="max">At least 1.</param>
-    /// <returns>The new settings.</returns>
-    public RabbitMqSettings WithMaxPublishesInFlight(int max)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        return Copy(maxPublishesInFlight: max);
-    }
-
     /// <summary>A copy whose connection shows <paramref name="connectionName"/> in the broker.</summary>
     /// <param name="connectionName">The name, e.g. the service's name.</param>
     /// <returns>The new settings.</returns>
@@ -386,7 +371,6 @@ public sealed class RabbitMqSettings
         bool? useTls = null,
         string? exchange = null,
         TimeSpan? confirmTimeout = null,
-        int? maxPublishesInFlight = null,
         string? connectionName = null,
         int? maxBodySize = null,
         string? tlsCertificateAuthorityFile = null) =>
@@ -400,7 +384,6 @@ public sealed class RabbitMqSettings
             useTls ?? UseTls,
             exchange ?? Exchange,
             confirmTimeout ?? ConfirmTimeout,
-            maxPublishesInFlight ?? MaxPublishesInFlight,
             connectionName ?? ConnectionName,
             maxBodySize ?? MaxBodySize,
             tlsCertificateAuthorityFile ?? TlsCertificateAuthorityFile);

@@ -57,12 +57,12 @@ public class RabbitMqSettingsTests
     {
         var a = RabbitMqSettings.Create();
         var b = a.WithHost("h").WithPort(1234).WithCredentials("u", "p").WithVirtualHost("v").WithExchange("x.events")
-            .WithConfirmTimeout(TimeSpan.FromSeconds(5)).WithMaxPublishesInFlight(10).WithConnectionName("svc").WithTls(true)
+            .WithConfirmTimeout(TimeSpan.FromSeconds(5)).WithConnectionName("svc").WithTls(true)
             .WithMaxBodySize(100);
 
         Assert.Equal("amqp://localhost:5672/", a.Description);
         Assert.Equal(("h", 1234, "u", "v", "x.events"), (b.Host, b.Port, b.UserName, b.VirtualHost, b.Exchange));
-        Assert.Equal((TimeSpan.FromSeconds(5), 10, "svc", true, 100), (b.ConfirmTimeout, b.MaxPublishesInFlight, b.ConnectionName, b.UseTls, b.MaxBodySize));
+        Assert.Equal((TimeSpan.FromSeconds(5), "svc", true, 100), (b.ConfirmTimeout, b.ConnectionName, b.UseTls, b.MaxBodySize));
         Assert.Equal("amqps://h:1234/v", b.Description);
     }
 
@@ -89,7 +89,6 @@ public class RabbitMqSettingsTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => RabbitMqSettings.Create().WithPort(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => RabbitMqSettings.Create().WithConfirmTimeout(TimeSpan.Zero));
-        Assert.Throws<ArgumentOutOfRangeException>(() => RabbitMqSettings.Create().WithMaxPublishesInFlight(0));
         Assert.Throws<ArgumentException>(() => RabbitMqSettings.Create().WithClusterHosts(["h:notaport"]));
     }
 
