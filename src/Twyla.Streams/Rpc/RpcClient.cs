@@ -276,12 +276,12 @@ public sealed class RpcClient : IDisposable
         {
             var value = JsonSerializer.Deserialize<TResponse>(result.Body, Settings.JsonOptions);
             return value is null
-                ? new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response was JSON null, not a {typeof(TResponse).Name}.", result.Status)
+                ? new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response was JSON null, not a {TypeNames.Of(typeof(TResponse))}.", result.Status)
                 : new RpcResult<TResponse>.Success(value);
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
         {
-            return new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response could not be read as {typeof(TResponse).Name}: {e.Message}", result.Status);
+            return new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response could not be read as {TypeNames.Of(typeof(TResponse))}: {TypeNames.InMessage(e.Message)}", result.Status);
         }
     }
 }
