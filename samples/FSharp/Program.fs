@@ -32,6 +32,9 @@ type BookingConfirmed = { Pnr: string; Passenger: string; Route: string; Seats: 
 type GetBooking = { Pnr: string }
 type BookingDetails = { Pnr: string; Passenger: string; Route: string }
 
+/// The procedure with its request and response types: calls infer both from it.
+let getBooking = RpcProcedure.Create<GetBooking, BookingDetails> "navitaire-api.get_booking"
+
 /// What the notifier saw, by the request (event id) that caused each confirmation.
 type Summary() =
     let confirmed = ConcurrentDictionary<string, EventMetadata>()
@@ -72,16 +75,15 @@ let startNavitaire () = task {
 let confirm (services: IServiceProvider) (request: Event<BookingRequested>) = task {
     let rpc = services.GetRequiredService<RpcClient>()
     let bus = services.GetRequiredService<EventBus>()
-    let! result = rpc.CallAsync<GetBooking, BookingDetails>("navitaire-api.get_booking", { GetBooking.Pnr = request.Payload.Pnr }, CancellationToken.None)
-    do! result.Match(
-            (fun details -> task {
+    let! result = rpc.CallAsync(getBooking, { GetBooking.Pnr = request.Payload.Pnr })
+    do! result.Match<Task>(
+            (fun details ->
                 let confirmed = { Pnr = details.Pnr; Passenger = details.Passenger; Route = details.Route; Seats = request.Payload.Seats }
-                let! _ = bus.EmitAsync(request.Derive("booking.confirmed", confirmed))
-                () }),
-            (fun failure -> task {
-                if failure.Status = 404 then do! request.DropAsync $"{failure.Code}: {failure.Message}" // retrying will not help
-                else failwithf "navitaire-api failed: %s" failure.Code }), // rejected, tried again
-            (fun after -> task { failwithf "navitaire-api did not answer within %O" after })) }
+                bus.EmitAsync(request.Derive("booking.confirmed", confirmed))),
+            (fun failure ->
+                if failure.Status = 404 then request.DropAsync $"{failure.Code}: {failure.Message}" // retrying will not help
+                else failwithf "navitaire-api failed: %s" failure.Code), // rejected, tried again
+            (fun after -> failwithf "navitaire-api did not answer within %O" after)) }
 
 let run (args: string array) = task {
     let serve = args |> Array.contains "--serve"
@@ -97,12 +99,11 @@ let run (args: string array) = task {
     builder.Services.AddRpc(builder.Configuration).AddSingleton<Summary>() |> ignore
     builder.AddTwyla(fun akka ->
         akka.AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
-            .WithTwylaScopedListener<BookingRequested>("booking.requested", "confirmer", (fun services request -> confirm services request), TwylaListenerOptions(Parallelism = 4))
+            .WithTwylaScopedListener("booking.requested", "confirmer", confirm, TwylaListenerOptions(Parallelism = 4))
             .WithTwylaScopedListener<BookingConfirmed>("booking.confirmed", "notifier", fun services e ->
                 task {
                     printfn "  confirmed %s for %s on %s, %d seat(s) (correlation %s)" e.Payload.Pnr e.Payload.Passenger e.Payload.Route e.Payload.Seats e.Metadata.CorrelationId
-                    services.GetRequiredService<Summary>().Confirmed e })
-        |> ignore)
+                    services.GetRequiredService<Summary>().Confirmed e }))
     |> ignore
     use host = builder.Build()
     do! host.StartAsync()

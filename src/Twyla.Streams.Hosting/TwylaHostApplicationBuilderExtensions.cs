@@ -38,6 +38,20 @@ public static class TwylaHostApplicationBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Like <see cref="AddTwyla(IHostApplicationBuilder, Action{AkkaConfigurationBuilder})"/>, for a lambda that returns
+    /// the Akka.Hosting builder it was given, as a fluent chain of <c>WithTwylaListener</c> calls does: F# needs no
+    /// <c>|&gt; ignore</c> inside it.
+    /// </summary>
+    /// <param name="builder">The host application builder.</param>
+    /// <param name="configureAkka">Registers listeners (and anything else) on the actor system; its result is not used.</param>
+    /// <returns>The same builder.</returns>
+    public static IHostApplicationBuilder AddTwyla(this IHostApplicationBuilder builder, Func<AkkaConfigurationBuilder, AkkaConfigurationBuilder> configureAkka)
+    {
+        ArgumentNullException.ThrowIfNull(configureAkka);
+        return builder.AddTwyla(akka => { _ = configureAkka(akka); });
+    }
+
     /// <summary>An actor system name (letters, digits, '-' and '_', not starting with '-' or '_') from a service name.</summary>
     internal static string ActorSystemName(string? serviceName)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,7 +25,8 @@ public sealed class EventBusSettings
 
     /// <summary>
     /// How payloads are serialized and validated. The default uses camelCase names and enforces
-    /// required members, required constructor parameters and non-nullable annotations.
+    /// required members, required constructor parameters and non-nullable annotations; members of F# type
+    /// <c>option</c>/<c>voption</c> are optional (absent or <c>null</c> reads as <c>None</c>).
     /// </summary>
     public JsonSerializerOptions JsonOptions { get; }
 
@@ -92,6 +94,7 @@ public sealed class EventBusSettings
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
             NumberHandling = JsonNumberHandling.Strict,
             AllowDuplicateProperties = false, // {"seq":1,"seq":2} is ambiguous: refuse it rather than take the last
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { FSharpOptionMembers.MakeOptional } },
         };
         options.MakeReadOnly(populateMissingResolver: true);
         return options;

@@ -13,7 +13,7 @@ namespace Twyla.Streams.Hosting;
 /// with the event name and group), and drains when the host stops: it stops consuming, lets the events in flight finish
 /// and be acked within the drain timeout, then closes, before the actor system terminates. Needs
 /// <see cref="TwylaServiceCollectionExtensions.AddTwylaEvents(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/>
-/// (or <see cref="TwylaHostApplicationBuilderExtensions.AddTwyla"/>).
+/// (or <see cref="TwylaHostApplicationBuilderExtensions.AddTwyla(Microsoft.Extensions.Hosting.IHostApplicationBuilder, Action{AkkaConfigurationBuilder})"/>).
 /// </summary>
 public static class TwylaAkkaConfigurationBuilderExtensions
 {
@@ -77,6 +77,69 @@ public static class TwylaAkkaConfigurationBuilderExtensions
         this AkkaConfigurationBuilder builder, string pattern, string group, Func<IServiceProvider, Event<T>, Task> handler,
         TwylaListenerOptions options) =>
         builder.WithTwylaListener(ListenerDefinition<T>.ForScopedHandler(pattern, group, handler, options));
+
+    /// <summary>
+    /// Like <see cref="WithTwylaListener{T}(AkkaConfigurationBuilder, string, string, Func{Event{T}, Task})"/>, for a
+    /// handler whose task has a result (ignored): a named F# function returning <c>Task&lt;unit&gt;</c> is passed as it is.
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <typeparam name="TResult">The result of the handler's task (ignored).</typeparam>
+    /// <param name="builder">The Akka.Hosting builder.</param>
+    /// <param name="pattern">An event name or pattern.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="handler">The work for one event.</param>
+    /// <returns>The same builder.</returns>
+    public static AkkaConfigurationBuilder WithTwylaListener<T, TResult>(
+        this AkkaConfigurationBuilder builder, string pattern, string group, Func<Event<T>, Task<TResult>> handler) =>
+        builder.WithTwylaListener<T>(pattern, group, handler, new TwylaListenerOptions());
+
+    /// <summary>
+    /// Like <see cref="WithTwylaListener{T}(AkkaConfigurationBuilder, string, string, Func{Event{T}, Task}, TwylaListenerOptions)"/>,
+    /// for a handler whose task has a result (ignored).
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <typeparam name="TResult">The result of the handler's task (ignored).</typeparam>
+    /// <param name="builder">The Akka.Hosting builder.</param>
+    /// <param name="pattern">An event name or pattern.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="handler">The work for one event.</param>
+    /// <param name="options">This listener's settings; null properties take the service's.</param>
+    /// <returns>The same builder.</returns>
+    public static AkkaConfigurationBuilder WithTwylaListener<T, TResult>(
+        this AkkaConfigurationBuilder builder, string pattern, string group, Func<Event<T>, Task<TResult>> handler, TwylaListenerOptions options) =>
+        builder.WithTwylaListener<T>(pattern, group, handler, options);
+
+    /// <summary>
+    /// Like <see cref="WithTwylaScopedListener{T}(AkkaConfigurationBuilder, string, string, Func{IServiceProvider, Event{T}, Task})"/>,
+    /// for a handler whose task has a result (ignored): a named F# function returning <c>Task&lt;unit&gt;</c> is passed as it is.
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <typeparam name="TResult">The result of the handler's task (ignored).</typeparam>
+    /// <param name="builder">The Akka.Hosting builder.</param>
+    /// <param name="pattern">An event name or pattern.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="handler">The work for one event, given the event's scoped services and the event.</param>
+    /// <returns>The same builder.</returns>
+    public static AkkaConfigurationBuilder WithTwylaScopedListener<T, TResult>(
+        this AkkaConfigurationBuilder builder, string pattern, string group, Func<IServiceProvider, Event<T>, Task<TResult>> handler) =>
+        builder.WithTwylaScopedListener<T>(pattern, group, handler, new TwylaListenerOptions());
+
+    /// <summary>
+    /// Like <see cref="WithTwylaScopedListener{T}(AkkaConfigurationBuilder, string, string, Func{IServiceProvider, Event{T}, Task}, TwylaListenerOptions)"/>,
+    /// for a handler whose task has a result (ignored).
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <typeparam name="TResult">The result of the handler's task (ignored).</typeparam>
+    /// <param name="builder">The Akka.Hosting builder.</param>
+    /// <param name="pattern">An event name or pattern.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="handler">The work for one event, given the event's scoped services and the event.</param>
+    /// <param name="options">This listener's settings; null properties take the service's.</param>
+    /// <returns>The same builder.</returns>
+    public static AkkaConfigurationBuilder WithTwylaScopedListener<T, TResult>(
+        this AkkaConfigurationBuilder builder, string pattern, string group, Func<IServiceProvider, Event<T>, Task<TResult>> handler,
+        TwylaListenerOptions options) =>
+        builder.WithTwylaScopedListener<T>(pattern, group, handler, options);
 
     /// <summary>
     /// Listens to <paramref name="pattern"/> as member of <paramref name="group"/> through <paramref name="handler"/>, a

@@ -16,6 +16,9 @@ public static class ContractSchema
         // Members without nullable annotations (e.g. from F# or code without <Nullable>) are non-nullable,
         // as RespectNullableAnnotations reads them.
         TreatNullObliviousAsNonNullable = true,
+
+        // F# option/voption members are optional and nullable, as the bus reads them.
+        TransformSchemaNode = FSharpOptionMembers.TransformSchema,
     };
 
     /// <summary>The schema of <paramref name="payloadType"/> under <paramref name="jsonOptions"/>.</summary>

@@ -49,6 +49,33 @@ public static class AckOnCompletion
         Flow(handler, settings).ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<HandledEvent>(), Keep.Right);
 
     /// <summary>
+    /// Like <see cref="Flow{T}(Func{Event{T}, Task}, AckOnCompletionSettings)"/>, for a handler whose task has a result
+    /// (ignored): an F# function returning <c>Task&lt;unit&gt;</c>, or one that ends with <c>return! bus.EmitAsync(...)</c>.
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <typeparam name="TResult">The result of the handler's task (ignored).</typeparam>
+    /// <param name="handler">The work for one event; a faulted task (or an exception) counts as a failure.</param>
+    /// <param name="settings">Parallelism and delivery limit.</param>
+    /// <returns>A flow from events to what was done with them; materializes <see cref="NotUsed"/>.</returns>
+    public static Flow<Event<T>, HandledEvent, NotUsed> Flow<T, TResult>(Func<Event<T>, Task<TResult>> handler, AckOnCompletionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return Flow<T>(handler, settings); // a Func<_, Task<TResult>> is a Func<_, Task> (covariance): no wrapper
+    }
+
+    /// <summary>
+    /// Like <see cref="Sink{T}(Func{Event{T}, Task}, AckOnCompletionSettings)"/>, for a handler whose task has a result
+    /// (ignored), such as an F# function returning <c>Task&lt;unit&gt;</c>.
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <typeparam name="TResult">The result of the handler's task (ignored).</typeparam>
+    /// <param name="handler">The work for one event.</param>
+    /// <param name="settings">Parallelism and delivery limit.</param>
+    /// <returns>A sink that materializes a task completing when the stream is done.</returns>
+    public static Sink<Event<T>, Task<Done>> Sink<T, TResult>(Func<Event<T>, Task<TResult>> handler, AckOnCompletionSettings settings) =>
+        Flow<T, TResult>(handler, settings).ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<HandledEvent>(), Keep.Right);
+
+    /// <summary>
     /// Acks every event that comes out of <paramref name="handler"/>, a flow written by the user that passes on each
     /// event once it finished with it (in any order). An event the flow does not pass on must be settled by the flow
     /// itself; otherwise it stays unsettled until the listener closes and is then delivered again.

@@ -10,6 +10,9 @@ namespace Twyla.Streams.Events;
 /// </summary>
 internal sealed class EventDecoder<T>(JsonSerializerOptions json)
 {
+    // The contract's name as its user writes it (an F# record in module Program is Program.BookingRequested).
+    private static readonly string ContractName = TypeNames.Of(typeof(T));
+
     /// <summary>Decodes <paramref name="delivery"/>: true with its payload, or false with the dead-letter reason.</summary>
     public bool TryDecode(TransportDelivery delivery, out T payload, out string reason)
     {
@@ -27,13 +30,13 @@ internal sealed class EventDecoder<T>(JsonSerializerOptions json)
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
-            reason = $"the payload does not match the contract {typeof(T).Name}: {ex.Message}";
+            reason = $"the payload does not match the contract {ContractName}: {TypeNames.InMessage(ex.Message)}";
             return false;
         }
 
         if (parsed is null || parsed is JsonElement { ValueKind: JsonValueKind.Null })
         {
-            reason = $"the payload is null; the contract {typeof(T).Name} requires a value";
+            reason = $"the payload is null; the contract {ContractName} requires a value";
             return false;
         }
 

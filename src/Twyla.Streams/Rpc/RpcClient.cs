@@ -174,6 +174,77 @@ public sealed class RpcClient : IDisposable
         return InvokeAsync<TRequest, TResponse>(target, request, settings, RpcContext.Current, cancellationToken);
     }
 
+    /// <summary>Calls <paramref name="procedure"/> once with the client's default call settings and no cancellation.</summary>
+    /// <typeparam name="TRequest">The request type, serialized as the JSON body.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <param name="procedure">A qualified name <c>service.procedure</c>.</param>
+    /// <param name="request">The request (not null).</param>
+    /// <returns>The result; the task never faults for a failed call.</returns>
+    /// <exception cref="ArgumentException">The name breaks the rules of <see cref="RpcProcedureName"/>.</exception>
+    public Task<RpcResult<TResponse>> CallAsync<TRequest, TResponse>(string procedure, TRequest request) =>
+        CallAsync<TRequest, TResponse>(procedure, request, Settings.CallDefaults, CancellationToken.None);
+
+    /// <summary>
+    /// Calls a typed <paramref name="procedure"/> once with the client's default call settings and no cancellation;
+    /// the request and response types come from the procedure, so none are written (F#: <c>rpc.CallAsync(getBooking, request)</c>).
+    /// </summary>
+    /// <typeparam name="TRequest">The request type.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <param name="procedure">The procedure, from <see cref="RpcProcedure.Create{TRequest, TResponse}"/>.</param>
+    /// <param name="request">The request (not null).</param>
+    /// <returns>The result; the task never faults for a failed call.</returns>
+    public Task<RpcResult<TResponse>> CallAsync<TRequest, TResponse>(RpcProcedure<TRequest, TResponse> procedure, TRequest request) =>
+        CallAsync(procedure, request, Settings.CallDefaults, CancellationToken.None);
+
+    /// <summary>Calls a typed <paramref name="procedure"/> once with the client's default call settings.</summary>
+    /// <typeparam name="TRequest">The request type.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <param name="procedure">The procedure, from <see cref="RpcProcedure.Create{TRequest, TResponse}"/>.</param>
+    /// <param name="request">The request (not null).</param>
+    /// <param name="cancellationToken">Cancels the call; it then ends as a Failure with code <see cref="RpcFailureCodes.Cancelled"/>.</param>
+    /// <returns>The result; the task never faults for a failed call.</returns>
+    public Task<RpcResult<TResponse>> CallAsync<TRequest, TResponse>(
+        RpcProcedure<TRequest, TResponse> procedure, TRequest request, CancellationToken cancellationToken) =>
+        CallAsync(procedure, request, Settings.CallDefaults, cancellationToken);
+
+    /// <summary>
+    /// Calls a typed <paramref name="procedure"/> once (see
+    /// <see cref="CallAsync{TRequest, TResponse}(string, TRequest, RpcCallSettings, CancellationToken)"/>).
+    /// </summary>
+    /// <typeparam name="TRequest">The request type.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <param name="procedure">The procedure, from <see cref="RpcProcedure.Create{TRequest, TResponse}"/>.</param>
+    /// <param name="request">The request (not null).</param>
+    /// <param name="settings">Timeout, retries and correlation id of the call.</param>
+    /// <param name="cancellationToken">Cancels the call; it then ends as a Failure with code <see cref="RpcFailureCodes.Cancelled"/>.</param>
+    /// <returns>The result; the task never faults for a failed call.</returns>
+    public Task<RpcResult<TResponse>> CallAsync<TRequest, TResponse>(
+        RpcProcedure<TRequest, TResponse> procedure, TRequest request, RpcCallSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(procedure);
+        return CallAsync<TRequest, TResponse>(procedure.Name, request, settings, cancellationToken);
+    }
+
+    /// <summary>A flow that calls a typed <paramref name="procedure"/> for every request with the client's default call settings.</summary>
+    /// <typeparam name="TRequest">The request type.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <param name="procedure">The procedure, from <see cref="RpcProcedure.Create{TRequest, TResponse}"/>.</param>
+    /// <returns>The flow; see <see cref="Flow{TRequest,TResponse}(string,RpcCallSettings)"/>.</returns>
+    public Flow<TRequest, RpcResult<TResponse>, NotUsed> Flow<TRequest, TResponse>(RpcProcedure<TRequest, TResponse> procedure) =>
+        Flow(procedure, Settings.CallDefaults);
+
+    /// <summary>A flow that calls a typed <paramref name="procedure"/> for every request (see <see cref="Flow{TRequest,TResponse}(string,RpcCallSettings)"/>).</summary>
+    /// <typeparam name="TRequest">The request type.</typeparam>
+    /// <typeparam name="TResponse">The response type.</typeparam>
+    /// <param name="procedure">The procedure, from <see cref="RpcProcedure.Create{TRequest, TResponse}"/>.</param>
+    /// <param name="settings">Timeout, parallelism, retries and correlation id of the calls.</param>
+    /// <returns>The flow; its materialized value is <see cref="NotUsed"/>.</returns>
+    public Flow<TRequest, RpcResult<TResponse>, NotUsed> Flow<TRequest, TResponse>(RpcProcedure<TRequest, TResponse> procedure, RpcCallSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(procedure);
+        return Flow<TRequest, TResponse>(procedure.Name, settings);
+    }
+
     /// <summary>Disposes the <see cref="HttpClient"/> when the client created it.</summary>
     public void Dispose()
     {
@@ -276,12 +347,12 @@ public sealed class RpcClient : IDisposable
         {
             var value = JsonSerializer.Deserialize<TResponse>(result.Body, Settings.JsonOptions);
             return value is null
-                ? new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response was JSON null, not a {typeof(TResponse).Name}.", result.Status)
+                ? new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response was JSON null, not a {TypeNames.Of(typeof(TResponse))}.", result.Status)
                 : new RpcResult<TResponse>.Success(value);
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
         {
-            return new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response could not be read as {typeof(TResponse).Name}: {e.Message}", result.Status);
+            return new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response could not be read as {TypeNames.Of(typeof(TResponse))}: {TypeNames.InMessage(e.Message)}", result.Status);
         }
     }
 }
