@@ -76,7 +76,7 @@ internal static class ScalarRules
         if (refused != JsonTypes.None)
         {
             var hint = refused == JsonTypes.Fraction ? " (type: an integer is a number, a number is not an integer)"
-                : refused == JsonTypes.Null ? " (type: the consumer's member is not nullable)"
+                : refused == JsonTypes.Null ? " (type: not nullable for the consumer)"
                 : " (type)";
             report(path, $"the producer may send {JsonTypeSet.Describe(refused)}, and the consumer accepts only {JsonTypeSet.Describe(accepted)}{hint}");
         }
@@ -93,7 +93,7 @@ internal static class ScalarRules
             return false;
         }
 
-        report(path, $"the consumer accepts only {Allowed(consumer)} ({keyword}), and the producer lists no values: it may send any of {JsonTypeSet.Describe(shared)}");
+        report(path, $"the consumer accepts only {Allowed(consumer)} ({keyword}), and the producer lists no values, so it may send other {JsonTypeSet.Describe(shared)}");
         return true;
     }
 
