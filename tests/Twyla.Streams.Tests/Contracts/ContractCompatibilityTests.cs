@@ -287,20 +287,8 @@ public sealed class ContractCompatibilityTests
     private static ContractCompatibilityResult Check(string producer, string consumer) =>
         ContractCompatibility.Check(JsonNode.Parse(producer)!, JsonNode.Parse(consumer)!);
 
-    private static void AssertCompatible(string producer, string consumer)
-    {
-        var result = Check(producer, consumer);
-        Assert.True(result.IsCompatible, result.ToString());
-    }
+    private static void AssertCompatible(string producer, string consumer) => CompatibilityAssert.Compatible(Check(producer, consumer));
 
-    private static void AssertSingleProblem(string producer, string consumer, string path, params string[] reasonParts)
-    {
-        var result = Check(producer, consumer);
-        var problem = Assert.Single(result.Problems);
-        Assert.Equal(path, problem.Path);
-        foreach (var part in reasonParts)
-        {
-            Assert.Contains(part, problem.Reason, StringComparison.Ordinal);
-        }
-    }
+    private static void AssertSingleProblem(string producer, string consumer, string path, params string[] reasonParts) =>
+        CompatibilityAssert.SingleProblem(Check(producer, consumer), path, reasonParts);
 }

@@ -118,20 +118,8 @@ public sealed class ContractSchemaCompatibilityTests
     private static ContractCompatibilityResult Check<TProducer, TConsumer>() =>
         ContractCompatibility.Check(ContractSchema.For<TProducer>(Json), ContractSchema.For<TConsumer>(Json));
 
-    private static void AssertCompatible<TProducer, TConsumer>()
-    {
-        var result = Check<TProducer, TConsumer>();
-        Assert.True(result.IsCompatible, result.ToString());
-    }
+    private static void AssertCompatible<TProducer, TConsumer>() => CompatibilityAssert.Compatible(Check<TProducer, TConsumer>());
 
-    private static void AssertSingleProblem<TProducer, TConsumer>(string path, params string[] reasonParts)
-    {
-        var result = Check<TProducer, TConsumer>();
-        var problem = Assert.Single(result.Problems);
-        Assert.Equal(path, problem.Path);
-        foreach (var part in reasonParts)
-        {
-            Assert.Contains(part, problem.Reason, StringComparison.Ordinal);
-        }
-    }
+    private static void AssertSingleProblem<TProducer, TConsumer>(string path, params string[] reasonParts) =>
+        CompatibilityAssert.SingleProblem(Check<TProducer, TConsumer>(), path, reasonParts);
 }
