@@ -323,11 +323,12 @@ internal sealed class SchemaComparison
 
     /// <summary>
     /// What the producer may send beyond its declared members: its <c>additionalProperties</c> when stated; nothing
-    /// when it declares <c>properties</c> (a serializer writes no others); anything for an untyped object.
+    /// when it declares <c>properties</c> (a serializer writes no others) and no <c>patternProperties</c>; anything for
+    /// an untyped object.
     /// </summary>
     private JsonNode ProducerOthers(JsonObject ps) =>
         ps.TryGetPropertyValue("additionalProperties", out var others) ? others ?? _anything
-        : ps.ContainsKey("properties") ? _nothing
+        : ps.ContainsKey("properties") && !ps.ContainsKey("patternProperties") ? _nothing
         : _anything;
 
     private void CompareRequired(JsonObject ps, JsonObject cs, JsonObject pProperties, JsonNode pOthers, string path)
@@ -353,7 +354,8 @@ internal sealed class SchemaComparison
             Report(path, "the consumer requires unique items (uniqueItems), and the producer may repeat items");
         }
 
-        Compare(ps["items"], cs["items"], Child(path, "*"), depth + 1);
+        var producerItems = ps.ContainsKey("prefixItems") ? null : ps["items"]; // the first items follow prefixItems, not items
+        Compare(producerItems, cs["items"], Child(path, "*"), depth + 1);
     }
 
     /// <summary>Pairs of schema nodes compared by reference, to find a recursive type met again.</summary>

@@ -15,7 +15,7 @@ internal sealed class SchemaDocument(JsonNode root, string side)
 
     /// <summary>
     /// Follows <paramref name="schema"/>'s <c>$ref</c> chain to the schema it stands for. A <c>$ref</c> with sibling
-    /// keywords is resolved to the target with the siblings laid over it (keywords of the referring schema win).
+    /// keywords stands for both (as in draft 2020-12): it resolves to an <c>allOf</c> of the target and the siblings.
     /// </summary>
     /// <returns>The resolved schema, or null with <paramref name="error"/> when a reference does not resolve.</returns>
     public JsonNode? Resolve(JsonNode schema, out string? error)
@@ -35,7 +35,9 @@ internal sealed class SchemaDocument(JsonNode root, string side)
                 return null;
             }
 
-            schema = obj.Count == 1 ? target : SchemaMerge.Overlay(target, obj, "$ref");
+            schema = obj.Count == 1
+                ? target
+                : new JsonObject { ["allOf"] = new JsonArray(target.DeepClone(), SchemaMerge.Overlay(new JsonObject(), obj, "$ref")) };
         }
 
         error = $"the {Side}'s $ref chain is longer than {MaxReferenceChain} references";

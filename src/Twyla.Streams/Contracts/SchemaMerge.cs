@@ -3,9 +3,11 @@ using System.Text.Json.Nodes;
 namespace Twyla.Streams.Contracts;
 
 /// <summary>
-/// Lays one schema's keywords over another's, for a <c>$ref</c> with siblings, an <c>anyOf</c> branch with the keywords
-/// beside it and the parts of an <c>allOf</c>: <c>required</c> lists and <c>properties</c> are united, any other
-/// keyword of the upper schema replaces the lower one's. The inputs are not changed.
+/// Lays one schema's keywords over another's, for what a producer sends: an <c>anyOf</c> branch with the keywords
+/// beside it, the parts of an <c>allOf</c>: <c>required</c> lists and <c>properties</c> are united, any other
+/// keyword of the upper schema replaces the lower one's (each constraint of the result comes from one of the two, so the
+/// result allows at least what both together allow). Over an empty schema it copies a schema without some keywords.
+/// The inputs are not changed.
 /// </summary>
 internal static class SchemaMerge
 {

@@ -61,6 +61,13 @@ public sealed class ContractCompatibilityTests
             "", "members it does not declare", "closed");
 
     [Fact]
+    public void A_producer_with_patternProperties_should_be_refused_by_a_closed_consumer() =>
+        AssertSingleProblem(
+            """{"type":"object","properties":{"pnr":{"type":"string"}},"patternProperties":{"^x-":{"type":"string"}}}""",
+            """{"type":"object","properties":{"pnr":{"type":"string"}},"additionalProperties":false}""",
+            "", "members it does not declare", "closed");
+
+    [Fact]
     public void A_map_producer_should_be_checked_against_each_member_the_consumer_declares() =>
         AssertSingleProblem(
             """{"type":"object","additionalProperties":{"type":"string"}}""",
@@ -146,6 +153,13 @@ public sealed class ContractCompatibilityTests
             "/lines/*/sku", "requires this member", "optional for the producer");
 
     [Fact]
+    public void Items_a_producer_places_first_with_prefixItems_should_not_be_taken_for_its_items() =>
+        AssertSingleProblem(
+            """{"type":"array","prefixItems":[{"type":"string"}],"items":{"type":"integer"}}""",
+            """{"type":"array","items":{"type":"integer"}}""",
+            "/*", "accepts only integers");
+
+    [Fact]
     public void Array_length_should_be_within_the_consumer_bounds() =>
         AssertSingleProblem(
             """{"type":"array","items":{"type":"string"},"minItems":1}""",
@@ -229,6 +243,13 @@ public sealed class ContractCompatibilityTests
         AssertSingleProblem(producer, consumer, "/value", "non-integer numbers");
         AssertCompatible(consumer, producer);
     }
+
+    [Fact]
+    public void A_reference_with_sibling_keywords_should_hold_both_the_target_and_the_siblings() =>
+        AssertSingleProblem(
+            """{"type":"string","maxLength":8}""",
+            """{"$ref":"#/$defs/Code","maxLength":10,"$defs":{"Code":{"type":"string","maxLength":5}}}""",
+            "", "at most 5 characters (maxLength)", "allows up to 8");
 
     [Fact]
     public void A_reference_that_does_not_resolve_should_be_reported() =>
