@@ -56,9 +56,14 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
             if (multiple && tag == 0)
             {
                 // AMQP: multiple with tag 0 settles everything outstanding.
+                foreach (var message in _unsettled.Values)
+                {
+                    _broker.Notify(_queue, InMemoryActivityKind.Acked, message, null);
+                }
+
                 _unsettled.Clear();
             }
-            else if (!_unsettled.ContainsKey(tag))
+            else if (!_unsettled.TryGetValue(tag, out var acked))
             {
                 FailUnknownTag(tag, multiple ? "basic.ack (multiple)" : "basic.ack");
                 return Task.CompletedTask;
@@ -78,11 +83,13 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
 
                 foreach (var settled in _scratchTags)
                 {
+                    _broker.Notify(_queue, InMemoryActivityKind.Acked, _unsettled[settled], null);
                     _unsettled.Remove(settled);
                 }
             }
             else
             {
+                _broker.Notify(_queue, InMemoryActivityKind.Acked, acked, null);
                 _unsettled.Remove(tag);
             }
 
@@ -99,6 +106,7 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
             message =>
             {
                 // As on RabbitMQ: a retried event goes to the back of its queue, after its delay, with its failure.
+                _broker.Notify(_queue, InMemoryActivityKind.Rejected, message, reason);
                 message.LastFailure = reason;
                 message.Redelivered = true;
                 _broker.EnqueueLater(_queue, message, delay);
@@ -114,6 +122,7 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
             "basic.nack (dead-letter)",
             message =>
             {
+                _broker.Notify(_queue, InMemoryActivityKind.DeadLettered, message, reason);
                 _queue.DeadLetter(message, reason);
                 _queue.Dispatch();
             },
@@ -187,6 +196,7 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
     internal void Deliver(InMemoryMessage message)
     {
         message.DeliveryCount++;
+        _broker.Notify(_queue, InMemoryActivityKind.Delivered, message, null);
         var tag = ++_lastTag;
         _unsettled.Add(tag, message);
         var delivery = new TransportDelivery(
