@@ -13,6 +13,7 @@ using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Twyla.Streams.Hosting.Tests.RabbitMq;
 using Twyla.Streams.Rpc;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.FaultMatrix;
 
@@ -107,7 +108,7 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
             if (duringFault is not null)
             {
                 var result = await rpc.CallAsync(2).WaitAsync(CallTimeout + Tolerance, Ct);
-                TestContext.Current.TestOutputHelper?.WriteLine($"RPC call during the fault: {result}");
+                Output?.WriteLine($"RPC call during the fault: {result}");
                 duringFault(result);
             }
         }
@@ -135,7 +136,7 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
         await AwaitConditionAsync(() => Task.FromResult(Listener(Group).State == ListenerState.Running), TimeSpan.FromSeconds(30), cancellationToken: Ct);
         var dead = await emitter.PeekDeadLettersAsync(Pattern, Group, Ct);
         Assert.True(dead.Count == 0, $"{dead.Count} events were dead-lettered because of the outage, e.g. {dead.FirstOrDefault()?.Reason}");
-        TestContext.Current.TestOutputHelper?.WriteLine($"{_confirmed.Count} confirmed, {_handled.Count} handled, {_handled.Values.Count(v => v > 1)} more than once, {Listener(Group).Restarts} listener restarts");
+        Output?.WriteLine($"{_confirmed.Count} confirmed, {_handled.Count} handled, {_handled.Values.Count(v => v > 1)} more than once, {Listener(Group).Restarts} listener restarts");
     }
 
     private async Task EmitAsync(EventBus emitter, int from, int count)
