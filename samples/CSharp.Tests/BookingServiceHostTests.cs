@@ -8,6 +8,12 @@ namespace Twyla.Samples.Booking.Tests;
 /// <summary>The whole service as its Program configures it, run by the TestKit's host.</summary>
 public sealed class BookingServiceHostTests : TestKit
 {
+    /// <summary>Expectations wait up to 10 s (the TestKit's default is 3 s): calls and emits on a loaded machine.</summary>
+    public BookingServiceHostTests()
+        : base("akka.test.single-expect-default = 10s")
+    {
+    }
+
     [Fact]
     public async Task The_hosted_service_should_confirm_a_booking_and_notify_it()
     {

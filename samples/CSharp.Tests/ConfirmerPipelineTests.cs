@@ -16,7 +16,9 @@ public sealed class ConfirmerPipelineTests : TestKit, IAsyncLifetime
     private readonly EventBus _bus = EventBus.InMemory(EventBusSettings.Create("booking-tests"));
     private readonly FakeProcedures _navitaire = new();
 
+    /// <summary>Expectations wait up to 10 s (the TestKit's default is 3 s): calls and emits on a loaded machine.</summary>
     public ConfirmerPipelineTests()
+        : base("akka.test.single-expect-default = 10s")
     {
         _navitaire.Serve<GetBooking, BookingDetails>(BookingService.GetBookingProcedure, (request, _) =>
             request.Pnr == "A1324B"

@@ -9,6 +9,12 @@ namespace Twyla.Samples.Booking.Tests;
 /// <summary>The confirmer's handler, unit-tested: a hand-built event, navitaire-api faked, the bus in memory.</summary>
 public sealed class ConfirmerTests : TestKit, IAsyncLifetime
 {
+    /// <summary>Expectations wait up to 10 s (the TestKit's default is 3 s): calls and emits on a loaded machine.</summary>
+    public ConfirmerTests()
+        : base("akka.test.single-expect-default = 10s")
+    {
+    }
+
     private readonly EventBus _bus = EventBus.InMemory(EventBusSettings.Create("booking-tests"));
     private readonly FakeProcedures _navitaire = new();
 

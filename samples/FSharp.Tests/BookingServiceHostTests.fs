@@ -8,7 +8,7 @@ open Twyla.Samples.Booking.FSharp.Booking
 open Xunit
 
 type BookingServiceHostTests() =
-    inherit TestKit()
+    inherit TestKit("akka.test.single-expect-default = 10s") // calls and emits on a loaded machine: 10 s, not 3
 
     [<Fact>]
     member this.``The hosted service confirms a booking and notifies it``() = task {

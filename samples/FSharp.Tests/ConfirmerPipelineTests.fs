@@ -16,7 +16,7 @@ open Twyla.Samples.Booking.FSharp.Booking
 open Xunit
 
 type ConfirmerPipelineTests() =
-    inherit TestKit()
+    inherit TestKit("akka.test.single-expect-default = 10s") // calls and emits on a loaded machine: 10 s, not 3
     let bus = EventBus.InMemory(EventBusSettings.Create "booking-tests")
     let navitaire = FakeProcedures()
     do navitaire.Serve<GetBooking, BookingDetails>(GetBookingProcedure, fun request _ ->

@@ -11,7 +11,7 @@ open Twyla.Samples.Booking.FSharp.Booking
 open Xunit
 
 type ConfirmerTests() =
-    inherit TestKit()
+    inherit TestKit("akka.test.single-expect-default = 10s") // calls and emits on a loaded machine: 10 s, not 3
     let bus = EventBus.InMemory(EventBusSettings.Create "booking-tests")
     let navitaire = FakeProcedures()
     let ada = { BookingDetails.Pnr = "A1324B"; Passenger = "Ada Lovelace"; Route = "LHR-JFK" }

@@ -11,6 +11,12 @@ namespace Twyla.Streams.TestKit.Tests.Hosting;
 /// <summary>A service built with AddTwyla, run by the test host: in-memory bus, fake procedures, probes.</summary>
 public sealed class TwylaTestHostTests : Akka.TestKit.Xunit2.TestKit
 {
+    /// <summary>Expectations wait up to 10 s (the TestKit's default is 3 s): calls and emits on a loaded machine.</summary>
+    public TwylaTestHostTests()
+        : base("akka.test.single-expect-default = 10s")
+    {
+    }
+
     private const string GetBookingProcedure = "navitaire-api.get_booking";
 
     /// <summary>The service as its Program configures it: asks navitaire, confirms known bookings, dead-letters unknown ones.</summary>
