@@ -8,10 +8,8 @@
 //
 // Events run on the embedded in-memory broker unless Twyla__Amqp__Uri (or TWYLA_AMQP_HOST...) names RabbitMQ.
 // The sample exits by itself with a summary; `-- --serve` keeps both services running until Ctrl+C.
-using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Akka.Actor;
-using Akka.Hosting;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Microsoft.AspNetCore.Builder;
@@ -19,12 +17,11 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Twyla.Samples.Booking;
 using Twyla.Streams;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
-using Twyla.Streams.Hosting;
 using Twyla.Streams.Hosting.Rpc;
-using Twyla.Streams.Rpc;
 
 var serve = args.Contains("--serve");
 
@@ -56,37 +53,7 @@ builder.Configuration["Twyla:ServiceName"] = "booking";
 var brokerConfigured = builder.Configuration["Twyla:Amqp:Uri"] is not null || builder.Configuration["TWYLA_AMQP_HOST"] is not null;
 builder.Configuration["Twyla:Transport"] = brokerConfigured ? "RabbitMq" : "InMemory";
 builder.Configuration["Twyla:Rpc:Services:navitaire-api"] = apiAddress;
-builder.Services.AddRpc(builder.Configuration);
-builder.Services.AddSingleton<Summary>();
-builder.AddTwyla(akka => akka
-    .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
-    .WithTwylaScopedListener<BookingRequested>("booking.requested", "confirmer", async (services, request) =>
-    {
-        var rpc = services.GetRequiredService<RpcClient>();
-        var result = await rpc.CallAsync<GetBooking, BookingDetails>(
-            "navitaire-api.get_booking", new GetBooking(request.Payload.Pnr), CancellationToken.None);
-        switch (result)
-        {
-            case RpcResult<BookingDetails>.Success(var details):
-                var confirmed = new BookingConfirmed(details.Pnr, details.Passenger, details.Route, request.Payload.Seats);
-                await services.GetRequiredService<EventBus>().EmitAsync(request.Derive("booking.confirmed", confirmed));
-                break;
-            case RpcResult<BookingDetails>.Failure { Status: 404 } notFound:
-                await request.DropAsync($"{notFound.Code}: {notFound.Message}"); // trying again will not help
-                break;
-            case RpcResult<BookingDetails>.Failure failure:
-                throw new InvalidOperationException($"navitaire-api failed: {failure.Code}"); // rejected, tried again
-            case RpcResult<BookingDetails>.Timeout timeout:
-                throw new TimeoutException($"navitaire-api did not answer within {timeout.After}");
-        }
-    }, new TwylaListenerOptions { Parallelism = 4 })
-    .WithTwylaScopedListener<BookingConfirmed>("booking.confirmed", "notifier", (services, e) =>
-    {
-        Console.WriteLine($"  confirmed {e.Payload.Pnr} for {e.Payload.Passenger} on {e.Payload.Route}, {e.Payload.Seats} seat(s) " +
-                          $"(correlation {e.Metadata.CorrelationId})");
-        services.GetRequiredService<Summary>().Confirmed(e);
-        return Task.CompletedTask;
-    }));
+BookingService.Configure(builder);
 using var host = builder.Build();
 await host.StartAsync();
 
@@ -154,31 +121,4 @@ static async Task<T?> WaitForAsync<T>(Func<Task<T?>> probe) where T : class
     }
 
     return null;
-}
-
-/// <summary>A customer asked for a booking.</summary>
-internal sealed record BookingRequested(string Pnr, int Seats);
-
-/// <summary>The booking was confirmed.</summary>
-internal sealed record BookingConfirmed(string Pnr, string Passenger, string Route, int Seats);
-
-/// <summary>The request of navitaire-api.get_booking.</summary>
-internal sealed record GetBooking(string Pnr);
-
-/// <summary>The response of navitaire-api.get_booking.</summary>
-internal sealed record BookingDetails(string Pnr, string Passenger, string Route);
-
-/// <summary>What the notifier saw, by the request that caused each confirmation.</summary>
-internal sealed class Summary
-{
-    private readonly ConcurrentDictionary<string, EventMetadata> _confirmed = new();
-
-    /// <summary>How many of <paramref name="requests"/> (event ids) were confirmed.</summary>
-    public int CausedBy(IReadOnlySet<string> requests) => _confirmed.Keys.Count(requests.Contains);
-
-    /// <summary>In how many correlation chains the confirmations of <paramref name="requests"/> are.</summary>
-    public int Chains(IReadOnlySet<string> requests) =>
-        _confirmed.Where(c => requests.Contains(c.Key)).Select(c => c.Value.CorrelationId).Distinct().Count();
-
-    public void Confirmed(Event<BookingConfirmed> e) => _confirmed.TryAdd(e.Metadata.CausationId, e.Metadata);
 }

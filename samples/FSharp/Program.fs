@@ -27,20 +27,7 @@ open Twyla.Streams.Hosting
 open Twyla.Streams.Hosting.Rpc
 open Twyla.Streams.Rpc
 
-type BookingRequested = { Pnr: string; Seats: int }
-type BookingConfirmed = { Pnr: string; Passenger: string; Route: string; Seats: int }
-type GetBooking = { Pnr: string }
-type BookingDetails = { Pnr: string; Passenger: string; Route: string }
-
-/// The procedure with its request and response types: calls infer both from it.
-let getBooking = RpcProcedure.Create<GetBooking, BookingDetails> "navitaire-api.get_booking"
-
-/// What the notifier saw, by the request (event id) that caused each confirmation.
-type Summary() =
-    let confirmed = ConcurrentDictionary<string, EventMetadata>()
-    member _.Confirmed(e: Event<BookingConfirmed>) = confirmed.TryAdd(e.Metadata.CausationId, e.Metadata) |> ignore
-    /// The confirmations caused by these requests.
-    member _.CausedBy(requests: Set<string>) = confirmed |> Seq.filter (fun c -> requests.Contains c.Key) |> Seq.map (fun c -> c.Value) |> Seq.toList
+open Twyla.Samples.Booking.FSharp.Booking
 
 let navitaire =
     dict [ "A1324B", { BookingDetails.Pnr = "A1324B"; Passenger = "Ada Lovelace"; Route = "LHR-JFK" }
@@ -71,20 +58,6 @@ let startNavitaire () = task {
     do! api.StartAsync()
     return api }
 
-/// The confirmer's work: ask navitaire, then emit the confirmation caused by the request.
-let confirm (services: IServiceProvider) (request: Event<BookingRequested>) = task {
-    let rpc = services.GetRequiredService<RpcClient>()
-    let bus = services.GetRequiredService<EventBus>()
-    let! result = rpc.CallAsync(getBooking, { GetBooking.Pnr = request.Payload.Pnr })
-    do! result.Match<Task>(
-            (fun details ->
-                let confirmed = { Pnr = details.Pnr; Passenger = details.Passenger; Route = details.Route; Seats = request.Payload.Seats }
-                bus.EmitAsync(request.Derive("booking.confirmed", confirmed))),
-            (fun failure ->
-                if failure.Status = 404 then request.DropAsync $"{failure.Code}: {failure.Message}" // retrying will not help
-                else failwithf "navitaire-api failed: %s" failure.Code), // rejected, tried again
-            (fun after -> failwithf "navitaire-api did not answer within %O" after)) }
-
 let run (args: string array) = task {
     let serve = args |> Array.contains "--serve"
     let! api = startNavitaire ()
@@ -96,15 +69,7 @@ let run (args: string array) = task {
     // The transport, chosen explicitly (outside Development, Twyla does not fall back to in-memory by itself).
     builder.Configuration["Twyla:Transport"] <- (if isNull builder.Configuration["Twyla:Amqp:Uri"] then "InMemory" else "RabbitMq")
     builder.Configuration["Twyla:Rpc:Services:navitaire-api"] <- apiAddress
-    builder.Services.AddRpc(builder.Configuration).AddSingleton<Summary>() |> ignore
-    builder.AddTwyla(fun akka ->
-        akka.AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
-            .WithTwylaScopedListener("booking.requested", "confirmer", confirm, TwylaListenerOptions(Parallelism = 4))
-            .WithTwylaScopedListener<BookingConfirmed>("booking.confirmed", "notifier", fun services e ->
-                task {
-                    printfn "  confirmed %s for %s on %s, %d seat(s) (correlation %s)" e.Payload.Pnr e.Payload.Passenger e.Payload.Route e.Payload.Seats e.Metadata.CorrelationId
-                    services.GetRequiredService<Summary>().Confirmed e }))
-    |> ignore
+    configure builder
     use host = builder.Build()
     do! host.StartAsync()
 

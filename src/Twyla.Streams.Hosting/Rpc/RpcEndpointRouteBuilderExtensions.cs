@@ -96,7 +96,7 @@ public static class RpcEndpointRouteBuilderExtensions
         return endpoints.MapPost(RpcHeaders.PathPrefix + procedure, handle).WithDisplayName("RPC " + procedure);
     }
 
-    private static Task UnknownProcedureAsync(HttpContext http)
+    internal static Task UnknownProcedureAsync(HttpContext http)
     {
         var procedure = http.Request.RouteValues["rest"] as string ?? string.Empty;
         var correlationId = http.Request.Headers[RpcHeaders.CorrelationId].ToString();

@@ -65,7 +65,7 @@ public sealed class ConfigurationStrictnessTests : IDisposable
         builder.Services.AddRpc(builder.Configuration);
         using var host = builder.Build();
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(CancellationToken.None));
 
         Assert.Contains("Twyla:Rpc:Timout is not a known setting: did you mean Twyla:Rpc:Timeout?", error.Message, StringComparison.Ordinal);
     }
@@ -144,7 +144,7 @@ public sealed class ConfigurationStrictnessTests : IDisposable
         builder.Services.AddRpc(builder.Configuration);
         using var host = builder.Build();
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(CancellationToken.None));
 
         Assert.Contains("Twyla:Rpc:Timeout is 'soon': expected a duration, more than zero, as a time span (00:00:20) or a number of seconds (20).",
             error.Message, StringComparison.Ordinal);
@@ -189,7 +189,7 @@ public sealed class ConfigurationStrictnessTests : IDisposable
         var builder = HostBuilder(environment, configuration);
         builder.AddTwyla(_ => { });
         using var host = builder.Build();
-        return await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        return await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(CancellationToken.None));
     }
 
     private static async Task WithStartedHostAsync(string environment, IConfigurationBuilder configuration, Func<IHost, Task> test)
@@ -197,20 +197,20 @@ public sealed class ConfigurationStrictnessTests : IDisposable
         var builder = HostBuilder(environment, configuration);
         builder.AddTwyla(_ => { });
         using var host = builder.Build();
-        await host.StartAsync(TestContext.Current.CancellationToken);
+        await host.StartAsync(CancellationToken.None);
         try
         {
             await test(host);
         }
         finally
         {
-            await host.StopAsync(TestContext.Current.CancellationToken);
+            await host.StopAsync(CancellationToken.None);
         }
     }
 
     private static async Task<HealthReportEntry> BrokerHealthAsync(IHost host)
     {
-        var report = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(TestContext.Current.CancellationToken);
+        var report = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(CancellationToken.None);
         return report.Entries[TwylaServiceCollectionExtensions.BrokerHealthCheckName];
     }
 }

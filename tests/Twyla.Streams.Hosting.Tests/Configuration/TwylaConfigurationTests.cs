@@ -176,7 +176,7 @@ public sealed class TwylaConfigurationTests : IDisposable
             o.MaxBackoff = TimeSpan.FromSeconds(1);
         });
         using var host = builder.Build();
-        var coded = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        var coded = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(CancellationToken.None));
         Assert.Contains("Twyla:DrainTimeout is '-00:00:01': The drain timeout must not be negative.", coded.Message, StringComparison.Ordinal);
         Assert.Contains("Twyla:RetryDelays is '2.00:00:00': The retry delay 2.00:00:00 is not valid", coded.Message, StringComparison.Ordinal);
         Assert.Contains("MinBackoff (00:00:10) <= MaxBackoff (00:00:01)", coded.Message, StringComparison.Ordinal);
@@ -189,7 +189,7 @@ public sealed class TwylaConfigurationTests : IDisposable
         builder.Services.AddTwylaEvents(o => o.Prefetch = 0);
         using var host = builder.Build();
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(CancellationToken.None));
         Assert.Contains("Twyla:Prefetch is '0': Prefetch must be between 1 and 65,535 events.", error.Message, StringComparison.Ordinal);
     }
 
@@ -200,7 +200,7 @@ public sealed class TwylaConfigurationTests : IDisposable
         builder.Services.AddAkka("no-bus", akka => akka.WithTwylaListener<Booking>("booking.created", "billing", _ => Task.CompletedTask));
         using var host = builder.Build();
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync(CancellationToken.None));
         Assert.Contains("call services.AddTwylaEvents()", error.Message, StringComparison.Ordinal);
     }
 
@@ -299,6 +299,6 @@ public sealed class TwylaConfigurationTests : IDisposable
         var builder = HostBuilder(configuration);
         builder.AddTwyla(akka => akka.WithTwylaListener<Booking>("booking.created", "billing", _ => Task.CompletedTask));
         using var host = builder.Build();
-        return await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        return await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(CancellationToken.None));
     }
 }

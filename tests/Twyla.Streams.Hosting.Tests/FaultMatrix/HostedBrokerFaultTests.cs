@@ -1,6 +1,7 @@
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Twyla.Streams.Rpc;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.FaultMatrix;
 

@@ -13,6 +13,7 @@ using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Twyla.Streams.Hosting.Tests.RabbitMq;
 using Twyla.Streams.Rpc;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.FaultMatrix;
 
@@ -107,7 +108,7 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
             if (duringFault is not null)
             {
                 var result = await rpc.CallAsync(2).WaitAsync(CallTimeout + Tolerance, Ct);
-                TestContext.Current.TestOutputHelper?.WriteLine($"RPC call during the fault: {result}");
+                Output?.WriteLine($"RPC call during the fault: {result}");
                 duringFault(result);
             }
         }
@@ -135,7 +136,7 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
         await AwaitConditionAsync(() => Task.FromResult(Listener(Group).State == ListenerState.Running), TimeSpan.FromSeconds(30), cancellationToken: Ct);
         var dead = await emitter.PeekDeadLettersAsync(Pattern, Group, Ct);
         Assert.True(dead.Count == 0, $"{dead.Count} events were dead-lettered because of the outage, e.g. {dead.FirstOrDefault()?.Reason}");
-        TestContext.Current.TestOutputHelper?.WriteLine($"{_confirmed.Count} confirmed, {_handled.Count} handled, {_handled.Values.Count(v => v > 1)} more than once, {Listener(Group).Restarts} listener restarts");
+        Output?.WriteLine($"{_confirmed.Count} confirmed, {_handled.Count} handled, {_handled.Values.Count(v => v > 1)} more than once, {Listener(Group).Restarts} listener restarts");
     }
 
     /// <summary>
@@ -148,7 +149,7 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
         await using var rpc = await EmittingRpcServer.StartAsync(Bus);
         var call = System.Diagnostics.Stopwatch.StartNew();
         var result = await rpc.CallAsync(1).WaitAsync(CallTimeout + Tolerance, Ct);
-        TestContext.Current.TestOutputHelper?.WriteLine($"RPC call: {result} after {call.Elapsed}");
+        Output?.WriteLine($"RPC call: {result} after {call.Elapsed}");
         Assert.IsType<RpcResult<Billed>.Failure>(result);
 
         await AwaitConditionAsync(() => Task.FromResult(Listener(Group).Restarts >= 2), TimeSpan.FromSeconds(30), cancellationToken: Ct);
@@ -158,7 +159,7 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
         var health = await HealthAsync();
         foreach (var (name, entry) in health.Entries)
         {
-            TestContext.Current.TestOutputHelper?.WriteLine($"{name}: {entry.Status} {entry.Description}");
+            Output?.WriteLine($"{name}: {entry.Status} {entry.Description}");
         }
 
         var listeners = health.Entries[TwylaServiceCollectionExtensions.ListenersHealthCheckName];

@@ -1,6 +1,7 @@
 using Twyla.Streams.Rpc;
 using Twyla.Streams.Testing;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.FaultMatrix;
 
@@ -15,9 +16,9 @@ public sealed class MatrixUser : IAsyncLifetime
 
     public Task AllowAsync() => Node.SetPermissionsAsync(Name, ".*", ".*", ".*");
 
-    public async ValueTask InitializeAsync() => await Node.AddUserAsync(Name, Password, ".*", ".*", ".*");
+    public async Task InitializeAsync() => await Node.AddUserAsync(Name, Password, ".*", ".*", ".*");
 
-    public async ValueTask DisposeAsync() => await Node.DeleteUserAsync(Name);
+    public async Task DisposeAsync() => await Node.DeleteUserAsync(Name);
 }
 
 /// <summary>

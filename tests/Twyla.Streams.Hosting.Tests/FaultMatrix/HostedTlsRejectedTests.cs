@@ -1,5 +1,6 @@
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.FaultMatrix;
 

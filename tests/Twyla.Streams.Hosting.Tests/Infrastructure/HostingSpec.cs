@@ -1,33 +1,77 @@
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Twyla.Streams.Hosting.Listeners;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.Infrastructure;
 
 /// <summary>
-/// A host started with the Akka.Hosting TestKit whose listeners a test configures: what the in-memory and the
-/// RabbitMQ hosting specs share.
+/// A Generic Host started before each test, whose services and listeners a test configures (on an Akka.TestKit of its
+/// own for the awaiting helpers): what the in-memory and the RabbitMQ hosting specs share.
 /// </summary>
-public abstract class HostingSpec(ITestOutputHelper output) : Akka.Hosting.TestKit.TestKit(output: output, startupTimeout: HostStartupTimeout)
+public abstract class HostingSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output), IAsyncLifetime
 {
     protected const string Pattern = "booking.created";
 
-    /// <summary>How long the host may take to start (the TestKit's default of 10 s is tight on a loaded 2-core machine).</summary>
+    /// <summary>How long the host may take to start (generous: a loaded 2-core machine).</summary>
     private static readonly TimeSpan HostStartupTimeout = TimeSpan.FromSeconds(60);
+
+    private IHost? _host;
 
     /// <summary>The event bus the host's listeners consume from.</summary>
     public abstract EventBus Bus { get; }
 
-    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+    /// <summary>The host, started before the test.</summary>
+    public IHost Host => _host ?? throw new InvalidOperationException("The host did not start.");
+
+    protected static CancellationToken Ct => CancellationToken.None;
 
     internal HostedListener Listener(string group) =>
         Host.Services.GetRequiredService<TwylaListeners>().Listeners.Single(l => l.Group == group);
 
     protected Task<HealthReport> HealthAsync() => Host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Ct);
 
-    protected override void ConfigureAkka(AkkaConfigurationBuilder builder, IServiceProvider provider) => ConfigureListeners(builder);
+    public virtual async Task InitializeAsync()
+    {
+        var host = new HostBuilder()
+            .ConfigureLogging(ConfigureLogging)
+            .ConfigureServices((context, services) =>
+            {
+                ConfigureServices(context, services);
+                services.AddAkka("hosting-tests", (builder, provider) =>
+                {
+                    builder.AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend);
+                    ConfigureAkka(builder, provider);
+                });
+            })
+            .Build();
+        _host = host;
+        using var timeout = new CancellationTokenSource(HostStartupTimeout);
+        await host.StartAsync(timeout.Token);
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync(Ct);
+            _host.Dispose();
+        }
+    }
+
+    protected virtual void ConfigureLogging(ILoggingBuilder builder)
+    {
+    }
+
+    protected virtual void ConfigureServices(HostBuilderContext context, IServiceCollection services)
+    {
+    }
+
+    protected virtual void ConfigureAkka(AkkaConfigurationBuilder builder, IServiceProvider provider) => ConfigureListeners(builder);
 
     protected abstract void ConfigureListeners(AkkaConfigurationBuilder builder);
 

@@ -16,9 +16,9 @@ public sealed class PrivateBroker : IAsyncLifetime
 
     public Task StartAsync() => Node.StartAsync();
 
-    public async ValueTask InitializeAsync() => _node = await RabbitNode.StartNewAsync("hosting-broker");
+    public async Task InitializeAsync() => _node = await RabbitNode.StartNewAsync("hosting-broker");
 
-    public async ValueTask DisposeAsync()
+    public async Task DisposeAsync()
     {
         if (_node is not null)
         {

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.Infrastructure;
 

@@ -2,6 +2,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.Listeners;
 

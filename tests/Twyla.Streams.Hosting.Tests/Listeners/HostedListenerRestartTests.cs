@@ -6,6 +6,7 @@ using Twyla.Streams.Events;
 using Twyla.Streams.Hosting.Listeners;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.Listeners;
 

@@ -2,6 +2,7 @@ using Akka.Hosting;
 using Twyla.Streams.Events;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.RabbitMq;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
-using Xunit;
+using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.RabbitMq;
 

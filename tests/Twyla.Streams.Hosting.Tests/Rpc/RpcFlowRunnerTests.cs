@@ -53,7 +53,7 @@ public sealed class RpcFlowRunnerTests
         try
         {
             // The calls wait for the materializer without holding their thread: InvokeAsync returns at once.
-            var returned = await Task.WhenAny(invoke, Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken));
+            var returned = await Task.WhenAny(invoke, Task.Delay(TimeSpan.FromSeconds(3), CancellationToken.None));
             Assert.True(returned == invoke, "InvokeAsync blocked its caller's thread while the flow's materializer started");
             calls = await invoke;
         }
@@ -62,7 +62,7 @@ public sealed class RpcFlowRunnerTests
             release.Set();
         }
 
-        var responses = await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        var responses = await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
         Assert.Equal(["CALL-0", "CALL-1", "CALL-2"], responses.Select(r => r.Text));
     }
 

@@ -75,7 +75,7 @@ public sealed class RpcServerFixture : IAsyncLifetime
     public RpcClient Client(Func<RpcClientSettings, RpcClientSettings> configure) =>
         new(configure(RpcClientSettings.Create().WithService("test", BaseAddress)));
 
-    public async ValueTask InitializeAsync()
+    public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -210,7 +210,7 @@ public sealed class RpcServerFixture : IAsyncLifetime
     private TaskCompletionSource<TimeSpan> SlowCancelled(string key) =>
         _slowCancelled.GetOrAdd(key, _ => new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously));
 
-    public async ValueTask DisposeAsync()
+    public async Task DisposeAsync()
     {
         _selfClient?.Dispose();
         if (_app is not null)

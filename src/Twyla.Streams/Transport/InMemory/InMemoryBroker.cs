@@ -13,6 +13,7 @@ internal sealed class InMemoryBroker
     private readonly Dictionary<string, InMemoryQueue[]> _routes = new(StringComparer.Ordinal);
     private readonly HashSet<InMemoryConsumerSession> _sessions = [];
     private readonly CancellationTokenSource _stopping = new();
+    private Action<InMemoryActivity>[] _observers = [];
     private bool _disposed;
 
     /// <summary>The lock that guards the broker, its queues and its sessions.</summary>
@@ -122,6 +123,38 @@ internal sealed class InMemoryBroker
             TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Calls <paramref name="observer"/> with every delivery, ack, reject and dead letter of every queue until the
+    /// returned handle is disposed. It is called under the broker's lock, so it must only hand the activity on
+    /// (e.g. write it to a channel).
+    /// </summary>
+    internal IDisposable Observe(Action<InMemoryActivity> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (Gate)
+        {
+            _observers = [.. _observers, observer];
+        }
+
+        return new Observation(this, observer);
+    }
+
+    /// <summary>Tells the observers what <paramref name="queue"/> did with <paramref name="message"/> (under the lock).</summary>
+    internal void Notify(InMemoryQueue queue, InMemoryActivityKind kind, InMemoryMessage message, string? reason)
+    {
+        var observers = _observers;
+        if (observers.Length == 0)
+        {
+            return;
+        }
+
+        var activity = new InMemoryActivity(queue.Name, kind, message.Envelope.Metadata, message.DeliveryCount, message.Redelivered, reason);
+        foreach (var observer in observers)
+        {
+            observer(activity);
+        }
+    }
+
     /// <summary>Forgets a closed session (under the lock).</summary>
     internal void Forget(InMemoryConsumerSession session) => _sessions.Remove(session);
 
@@ -183,6 +216,17 @@ internal sealed class InMemoryBroker
         _queues.Add(queue.Name, queue);
         _routes.Clear();
         return queue;
+    }
+
+    private sealed class Observation(InMemoryBroker broker, Action<InMemoryActivity> observer) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (broker.Gate)
+            {
+                broker._observers = [.. broker._observers.Where(o => !ReferenceEquals(o, observer))];
+            }
+        }
     }
 
     private InMemoryQueue[] RouteLocked(string routingKey)

@@ -59,9 +59,14 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
             if (multiple && tag == 0)
             {
                 // AMQP: multiple with tag 0 settles everything outstanding.
+                foreach (var message in _unsettled.Values)
+                {
+                    _broker.Notify(_queue, InMemoryActivityKind.Acked, message, null);
+                }
+
                 _unsettled.Clear();
             }
-            else if (!_unsettled.ContainsKey(tag))
+            else if (!_unsettled.TryGetValue(tag, out var acked))
             {
                 FailUnknownTag(tag, multiple ? "basic.ack (multiple)" : "basic.ack");
                 return Task.CompletedTask;
@@ -81,11 +86,13 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
 
                 foreach (var settled in _scratchTags)
                 {
+                    _broker.Notify(_queue, InMemoryActivityKind.Acked, _unsettled[settled], null);
                     _unsettled.Remove(settled);
                 }
             }
             else
             {
+                _broker.Notify(_queue, InMemoryActivityKind.Acked, acked, null);
                 _unsettled.Remove(tag);
             }
 
@@ -162,6 +169,7 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
     internal void Deliver(InMemoryMessage message)
     {
         message.DeliveryCount++;
+        _broker.Notify(_queue, InMemoryActivityKind.Delivered, message, null);
         var tag = ++_lastTag;
         _unsettled.Add(tag, message);
         var delivery = new TransportDelivery(
@@ -282,6 +290,7 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
                 m =>
                 {
                     // As on RabbitMQ: a retried event goes to the back of its queue, after its delay, with its failure.
+                    session._broker.Notify(session._queue, InMemoryActivityKind.Rejected, m, reason);
                     m.LastFailure = reason;
                     m.Redelivered = true;
                     session._broker.EnqueueLater(session._queue, m, delay);
@@ -298,6 +307,7 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
                 "basic.nack (dead-letter)",
                 m =>
                 {
+                    session._broker.Notify(session._queue, InMemoryActivityKind.DeadLettered, m, reason);
                     session._queue.DeadLetter(m, reason);
                     session._queue.Dispatch();
                 },

@@ -13,6 +13,9 @@ internal sealed class InMemoryTransport : IEventTransport
 
     private readonly InMemoryBroker _broker = new();
 
+    /// <summary>The embedded broker, for observers of its queues (the TestKit's listener probes).</summary>
+    internal InMemoryBroker Broker => _broker;
+
     public string Description => "in-memory";
 
     public TimeSpan ConfirmTimeout => Timeout.InfiniteTimeSpan;
