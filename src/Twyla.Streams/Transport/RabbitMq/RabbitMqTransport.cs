@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using Twyla.Streams.Contracts;
 using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Transport.RabbitMq;
@@ -38,6 +39,7 @@ internal sealed class RabbitMqTransport : IEventTransport
         Settings = settings;
         Codec = new CloudEventsAmqpCodec(settings.MaxBodySize);
         DeadLetters = new RabbitMqDeadLetters(this);
+        Contracts = new RabbitMqContractLog(this);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Twyla.Streams.RabbitMq");
         _factory = new ConnectionFactory
         {
@@ -64,6 +66,8 @@ internal sealed class RabbitMqTransport : IEventTransport
     public CloudEventsAmqpCodec Codec { get; }
 
     private RabbitMqDeadLetters DeadLetters { get; }
+
+    private RabbitMqContractLog Contracts { get; }
 
     public string Description => Settings.Description;
 
@@ -102,6 +106,10 @@ internal sealed class RabbitMqTransport : IEventTransport
         {
             await RabbitMqTopology.DeclareListenerAsync(channel, Settings.Exchange, topology, cancellationToken).ConfigureAwait(false);
             await channel.BasicQosAsync(0, (ushort)prefetch, global: false, cancellationToken).ConfigureAwait(false);
+            if (topology.OnDeclared is { } onDeclared)
+            {
+                await onDeclared(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -153,6 +161,19 @@ internal sealed class RabbitMqTransport : IEventTransport
 
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
         GuardAsync($"Purging the dead letters of group '{topology.QueueName}'", () => DeadLetters.PurgeAsync(topology, cancellationToken), cancellationToken);
+
+    public Task AppendContractAsync(ContractRecord record, CancellationToken cancellationToken) =>
+        GuardAsync($"Storing a contract ({record.Kind}) in '{Contracts.Name}'", async () =>
+        {
+            await Contracts.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken) =>
+        GuardAsync($"Reading the contracts in '{Contracts.Name}'", () => Contracts.ReadAsync(cancellationToken), cancellationToken);
+
+    public Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
+        GuardAsync($"Looking up the queue of group '{topology.QueueName}'", () => Contracts.QueueExistsAsync(topology.QueueName, cancellationToken), cancellationToken);
 
     public async Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken)
     {
