@@ -60,7 +60,7 @@ internal sealed class BusContracts
             Versions = versions,
             Hash = hash,
         };
-        return topology with { OnDeclared = ct => AnnounceAsync(record, ct) };
+        return topology with { OnDeclared = _ => AnnounceAsync(record) };
     }
 
     /// <summary>Notes that this bus emits <paramref name="eventName"/> with <paramref name="version"/>: the first time, in the background.</summary>
@@ -112,18 +112,31 @@ internal sealed class BusContracts
 
     private static string Hash(string content) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
 
-    private async Task AnnounceAsync(ContractRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts storing the group's contract unless this bus stored it already, and returns at once: a contract log that is
+    /// slow or cannot be written (a stream still starting after a broker restart, a missing permission) never delays or
+    /// stops a listener. The in-memory log stores it before this returns.
+    /// </summary>
+    private Task AnnounceAsync(ContractRecord record)
     {
         var key = record.GroupKey;
         if (_announced.TryGetValue(key, out var hash) && hash == record.Hash)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        if (await AppendQuietlyAsync(record with { At = DateTimeOffset.UtcNow }, $"the contract of group '{key}'", cancellationToken).ConfigureAwait(false))
-        {
-            _announced[key] = record.Hash!;
-        }
+        _ = AppendQuietlyAsync(record with { At = DateTimeOffset.UtcNow }, $"the contract of group '{key}'", CancellationToken.None).ContinueWith(
+            stored =>
+            {
+                if (stored.Result)
+                {
+                    _announced[key] = record.Hash!;
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
+        return Task.CompletedTask;
     }
 
     /// <summary>

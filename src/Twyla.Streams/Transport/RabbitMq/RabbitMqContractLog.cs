@@ -29,20 +29,52 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
         ["x-stream-max-segment-size-bytes"] = 8_000_000L,
     };
 
+    /// <summary>
+    /// Appends <paramref name="record"/>. Right after a broker restart the stream takes a moment to start again (see
+    /// <see cref="IsStarting"/>): the append tries again every 200 ms, within the confirm timeout.
+    /// </summary>
     public async Task AppendAsync(ContractRecord record, CancellationToken cancellationToken)
     {
         using var bounded = Bounded(cancellationToken);
-        var channel = await transport.OpenChannelAsync(ConnectionRole.Publish, confirms: true, bounded.Token).ConfigureAwait(false);
+        while (true)
+        {
+            try
+            {
+                await AppendOnceAsync(record, bounded.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationInterruptedException e) when (IsStarting(e) && !bounded.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), bounded.Token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the broker refused because the stream is still starting: NOT_FOUND "… is down or inaccessible" on the
+    /// declaration, or RESOURCE_ERROR "Stream not found" on the publish (which closes the connection; the next try
+    /// connects again).
+    /// </summary>
+    private static bool IsStarting(OperationInterruptedException e) => e.ShutdownReason switch
+    {
+        { ReplyCode: Constants.NotFound, ReplyText: { } text } => text.Contains("down or inaccessible", StringComparison.Ordinal),
+        { ReplyCode: Constants.ResourceError, ReplyText: { } text } => text.Contains("Stream not found", StringComparison.Ordinal),
+        _ => false,
+    };
+
+    private async Task AppendOnceAsync(ContractRecord record, CancellationToken cancellationToken)
+    {
+        var channel = await transport.OpenChannelAsync(ConnectionRole.Publish, confirms: true, cancellationToken).ConfigureAwait(false);
         try
         {
-            await DeclareAsync(channel, bounded.Token).ConfigureAwait(false);
+            await DeclareAsync(channel, cancellationToken).ConfigureAwait(false);
             var props = new BasicProperties
             {
                 ContentType = "application/json",
                 DeliveryMode = DeliveryModes.Persistent,
                 Type = record.Kind,
             };
-            await channel.BasicPublishAsync(Name, string.Empty, mandatory: true, props, record.ToBytes(), bounded.Token).ConfigureAwait(false);
+            await channel.BasicPublishAsync(Name, string.Empty, mandatory: true, props, record.ToBytes(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
