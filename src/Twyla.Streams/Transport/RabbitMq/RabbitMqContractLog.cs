@@ -19,6 +19,9 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
     private const string StreamOffsetArgument = "x-stream-offset";
     private const ushort ReadPrefetch = 500;
 
+    /// <summary>One append at a time per bus: concurrent first declarations of a new stream can make RabbitMQ 3.10 fail with INTERNAL_ERROR.</summary>
+    private readonly SemaphoreSlim _appending = new(1, 1);
+
     /// <summary>The name of the log's stream queue and of its exchange.</summary>
     public string Name => transport.Settings.Exchange + Suffix;
 
@@ -38,6 +41,7 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
         using var bounded = Bounded(cancellationToken);
         while (true)
         {
+            await _appending.WaitAsync(bounded.Token).ConfigureAwait(false);
             try
             {
                 await AppendOnceAsync(record, bounded.Token).ConfigureAwait(false);
@@ -47,24 +51,29 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200), bounded.Token).ConfigureAwait(false);
             }
+            finally
+            {
+                _appending.Release();
+            }
         }
     }
 
     /// <summary>
     /// Whether the broker refused because the stream is still starting: NOT_FOUND "… is down or inaccessible" on the
-    /// declaration, or RESOURCE_ERROR "Stream not found" on the publish (which closes the connection; the next try
-    /// connects again).
+    /// declaration, RESOURCE_ERROR "Stream not found" on the publish, or INTERNAL_ERROR while another service declares
+    /// the new stream at the same moment (these close the contract connection; the next try connects again).
     /// </summary>
     private static bool IsStarting(OperationInterruptedException e) => e.ShutdownReason switch
     {
         { ReplyCode: Constants.NotFound, ReplyText: { } text } => text.Contains("down or inaccessible", StringComparison.Ordinal),
         { ReplyCode: Constants.ResourceError, ReplyText: { } text } => text.Contains("Stream not found", StringComparison.Ordinal),
+        { ReplyCode: Constants.InternalError } => true, // seen when services declare a new stream at the same moment
         _ => false,
     };
 
     private async Task AppendOnceAsync(ContractRecord record, CancellationToken cancellationToken)
     {
-        var channel = await transport.OpenChannelAsync(ConnectionRole.Publish, confirms: true, cancellationToken).ConfigureAwait(false);
+        var channel = await transport.OpenChannelAsync(ConnectionRole.Contracts, confirms: true, cancellationToken).ConfigureAwait(false);
         try
         {
             await DeclareAsync(channel, cancellationToken).ConfigureAwait(false);
@@ -88,7 +97,7 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
         await AppendAsync(marker, cancellationToken).ConfigureAwait(false);
 
         using var bounded = Bounded(cancellationToken);
-        var channel = await transport.OpenChannelAsync(ConnectionRole.Consume, confirms: false, bounded.Token).ConfigureAwait(false);
+        var channel = await transport.OpenChannelAsync(ConnectionRole.Contracts, confirms: false, bounded.Token).ConfigureAwait(false);
         try
         {
             var records = new List<ContractRecord>();
@@ -131,7 +140,7 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
 
     public async Task<bool> QueueExistsAsync(string queue, CancellationToken cancellationToken)
     {
-        var channel = await transport.OpenChannelAsync(ConnectionRole.Consume, confirms: false, cancellationToken).ConfigureAwait(false);
+        var channel = await transport.OpenChannelAsync(ConnectionRole.Contracts, confirms: false, cancellationToken).ConfigureAwait(false);
         try
         {
             await channel.QueueDeclarePassiveAsync(queue, cancellationToken).ConfigureAwait(false);

@@ -31,6 +31,7 @@ internal sealed class RabbitMqTransport : IEventTransport
     private readonly ILogger _logger;
     private readonly RabbitMqConnection _consume;
     private readonly RabbitMqConnection _publish;
+    private readonly RabbitMqConnection _contracts;
     private int _disposed;
 
     public RabbitMqTransport(RabbitMqSettings settings, ILoggerFactory? loggerFactory = null)
@@ -59,6 +60,7 @@ internal sealed class RabbitMqTransport : IEventTransport
             .ToArray();
         _consume = new RabbitMqConnection(ConnectionRole.Consume, ConnectInOrderAsync, Description, _logger);
         _publish = new RabbitMqConnection(ConnectionRole.Publish, ConnectInOrderAsync, Description, _logger);
+        _contracts = new RabbitMqConnection(ConnectionRole.Contracts, ConnectInOrderAsync, Description, _logger);
     }
 
     public RabbitMqSettings Settings { get; }
@@ -216,6 +218,7 @@ internal sealed class RabbitMqTransport : IEventTransport
 
         await _consume.CloseAsync().ConfigureAwait(false);
         await _publish.CloseAsync().ConfigureAwait(false);
+        await _contracts.CloseAsync().ConfigureAwait(false);
     }
 
     internal void Untrack(IAsyncDisposable session) => _sessions.TryRemove(session, out _);
@@ -250,7 +253,12 @@ internal sealed class RabbitMqTransport : IEventTransport
     internal Task<IConnection> GetConnectionAsync(ConnectionRole role, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return (role == ConnectionRole.Publish ? _publish : _consume).GetAsync(cancellationToken);
+        return (role switch
+        {
+            ConnectionRole.Publish => _publish,
+            ConnectionRole.Contracts => _contracts,
+            _ => _consume,
+        }).GetAsync(cancellationToken);
     }
 
     /// <summary>
