@@ -6,6 +6,9 @@
 //                                  booking.confirmed caused by it (an unknown booking is dead-lettered)
 //                     "notifier":  prints each booking.confirmed with its correlation id
 //
+// Contracts: each listener announces its group's contract (the JSON Schema of its payload type) on the broker; this
+// process, as a producer, discovers the confirmer's and checks requests against it before they are sent.
+//
 // Events run on the embedded in-memory broker unless Twyla__Amqp__Uri (or TWYLA_AMQP_HOST...) names RabbitMQ.
 // The sample exits by itself with a summary; `-- --serve` keeps both services running until Ctrl+C.
 using System.Text.Json.Nodes;
@@ -60,7 +63,24 @@ await host.StartAsync();
 var bus = host.Services.GetRequiredService<EventBus>();
 Console.WriteLine($"Booking sample: events on {bus.TransportDescription}, navitaire-api on {apiAddress}");
 
-// One invalid request (no seats): it never reaches the confirmer, it is dead-lettered with the reason.
+// Contracts: the confirmer announced what it accepts when its listener started; discover it as any producer would.
+var contracts = await WaitForAsync(async () =>
+    await bus.DiscoverContractsAsync("booking.requested") is { Groups.Count: > 0 } found ? found : null);
+
+// With the pre-emit check, a request the confirmer would dead-letter (no seats) is refused before it is sent...
+var checking = EmitSettings.Default.WithContractCheck(true);
+string refused;
+try
+{
+    await bus.EmitAsync(OutgoingEvent.Create("booking.requested", new JsonObject { ["pnr"] = "UNCHECKED" }), checking, CancellationToken.None);
+    refused = "nothing (the check let it through)";
+}
+catch (EmitException e)
+{
+    refused = e.Message;
+}
+
+// ...without it, it goes out, never reaches the confirmer, and is dead-lettered with the reason.
 var broken = await bus.EmitAsync("booking.requested", new JsonObject { ["pnr"] = "BROKEN" });
 
 // The requests, emitted as a stream: each one's metadata comes out once the broker accepted it. Z8R4NV is unknown to navitaire.
@@ -70,7 +90,7 @@ BookingRequested[] requests =
 ];
 var emitted = await Source.From(requests)
     .Select(request => OutgoingEvent.Create("booking.requested", request))
-    .Via(bus.EmitFlow<BookingRequested>())
+    .Via(bus.EmitFlow<BookingRequested>(checking))
     .RunWith(Sink.Seq<EventMetadata>(), host.Services.GetRequiredService<ActorSystem>().Materializer());
 
 // Only this run's events count: on RabbitMQ the dead-letter queue keeps what earlier runs left there.
@@ -105,7 +125,16 @@ foreach (var dead in deadLetters ?? [])
     Console.WriteLine($"    {dead.Body}: {dead.Reason}");
 }
 
-return deadLetters is not null ? 0 : 1;
+Console.WriteLine($"  contracts:    {contracts?.Groups.Count ?? 0} group(s) receive booking.requested");
+foreach (var group in contracts?.Groups ?? [])
+{
+    var required = group.Schema?["required"]?.AsArray().Select(n => n!.GetValue<string>()) ?? ["anything"];
+    Console.WriteLine($"    {group.Service}/{group.Group} on '{group.Pattern}': versions {string.Join(", ", group.Versions)}, requires {string.Join(", ", required)}");
+}
+
+Console.WriteLine($"  checked:      refused before sending: {refused}");
+
+return deadLetters is not null && contracts is not null ? 0 : 1;
 
 static async Task<T?> WaitForAsync<T>(Func<Task<T?>> probe) where T : class
 {

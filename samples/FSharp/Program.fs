@@ -21,6 +21,7 @@ open Microsoft.Extensions.DependencyInjection
 open Microsoft.Extensions.Hosting
 open Microsoft.Extensions.Logging
 open Twyla.Streams
+open Twyla.Streams.Contracts
 open Twyla.Streams.Emit
 open Twyla.Streams.Events
 open Twyla.Streams.Hosting
@@ -76,14 +77,29 @@ let run (args: string array) = task {
     let bus = host.Services.GetRequiredService<EventBus>()
     printfn "Booking sample (F#): events on %s, navitaire-api on %s" bus.TransportDescription apiAddress
 
-    // One invalid request (no seats): dead-lettered with the reason, never handled.
+    // Contracts: the confirmer announced what it accepts when its listener started; discover it as any producer would.
+    let mutable contracts : DiscoveredContracts option = None
+    let discoverUntil = DateTime.UtcNow.AddSeconds 30.
+    while contracts.IsNone && DateTime.UtcNow < discoverUntil do
+        let! found = bus.DiscoverContractsAsync "booking.requested"
+        if found.Groups.Count > 0 then contracts <- Some found else do! Task.Delay 50
+
+    // With the pre-emit check, a request the confirmer would dead-letter (no seats) is refused before it is sent...
+    let checking = EmitSettings.Default.WithContractCheck true
+    let! refused = task {
+        try
+            let! _ = bus.EmitAsync(OutgoingEvent.Create("booking.requested", JsonObject.Parse """{"pnr": "UNCHECKED"}"""), checking, CancellationToken.None)
+            return "nothing (the check let it through)"
+        with :? EmitException as e -> return e.Message }
+
+    // ...without it, it goes out, never reaches the confirmer, and is dead-lettered with the reason.
     let! broken = bus.EmitAsync("booking.requested", JsonObject.Parse """{"pnr": "BROKEN"}""")
     // The requests as a stream: each one's metadata comes out once the broker accepted it.
     let materializer = host.Services.GetRequiredService<ActorSystem>().Materializer()
     let! emitted =
         Source.From(requests)
             .Select(fun request -> OutgoingEvent.Create("booking.requested", request))
-            .Via(bus.EmitFlow<BookingRequested>())
+            .Via(bus.EmitFlow<BookingRequested>(checking))
             .RunWith(Sink.Seq<EventMetadata>(), materializer)
 
     // Only this run's events count: on RabbitMQ the dead-letter queue keeps what earlier runs left there.
@@ -112,7 +128,19 @@ let run (args: string array) = task {
     printfn "  confirmed:    %d, each in its own correlation chain: %b" confirmed.Length ((confirmed |> List.distinctBy (fun m -> m.CorrelationId)).Length = confirmed.Length)
     printfn "  dead letters: %d" deadLetters.Length
     deadLetters |> List.iter (fun dead -> printfn "    %s: %s" dead.Body dead.Reason)
-    return if finished then 0 else 1 }
+    let groups = contracts |> Option.map (fun c -> List.ofSeq c.Groups) |> Option.defaultValue []
+    printfn "  contracts:    %d group(s) receive booking.requested" groups.Length
+    for group in groups do
+        let required =
+            match group.Schema with
+            | null -> [ "anything" ]
+            | schema ->
+                match schema["required"] with
+                | :? JsonArray as names -> names |> Seq.choose (function | null -> None | n -> Some(n.GetValue<string>())) |> List.ofSeq
+                | _ -> []
+        printfn "    %s/%s on '%s': versions %s, requires %s" group.Service group.Group group.Pattern (String.Join(", ", group.Versions)) (String.Join(", ", required))
+    printfn "  checked:      refused before sending: %s" refused
+    return if finished && contracts.IsSome then 0 else 1 }
 
 [<EntryPoint>]
 let main args = (run args).GetAwaiter().GetResult()

@@ -1,5 +1,7 @@
+using System.Runtime.ExceptionServices;
 using Akka;
 using Akka.Streams.Dsl;
+using Twyla.Streams.Contracts;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
 using Twyla.Streams.Transport;
@@ -17,6 +19,8 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 {
     private readonly IEventTransport _transport;
     private readonly SharedPublisher _sharedPublisher;
+    private readonly BusContracts _contracts;
+    private readonly ContractGuard _contractGuard;
     private int _disposed;
 
     internal EventBus(IEventTransport transport, EventBusSettings settings)
@@ -25,6 +29,9 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         _sharedPublisher = new SharedPublisher(
             transport.OpenPublisherAsync, transport.ConfirmTimeoutWithin(EmitSettings.Default.ConfirmTimeout), EmitSettings.Default.MaxInFlight);
         Settings = settings;
+        _contracts = new BusContracts(transport, settings);
+        _contractGuard = new ContractGuard(
+            _contracts.DiscoverAsync, settings.JsonOptions, settings.LoggerFactory.CreateLogger("Twyla.Streams.Contracts"), TimeProvider.System);
     }
 
     /// <summary>The bus's settings.</summary>
@@ -84,6 +91,27 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         return new EventBus(new InMemoryTransport(), settings);
+    }
+
+    /// <summary>
+    /// Creates a bus for another service of the same process on the embedded in-memory broker of
+    /// <paramref name="sharedWith"/>: it sees the same queues and the same announced contracts, as services sharing a
+    /// RabbitMQ broker do. The broker lives until every bus on it is disposed; disposing a bus stops only its own listeners.
+    /// </summary>
+    /// <param name="settings">The new bus's settings (its own service name).</param>
+    /// <param name="sharedWith">An in-memory bus whose broker to share.</param>
+    /// <returns>The bus.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sharedWith"/> is not an in-memory bus.</exception>
+    public static EventBus InMemory(EventBusSettings settings, EventBus sharedWith)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(sharedWith);
+        if (sharedWith._transport is not InMemoryTransport inMemory)
+        {
+            throw new ArgumentException($"Only an in-memory bus shares its broker; this one runs on {sharedWith.TransportDescription}.", nameof(sharedWith));
+        }
+
+        return new EventBus(inMemory.Beside(), settings);
     }
 
     /// <summary>
@@ -158,7 +186,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     public Source<Event<T>, IListenControl> Listen<T>(string pattern, string group, ListenSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var topology = ListenerTopology.Create(pattern, group, settings);
+        var topology = _contracts.Announcing<T>(ListenerTopology.Create(pattern, group, settings));
         var logger = Settings.LoggerFactory.CreateLogger("Twyla.Streams.Listen");
         return Source.FromGraph(new ListenStage<T>(_transport, topology, settings, Settings.JsonOptions, logger));
     }
@@ -209,8 +237,10 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     public Sink<T, Task<Done>> Emit<T>(string eventName, EmitSettings settings)
     {
         EventName.Validate(eventName, nameof(eventName));
+        ArgumentNullException.ThrowIfNull(settings);
+        var version = settings.DataVersion ?? ContractVersions.Of(typeof(T));
         return Flow.Create<T>()
-            .Select(payload => OutgoingEvent.Create(eventName, payload))
+            .Select(payload => OutgoingEvent.CreateVersioned(eventName, payload, version))
             .ToMaterialized(EmitEvents<T>(settings), Keep.Right);
     }
 
@@ -244,15 +274,42 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     /// <para><b>Completes when</b> upstream completes and every event was confirmed and passed on.</para>
     /// <para><b>Cancels when</b> downstream cancels.</para>
     /// <para><b>Fails when</b> an event is refused (nack, unroutable while mandatory), not confirmed within <see cref="EmitSettings.ConfirmTimeout"/>,
-    /// or the connection fails (<see cref="EmitException"/> naming the event).</para>
+    /// or the connection fails (<see cref="EmitException"/> naming the event), or, with <see cref="EmitSettings.CheckContracts"/>,
+    /// a group receiving the event would dead-letter its payload (<see cref="EmitException"/> naming the group; that event is not sent).</para>
     /// </summary>
     /// <typeparam name="T">The payload contract.</typeparam>
-    /// <param name="settings">In-flight bound, confirm timeout, mandatory.</param>
+    /// <param name="settings">In-flight bound, confirm timeout, mandatory, contract check.</param>
     /// <returns>A flow from outgoing events to the metadata of the emitted events; materializes <see cref="NotUsed"/>.</returns>
     public Flow<OutgoingEvent<T>, EventMetadata, NotUsed> EmitFlow<T>(EmitSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return Flow.FromGraph(new EmitStage<T>(_transport, settings, Settings));
+        var noted = Flow.Create<OutgoingEvent<T>>().Select(e =>
+        {
+            _contracts.NoteProduced(e.Name, e.Version);
+            return e;
+        });
+        // A refusal fails the stream with the EmitException itself (SelectAsync would wrap a faulted task's in an AggregateException).
+        var checkedFirst = settings.CheckContracts
+            ? noted
+                .SelectAsync(1, async e =>
+                {
+                    try
+                    {
+                        await _contractGuard.CheckAsync(e.Name, e.Payload, CancellationToken.None).ConfigureAwait(false);
+                        return (Event: e, Refusal: (ExceptionDispatchInfo?)null);
+                    }
+                    catch (EmitException refusal)
+                    {
+                        return (Event: e, Refusal: ExceptionDispatchInfo.Capture(refusal));
+                    }
+                })
+                .Select(checkedEvent =>
+                {
+                    checkedEvent.Refusal?.Throw();
+                    return checkedEvent.Event;
+                })
+            : noted;
+        return checkedFirst.Via(Flow.FromGraph(new EmitStage<T>(_transport, settings, Settings)));
     }
 
     /// <summary>Emits one event outside a stream: a chain start named <paramref name="eventName"/>.</summary>
@@ -295,9 +352,24 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     /// cancelled while waiting for the broker's confirm, the event may or may not have been emitted (the message says so).
     /// </param>
     /// <returns>The emitted event's metadata.</returns>
-    public async Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing, CancellationToken cancellationToken)
+    public Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing, CancellationToken cancellationToken) =>
+        EmitAsync(outgoing, EmitSettings.Default, cancellationToken);
+
+    /// <summary>
+    /// Emits one event outside a stream with <paramref name="settings"/>: its confirm timeout, mandatory flag and
+    /// pre-emit contract check (<see cref="EmitSettings.CheckContracts"/>: a payload that a group receiving the event
+    /// would dead-letter fails with <see cref="EmitException"/> naming the group, its service and the member, and nothing is sent).
+    /// Otherwise as <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/>.
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="outgoing">The event.</param>
+    /// <param name="settings">Confirm timeout, mandatory, contract check (the in-flight bound does not apply to one event).</param>
+    /// <param name="cancellationToken">Gives up waiting with <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The emitted event's metadata.</returns>
+    public async Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing, EmitSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outgoing);
+        ArgumentNullException.ThrowIfNull(settings);
         cancellationToken.ThrowIfCancellationRequested();
         var envelope = EnvelopeFactory.Create(outgoing, Settings);
         if (Volatile.Read(ref _disposed) != 0)
@@ -305,7 +377,13 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             throw new EmitException($"{What(envelope)} was not emitted: the event bus was disposed.", new ObjectDisposedException(nameof(EventBus)));
         }
 
-        var timeout = _transport.ConfirmTimeoutWithin(EmitSettings.Default.ConfirmTimeout); // opening the publisher included
+        if (settings.CheckContracts)
+        {
+            await _contractGuard.CheckAsync(outgoing.Name, outgoing.Payload, cancellationToken).ConfigureAwait(false);
+        }
+
+        _contracts.NoteProduced(outgoing.Name, outgoing.Version);
+        var timeout = _transport.ConfirmTimeoutWithin(settings.ConfirmTimeout); // opening the publisher included
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         IPublisherSession publisher;
@@ -332,7 +410,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 
         try
         {
-            await _sharedPublisher.PublishAsync(publisher, envelope, cts.Token).ConfigureAwait(false);
+            await _sharedPublisher.PublishAsync(publisher, envelope, settings.Mandatory, cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
@@ -357,6 +435,36 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 
         return envelope.Metadata;
     }
+
+    /// <summary>
+    /// Discovers the contracts of the groups that receive <paramref name="eventName"/>: those announced on the broker (every
+    /// listener announces its group's contract when it starts) whose pattern matches the name and whose queue exists, with
+    /// the versions services emit the event with. A round trip to the broker (RabbitMQ: the contract log is read from its start).
+    /// </summary>
+    /// <param name="eventName">The event name.</param>
+    /// <returns>The groups' contracts and the producers' versions.</returns>
+    public Task<DiscoveredContracts> DiscoverContractsAsync(string eventName) => DiscoverContractsAsync(eventName, CancellationToken.None);
+
+    /// <summary>
+    /// Discovers the contracts of the groups that receive <paramref name="eventName"/>
+    /// (see <see cref="DiscoverContractsAsync(string)"/>); fails with <see cref="Transport.BrokerException"/> when the broker cannot be read.
+    /// </summary>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="cancellationToken">Gives up waiting for the broker.</param>
+    /// <returns>The groups' contracts and the producers' versions.</returns>
+    public Task<DiscoveredContracts> DiscoverContractsAsync(string eventName, CancellationToken cancellationToken) =>
+        _contracts.DiscoverAsync(eventName, cancellationToken);
+
+    /// <summary>
+    /// Retires the contract of a listener group that is gone: discovery no longer shows it (until a listener of the group
+    /// starts again and announces it). A group whose queue was deleted disappears from discovery by itself.
+    /// </summary>
+    /// <param name="pattern">The pattern the group listens to.</param>
+    /// <param name="group">The listener group.</param>
+    /// <param name="cancellationToken">Gives up waiting for the broker.</param>
+    /// <returns>Completes when the broker stored the retirement.</returns>
+    public Task RetireGroupAsync(string pattern, string group, CancellationToken cancellationToken) =>
+        _contracts.RetireAsync(pattern, group, cancellationToken);
 
     /// <summary>How the failure messages of <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/> name the event (built only on failure).</summary>
     private static string What(EventEnvelope envelope) => $"Event {envelope.Metadata.Id} ({envelope.Metadata.Name})";

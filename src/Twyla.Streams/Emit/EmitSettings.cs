@@ -6,15 +6,17 @@ namespace Twyla.Streams.Emit;
 /// </summary>
 public sealed class EmitSettings
 {
-    private EmitSettings(int maxInFlight, TimeSpan confirmTimeout, bool mandatory)
+    private EmitSettings(int maxInFlight, TimeSpan confirmTimeout, bool mandatory, bool checkContracts, int? dataVersion)
     {
         MaxInFlight = maxInFlight;
         ConfirmTimeout = confirmTimeout;
         Mandatory = mandatory;
+        CheckContracts = checkContracts;
+        DataVersion = dataVersion;
     }
 
-    /// <summary>256 in flight, 30 s confirm timeout, not mandatory.</summary>
-    public static EmitSettings Default { get; } = new(256, TimeSpan.FromSeconds(30), mandatory: false);
+    /// <summary>256 in flight, 30 s confirm timeout, not mandatory, no contract check, the payload type's data version.</summary>
+    public static EmitSettings Default { get; } = new(256, TimeSpan.FromSeconds(30), mandatory: false, checkContracts: false, dataVersion: null);
 
     /// <summary>The <see cref="Default"/> settings, to change with the <c>With*</c> methods.</summary>
     /// <returns>The settings.</returns>
@@ -68,6 +70,36 @@ public sealed class EmitSettings
     /// <returns>The new settings.</returns>
     public EmitSettings WithMandatory(bool mandatory) => Copy(mandatory: mandatory);
 
-    private EmitSettings Copy(int? maxInFlight = null, TimeSpan? confirmTimeout = null, bool? mandatory = null) =>
-        new(maxInFlight ?? MaxInFlight, confirmTimeout ?? ConfirmTimeout, mandatory ?? Mandatory);
+    /// <summary>
+    /// Whether each event is checked against the contracts the groups receiving it announced before it is sent: a payload
+    /// one of them would dead-letter fails the emit with <see cref="EmitException"/> naming the group, its service and the
+    /// member, and is not sent. The contracts are discovered at the first emit of each event name and refreshed in the
+    /// background every 30 s (no broker round trip per event). Off by default.
+    /// </summary>
+    public bool CheckContracts { get; }
+
+    /// <summary>
+    /// The data version the events of an <see cref="EventBus.Emit{T}(string, EmitSettings)"/> sink carry; <c>null</c> (the
+    /// default): the version declared on the payload type (<see cref="Contracts.ContractVersionAttribute"/>, 1 without one).
+    /// Outgoing events (<see cref="EventBus.EmitEvents{T}(EmitSettings)"/>, <see cref="EventBus.EmitFlow{T}(EmitSettings)"/>)
+    /// carry their own <see cref="OutgoingEvent{T}.Version"/>.
+    /// </summary>
+    public int? DataVersion { get; }
+
+    /// <summary>A copy that checks each event against the discovered consumer contracts before it is sent (or not).</summary>
+    /// <param name="checkContracts">Whether to check; see <see cref="CheckContracts"/>.</param>
+    /// <returns>The new settings.</returns>
+    public EmitSettings WithContractCheck(bool checkContracts) => Copy(checkContracts: checkContracts);
+
+    /// <summary>A copy whose <see cref="EventBus.Emit{T}(string, EmitSettings)"/> sinks emit data version <paramref name="dataVersion"/>.</summary>
+    /// <param name="dataVersion">The data version, at least 1.</param>
+    /// <returns>The new settings.</returns>
+    public EmitSettings WithDataVersion(int dataVersion)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dataVersion, 1);
+        return new(MaxInFlight, ConfirmTimeout, Mandatory, CheckContracts, dataVersion);
+    }
+
+    private EmitSettings Copy(int? maxInFlight = null, TimeSpan? confirmTimeout = null, bool? mandatory = null, bool? checkContracts = null) =>
+        new(maxInFlight ?? MaxInFlight, confirmTimeout ?? ConfirmTimeout, mandatory ?? Mandatory, checkContracts ?? CheckContracts, DataVersion);
 }

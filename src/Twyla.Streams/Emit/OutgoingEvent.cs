@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Twyla.Streams.Contracts;
 using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Emit;
@@ -7,16 +8,22 @@ namespace Twyla.Streams.Emit;
 /// <summary>Makes <see cref="OutgoingEvent{T}"/>s.</summary>
 public static class OutgoingEvent
 {
-    /// <summary>A chain start: an event with no cause, whose correlation id will be its own id.</summary>
+    /// <summary>
+    /// A chain start: an event with no cause, whose correlation id will be its own id, and the data version declared on
+    /// <typeparamref name="T"/> (<see cref="ContractVersionAttribute"/>; 1 when none is).
+    /// </summary>
     /// <typeparam name="T">The payload contract (a record, or <see cref="JsonElement"/>/<see cref="JsonObject"/> for untyped producers).</typeparam>
     /// <param name="name">The event name, <c>domain.event-type</c>.</param>
     /// <param name="payload">The payload; not null.</param>
     /// <returns>The outgoing event.</returns>
-    public static OutgoingEvent<T> Create<T>(string name, T payload)
+    public static OutgoingEvent<T> Create<T>(string name, T payload) => CreateVersioned(name, payload, ContractVersions.Of(typeof(T)));
+
+    /// <summary>A chain start with the data version <paramref name="version"/>.</summary>
+    internal static OutgoingEvent<T> CreateVersioned<T>(string name, T payload, int version)
     {
         EventName.Validate(name, nameof(name));
         ValidatePayload(payload, name);
-        return new OutgoingEvent<T>(name, payload, correlationId: null, causationId: string.Empty, version: 1);
+        return new OutgoingEvent<T>(name, payload, correlationId: null, causationId: string.Empty, version);
     }
 
     internal static void ValidatePayload<T>(T payload, string name)
@@ -60,7 +67,7 @@ public sealed class OutgoingEvent<T>
     /// <summary>The id of the event that caused this one; empty for a chain start.</summary>
     public string CausationId { get; }
 
-    /// <summary>The contract version (1 unless set).</summary>
+    /// <summary>The contract's data version: the <see cref="ContractVersionAttribute"/> of the payload type (1 without one) unless set.</summary>
     public int Version { get; }
 
     /// <summary>A copy that belongs to the chain of <paramref name="cause"/>: same correlation id, causation id = its id.</summary>

@@ -35,14 +35,14 @@ internal sealed class SharedPublisher : IAsyncDisposable
     /// Publishes <paramref name="envelope"/> on <paramref name="session"/> (one <see cref="GetAsync"/> handed out) once
     /// fewer than the in-flight bound of publishes wait for their confirm: the bound an emit stage keeps with its
     /// backpressure, kept here for calls that have no stage in front of them. Waiting for room counts against
-    /// <paramref name="cancellationToken"/>.
+    /// <paramref name="cancellationToken"/>. <paramref name="mandatory"/> as <see cref="IPublisherSession.PublishAsync"/>.
     /// </summary>
-    public async Task PublishAsync(IPublisherSession session, EventEnvelope envelope, CancellationToken cancellationToken)
+    public async Task PublishAsync(IPublisherSession session, EventEnvelope envelope, bool mandatory, CancellationToken cancellationToken)
     {
         await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await session.PublishAsync(envelope, mandatory: false, cancellationToken).ConfigureAwait(false);
+            await session.PublishAsync(envelope, mandatory, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

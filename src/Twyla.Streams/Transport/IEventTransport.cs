@@ -1,3 +1,4 @@
+using Twyla.Streams.Contracts;
 using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Transport;
@@ -48,6 +49,18 @@ internal interface IEventTransport : IAsyncDisposable
 
     /// <summary>Whether the transport can reach its broker now, and why not when it cannot.</summary>
     Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends <paramref name="record"/> to the broker's contract log (durable, shared by every service on the broker);
+    /// completes once the broker stored it.
+    /// </summary>
+    Task AppendContractAsync(ContractRecord record, CancellationToken cancellationToken);
+
+    /// <summary>Reads the whole contract log as it is now, oldest first (no sync markers).</summary>
+    Task<IReadOnlyList<ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Whether the queue of <paramref name="topology"/> exists (a group whose queue was deleted is gone).</summary>
+    Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken);
 }
 
 /// <summary>The one rule every emit applies to confirm timeouts.</summary>

@@ -19,6 +19,12 @@ internal sealed record ListenerTopology(string Pattern, string Group, QueueType 
 
     public string QueueName => $"{Pattern}.{Group}";
 
+    /// <summary>
+    /// What a consumer start does once the topology is declared and before it consumes (the bus starts announcing the
+    /// group's contract with it: once per listener start, never per event); <c>null</c>: nothing.
+    /// </summary>
+    public Func<CancellationToken, Task>? OnDeclared { get; init; }
+
     public string DeadLetterQueueName => QueueName + "." + DeadLetterKey;
 
     public string RouterExchangeName => QueueName + ".router";

@@ -27,7 +27,7 @@ public class LeastPrivilegeUserTests(ITestOutputHelper output) : FaultMatrixSpec
     private int _failedOnce;
 
     /// <summary>The documented permission regex for a service emitting to <paramref name="exchange"/> and listening in <paramref name="queue"/>.</summary>
-    public static string Permissions(string exchange, string queue) => $@"^({Regex.Escape(exchange)}|{Regex.Escape(queue)}(\..+)?)$";
+    public static string Permissions(string exchange, string queue) => $@"^({Regex.Escape(exchange)}(\.contracts)?|{Regex.Escape(queue)}(\..+)?)$";
 
     [Fact]
     public async Task A_user_with_only_the_documented_permissions_should_emit_listen_dead_letter_retry_and_replay_and_be_refused_other_groups()
@@ -114,6 +114,22 @@ public class LeastPrivilegeUserTests(ITestOutputHelper output) : FaultMatrixSpec
             TestOutput.WriteLine($"Listen in another group failed: {failure.GetType().FullName}: {failure.Message}");
             Documented.ListenFailure(failure, $"{Pattern}.{other}");
             Assert.Contains("ACCESS_REFUSED", failure.ToString(), StringComparison.Ordinal);
+
+            // The contract log: this user's listener announced its group, and it discovers (and checks against) the
+            // contracts of every group receiving the event, another service's too.
+            await using (var adminBus = Bus(admin))
+            {
+                var announcing = adminBus.Listen<Invoice>(Pattern, other).To(Sink.Ignore<Event<Invoice>>()).Run(Sys.Materializer());
+                await announcing.Ready.WaitAsync(Documented.Hang);
+                var discovered = await TestEvents.Eventually(() => bus.DiscoverContractsAsync(Pattern), d => d.Groups.Count == 2);
+                Assert.Equal(new[] { group, other }.Order(StringComparer.Ordinal), discovered.Groups.Select(g => g.Group).Order(StringComparer.Ordinal).ToArray());
+                await announcing.ShutdownAsync().WaitAsync(Documented.Hang);
+            }
+
+            await Assert.ThrowsAsync<Twyla.Streams.Emit.EmitException>(() => bus.EmitAsync(
+                Twyla.Streams.Emit.OutgoingEvent.Create(Pattern, "not an invoice"),
+                Twyla.Streams.Emit.EmitSettings.Default.WithContractCheck(true),
+                CancellationToken.None).WaitAsync(Documented.Hang));
         }
         finally
         {

@@ -66,11 +66,11 @@ public sealed class SharedPublisherTests
         await using var shared = new SharedPublisher(_ => Task.FromResult<IPublisherSession>(session), TimeSpan.Zero, maxInFlight: 2);
         var publisher = await shared.GetAsync(default);
 
-        var publishes = Enumerable.Range(0, 3).Select(_ => shared.PublishAsync(publisher, null!, default)).ToList();
+        var publishes = Enumerable.Range(0, 3).Select(_ => shared.PublishAsync(publisher, null!, mandatory: false, default)).ToList();
 
         Assert.Equal(2, session.Waiting.Count); // the third waits for room
         using var cancelled = new CancellationTokenSource();
-        var giveUp = shared.PublishAsync(publisher, null!, cancelled.Token);
+        var giveUp = shared.PublishAsync(publisher, null!, mandatory: false, cancelled.Token);
         await cancelled.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => giveUp); // waiting for room counts against the caller's token
         session.Waiting[0].SetResult(); // a confirm frees room

@@ -53,6 +53,13 @@ internal sealed class RecordingTransport : IEventTransport
 
     public Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(BrokerHealth.Healthy);
 
+    public Task AppendContractAsync(Twyla.Streams.Contracts.ContractRecord record, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<IReadOnlyList<Twyla.Streams.Contracts.ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Twyla.Streams.Contracts.ContractRecord>>([]);
+
+    public Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(false);
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     /// <summary>Delivers a <see cref="Probe"/> whose number is the tag.</summary>

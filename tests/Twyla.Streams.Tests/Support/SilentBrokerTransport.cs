@@ -36,6 +36,13 @@ internal sealed class SilentBrokerTransport(TimeSpan sessionConfirmTimeout) : IE
 
     public Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(BrokerHealth.Healthy);
 
+    public Task AppendContractAsync(Twyla.Streams.Contracts.ContractRecord record, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<IReadOnlyList<Twyla.Streams.Contracts.ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Twyla.Streams.Contracts.ContractRecord>>([]);
+
+    public Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken) => Task.FromResult(false);
+
     public ValueTask DisposeAsync() => Publisher.DisposeAsync();
 
     internal sealed class SilentPublisher : IPublisherSession

@@ -1,3 +1,4 @@
+using Twyla.Streams.Contracts;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
 
@@ -11,9 +12,11 @@ internal sealed class InMemoryBroker
 {
     private readonly Dictionary<string, InMemoryQueue> _queues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, InMemoryQueue[]> _routes = new(StringComparer.Ordinal);
-    private readonly HashSet<InMemoryConsumerSession> _sessions = [];
+    private readonly Dictionary<InMemoryConsumerSession, InMemoryTransport> _sessions = [];
     private readonly CancellationTokenSource _stopping = new();
     private Action<InMemoryActivity>[] _observers = [];
+    private readonly List<byte[]> _contractLog = [];
+    private int _transports = 1;
     private bool _disposed;
 
     /// <summary>The lock that guards the broker, its queues and its sessions.</summary>
@@ -40,14 +43,14 @@ internal sealed class InMemoryBroker
         }
     }
 
-    public InMemoryConsumerSession StartConsumer(ListenerTopology topology, int prefetch, IDeliveryTarget target)
+    public InMemoryConsumerSession StartConsumer(ListenerTopology topology, int prefetch, IDeliveryTarget target, InMemoryTransport owner)
     {
         lock (Gate)
         {
             ThrowIfDisposed();
             var queue = DeclareLocked(topology);
             var session = new InMemoryConsumerSession(this, queue, target, prefetch);
-            _sessions.Add(session);
+            _sessions.Add(session, owner);
             queue.AddConsumer(session);
             return session;
         }
@@ -158,20 +161,77 @@ internal sealed class InMemoryBroker
     /// <summary>Forgets a closed session (under the lock).</summary>
     internal void Forget(InMemoryConsumerSession session) => _sessions.Remove(session);
 
-    /// <summary>Fails every live session and waits until each has told its target.</summary>
-    public async Task DisposeAsync()
+    /// <summary>Appends a record to the contract log (stored as its wire form, as a broker would).</summary>
+    public void AppendContract(ContractRecord record)
     {
-        InMemoryConsumerSession[] sessions;
+        var bytes = record.ToBytes();
+        lock (Gate)
+        {
+            ThrowIfDisposed();
+            _contractLog.Add(bytes);
+        }
+    }
+
+    /// <summary>The contract log, oldest first, each record a fresh copy.</summary>
+    public IReadOnlyList<ContractRecord> ReadContracts()
+    {
+        byte[][] log;
+        lock (Gate)
+        {
+            ThrowIfDisposed();
+            log = [.. _contractLog];
+        }
+
+        return [.. log.Select(b => ContractRecord.Parse(b)).OfType<ContractRecord>()];
+    }
+
+    /// <summary>One more transport uses the broker (see <see cref="InMemoryTransport.Beside"/>).</summary>
+    public void Retain()
+    {
+        lock (Gate)
+        {
+            ThrowIfDisposed();
+            _transports++;
+        }
+    }
+
+    /// <summary>
+    /// A transport is done with the broker: its consumers stop; the last one disposes the broker.
+    /// </summary>
+    public Task ReleaseAsync(InMemoryTransport transport)
+    {
+        lock (Gate)
+        {
+            if (_disposed || --_transports <= 0)
+            {
+                return DisposeAsync();
+            }
+
+            return FailAsync([.. _sessions.Where(s => s.Value == transport).Select(s => s.Key)]);
+        }
+    }
+
+    /// <summary>Fails every live session and waits until each has told its target.</summary>
+    public Task DisposeAsync()
+    {
         lock (Gate)
         {
             if (_disposed)
             {
-                return;
+                return Task.CompletedTask;
             }
 
             _disposed = true;
             _stopping.Cancel();
-            sessions = [.. _sessions];
+            return FailAsync([.. _sessions.Keys]);
+        }
+    }
+
+    /// <summary>Fails <paramref name="sessions"/> (under the lock) and waits until each has told its target.</summary>
+    private async Task FailAsync(InMemoryConsumerSession[] sessions)
+    {
+        lock (Gate)
+        {
             foreach (var session in sessions)
             {
                 session.Fail(new ObjectDisposedException(

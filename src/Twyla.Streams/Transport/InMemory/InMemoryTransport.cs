@@ -1,3 +1,4 @@
+using Twyla.Streams.Contracts;
 using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Transport.InMemory;
@@ -11,7 +12,26 @@ internal sealed class InMemoryTransport : IEventTransport
     /// <summary>AMQP's <c>basic.qos</c> prefetch count is a 16-bit number; 0 (unlimited) is not offered.</summary>
     internal const int MaxPrefetch = ushort.MaxValue;
 
-    private readonly InMemoryBroker _broker = new();
+    private readonly InMemoryBroker _broker;
+
+    /// <summary>A transport on a broker of its own.</summary>
+    public InMemoryTransport()
+        : this(new InMemoryBroker())
+    {
+    }
+
+    /// <summary>A transport on <paramref name="broker"/> (retained by the caller), as another service in the same process.</summary>
+    private InMemoryTransport(InMemoryBroker broker) => _broker = broker;
+
+    /// <summary>
+    /// Another transport on this one's broker (another service of the same process): it sees the same queues and contract
+    /// log; the broker lives until every transport on it is disposed, and disposing one stops only its own consumers.
+    /// </summary>
+    public InMemoryTransport Beside()
+    {
+        _broker.Retain();
+        return new InMemoryTransport(_broker);
+    }
 
     /// <summary>The embedded broker, for observers of its queues (the TestKit's listener probes).</summary>
     internal InMemoryBroker Broker => _broker;
@@ -51,13 +71,25 @@ internal sealed class InMemoryTransport : IEventTransport
             return Task.FromCanceled<IConsumerSession>(cancellationToken);
         }
 
+        if (topology.OnDeclared is { } onDeclared)
+        {
+            return StartAfterAsync(onDeclared);
+        }
+
         try
         {
-            return Task.FromResult<IConsumerSession>(_broker.StartConsumer(topology, prefetch, target));
+            return Task.FromResult<IConsumerSession>(_broker.StartConsumer(topology, prefetch, target, this));
         }
         catch (InvalidOperationException ex)
         {
             return Task.FromException<IConsumerSession>(ex);
+        }
+
+        async Task<IConsumerSession> StartAfterAsync(Func<CancellationToken, Task> declared)
+        {
+            _broker.Declare(topology);
+            await declared(cancellationToken).ConfigureAwait(false);
+            return _broker.StartConsumer(topology, prefetch, target, this);
         }
     }
 
@@ -97,7 +129,46 @@ internal sealed class InMemoryTransport : IEventTransport
             ? Task.FromCanceled<BrokerHealth>(cancellationToken)
             : Task.FromResult(_broker.IsDisposed ? BrokerHealth.Unhealthy("the in-memory broker was disposed") : BrokerHealth.Healthy);
 
-    public ValueTask DisposeAsync() => new(_broker.DisposeAsync());
+    public Task AppendContractAsync(ContractRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled(cancellationToken);
+        }
+
+        try
+        {
+            _broker.AppendContract(record);
+            return Task.CompletedTask;
+        }
+        catch (ObjectDisposedException ex)
+        {
+            return Task.FromException(ex);
+        }
+    }
+
+    public Task<IReadOnlyList<ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<IReadOnlyList<ContractRecord>>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(_broker.ReadContracts());
+        }
+        catch (ObjectDisposedException ex)
+        {
+            return Task.FromException<IReadOnlyList<ContractRecord>>(ex);
+        }
+    }
+
+    public Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
+        OnDeadLetters(topology, static _ => true, false, cancellationToken);
+
+    public ValueTask DisposeAsync() => new(_broker.ReleaseAsync(this));
 
     private Task<TResult> OnDeadLetters<TResult>(
         ListenerTopology topology, Func<InMemoryQueue, TResult> work, TResult none, CancellationToken cancellationToken)

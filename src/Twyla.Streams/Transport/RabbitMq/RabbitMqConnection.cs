@@ -11,6 +11,12 @@ internal enum ConnectionRole
 
     /// <summary>Emits and dead-letter operations: the broker blocks it while a memory or disk alarm lasts.</summary>
     Publish,
+
+    /// <summary>
+    /// The contract log (announcements, discovery): apart, so that a broker error on the log's stream (which closes the
+    /// connection) never fails an emit or a listener.
+    /// </summary>
+    Contracts,
 }
 
 /// <summary>
@@ -56,7 +62,7 @@ internal sealed class RabbitMqConnection(ConnectionRole role, Func<string, Cance
                 _ = RabbitMqTransport.CloseConnectionAsync(lost); // already closed by the broker or the network; release it
             }
 
-            var connection = await connect(role == ConnectionRole.Consume ? "consume" : "publish", cancellationToken).ConfigureAwait(false);
+            var connection = await connect(role.ToString().ToLowerInvariant(), cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _blocked, null);
             connection.ConnectionBlockedAsync += (_, args) =>
             {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using Twyla.Streams.Contracts;
 using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Transport.RabbitMq;
@@ -30,6 +31,7 @@ internal sealed class RabbitMqTransport : IEventTransport
     private readonly ILogger _logger;
     private readonly RabbitMqConnection _consume;
     private readonly RabbitMqConnection _publish;
+    private readonly RabbitMqConnection _contracts;
     private int _disposed;
 
     public RabbitMqTransport(RabbitMqSettings settings, ILoggerFactory? loggerFactory = null)
@@ -38,6 +40,7 @@ internal sealed class RabbitMqTransport : IEventTransport
         Settings = settings;
         Codec = new CloudEventsAmqpCodec(settings.MaxBodySize);
         DeadLetters = new RabbitMqDeadLetters(this);
+        Contracts = new RabbitMqContractLog(this);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Twyla.Streams.RabbitMq");
         _factory = new ConnectionFactory
         {
@@ -57,6 +60,7 @@ internal sealed class RabbitMqTransport : IEventTransport
             .ToArray();
         _consume = new RabbitMqConnection(ConnectionRole.Consume, ConnectInOrderAsync, Description, _logger);
         _publish = new RabbitMqConnection(ConnectionRole.Publish, ConnectInOrderAsync, Description, _logger);
+        _contracts = new RabbitMqConnection(ConnectionRole.Contracts, ConnectInOrderAsync, Description, _logger);
     }
 
     public RabbitMqSettings Settings { get; }
@@ -64,6 +68,8 @@ internal sealed class RabbitMqTransport : IEventTransport
     public CloudEventsAmqpCodec Codec { get; }
 
     private RabbitMqDeadLetters DeadLetters { get; }
+
+    private RabbitMqContractLog Contracts { get; }
 
     public string Description => Settings.ToString();
 
@@ -102,6 +108,10 @@ internal sealed class RabbitMqTransport : IEventTransport
         {
             await RabbitMqTopology.DeclareListenerAsync(channel, Settings.Exchange, topology, cancellationToken).ConfigureAwait(false);
             await channel.BasicQosAsync(0, (ushort)prefetch, global: false, cancellationToken).ConfigureAwait(false);
+            if (topology.OnDeclared is { } onDeclared)
+            {
+                await onDeclared(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -154,6 +164,19 @@ internal sealed class RabbitMqTransport : IEventTransport
     public Task<long> PurgeDeadLettersAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
         GuardAsync($"Purging the dead letters of group '{topology.QueueName}'", () => DeadLetters.PurgeAsync(topology, cancellationToken), cancellationToken);
 
+    public Task AppendContractAsync(ContractRecord record, CancellationToken cancellationToken) =>
+        GuardAsync($"Storing a contract ({record.Kind}) in '{Contracts.Name}'", async () =>
+        {
+            await Contracts.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken) =>
+        GuardAsync($"Reading the contracts in '{Contracts.Name}'", () => Contracts.ReadAsync(cancellationToken), cancellationToken);
+
+    public Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
+        GuardAsync($"Looking up the queue of group '{topology.QueueName}'", () => Contracts.QueueExistsAsync(topology.QueueName, cancellationToken), cancellationToken);
+
     public async Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken)
     {
         try
@@ -195,6 +218,7 @@ internal sealed class RabbitMqTransport : IEventTransport
 
         await _consume.CloseAsync().ConfigureAwait(false);
         await _publish.CloseAsync().ConfigureAwait(false);
+        await _contracts.CloseAsync().ConfigureAwait(false);
     }
 
     internal void Untrack(IAsyncDisposable session) => _sessions.TryRemove(session, out _);
@@ -229,7 +253,12 @@ internal sealed class RabbitMqTransport : IEventTransport
     internal Task<IConnection> GetConnectionAsync(ConnectionRole role, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return (role == ConnectionRole.Publish ? _publish : _consume).GetAsync(cancellationToken);
+        return (role switch
+        {
+            ConnectionRole.Publish => _publish,
+            ConnectionRole.Contracts => _contracts,
+            _ => _consume,
+        }).GetAsync(cancellationToken);
     }
 
     /// <summary>

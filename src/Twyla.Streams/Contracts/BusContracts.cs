@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Twyla.Streams.Events;
+using Twyla.Streams.Transport;
+
+namespace Twyla.Streams.Contracts;
+
+/// <summary>
+/// A bus's side of the contract log: announces its listener groups' contracts (once per listener start, and only
+/// when a group's contract changed since this bus last announced it), notes the versions it emits each event with
+/// (once per event name and version), retires groups, and discovers what is on the log.
+/// </summary>
+internal sealed class BusContracts
+{
+    private readonly IEventTransport _transport;
+    private readonly EventBusSettings _settings;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<Type, (JsonNode? Schema, int[] Versions, string Hash)> _types = new();
+    private readonly ConcurrentDictionary<string, string> _announced = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string EventName, int Version), byte> _produced = new();
+
+    public BusContracts(IEventTransport transport, EventBusSettings settings)
+    {
+        _transport = transport;
+        _settings = settings;
+        _logger = settings.LoggerFactory.CreateLogger("Twyla.Streams.Contracts");
+    }
+
+    /// <summary>Whether a listener of <paramref name="type"/> accepts any payload (an untyped listener).</summary>
+    public static bool IsUntyped(Type type) =>
+        type == typeof(JsonElement) || type == typeof(JsonDocument) || type == typeof(object) || typeof(JsonNode).IsAssignableFrom(type);
+
+    /// <summary><paramref name="topology"/>, announcing the contract of a <typeparamref name="T"/> listener when a consumer starts on it.</summary>
+    public ListenerTopology Announcing<T>(ListenerTopology topology)
+    {
+        JsonNode? schema;
+        int[] versions;
+        string hash;
+        try
+        {
+            (schema, versions, hash) = Describe(typeof(T));
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            _logger.LogWarning(e, "The contract of group '{Queue}' is not announced: no JSON Schema for {Type}: {Reason}", topology.QueueName, typeof(T), e.Message);
+            return topology;
+        }
+
+        var record = new ContractRecord
+        {
+            Kind = ContractRecord.GroupKind,
+            Service = _settings.ServiceName,
+            Pattern = topology.Pattern,
+            Group = topology.Group,
+            Schema = schema,
+            Versions = versions,
+            Hash = hash,
+        };
+        return topology with { OnDeclared = _ => AnnounceAsync(record) };
+    }
+
+    /// <summary>Notes that this bus emits <paramref name="eventName"/> with <paramref name="version"/>: the first time, in the background.</summary>
+    public void NoteProduced(string eventName, int version)
+    {
+        if (_produced.TryAdd((eventName, version), 0))
+        {
+            var record = ContractRecord.Producer(eventName, version, _settings.ServiceName);
+            _ = Task.Run(() => AppendQuietlyAsync(record, $"the version {version} of '{eventName}' it emits", CancellationToken.None));
+        }
+    }
+
+    public async Task RetireAsync(string pattern, string group, CancellationToken cancellationToken)
+    {
+        var topology = ListenerTopology.Create(pattern, group, QueueType.Classic);
+        await _transport.AppendContractAsync(ContractRecord.Retired(pattern, group, _settings.ServiceName), cancellationToken).ConfigureAwait(false);
+        _announced.TryRemove(topology.QueueName, out _);
+    }
+
+    public async Task<DiscoveredContracts> DiscoverAsync(string eventName, CancellationToken cancellationToken)
+    {
+        EventName.Validate(eventName, nameof(eventName));
+        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false));
+        var groups = new List<GroupContract>();
+        foreach (var record in catalog.GroupsReceiving(eventName))
+        {
+            var topology = new ListenerTopology(record.Pattern!, record.Group!, QueueType.Classic, RetrySchedule.Default);
+            if (await _transport.GroupExistsAsync(topology, cancellationToken).ConfigureAwait(false))
+            {
+                groups.Add(ContractCatalog.ToContract(record));
+            }
+        }
+
+        return new DiscoveredContracts(eventName, groups, catalog.ProducersOf(eventName));
+    }
+
+    /// <summary>The schema (null: accepts anything), accepted versions and content hash of a listener of <paramref name="type"/>.</summary>
+    private (JsonNode? Schema, int[] Versions, string Hash) Describe(Type type) => _types.GetOrAdd(type, t =>
+    {
+        if (IsUntyped(t))
+        {
+            return (null, [], Hash("*"));
+        }
+
+        var schema = ContractSchema.For(t, _settings.JsonOptions);
+        int[] versions = [.. ContractVersions.AcceptedBy(t)];
+        return (schema, versions, Hash(schema.ToJsonString() + "|" + string.Join(",", versions)));
+    });
+
+    private static string Hash(string content) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+
+    /// <summary>
+    /// Starts storing the group's contract unless this bus stored it already, and returns at once: a contract log that is
+    /// slow or cannot be written (a stream still starting after a broker restart, a missing permission) never delays or
+    /// stops a listener. The in-memory log stores it before this returns.
+    /// </summary>
+    private Task AnnounceAsync(ContractRecord record)
+    {
+        var key = record.GroupKey;
+        if (_announced.TryGetValue(key, out var hash) && hash == record.Hash)
+        {
+            return Task.CompletedTask;
+        }
+
+        _ = AppendQuietlyAsync(record with { At = DateTimeOffset.UtcNow }, $"the contract of group '{key}'", CancellationToken.None).ContinueWith(
+            stored =>
+            {
+                if (stored.Result)
+                {
+                    _announced[key] = record.Hash!;
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Appends to the log; a failure is logged, never thrown: a contract that cannot be stored must not stop a listener
+    /// or an emit (the listener announces again at its next start).
+    /// </summary>
+    private async Task<bool> AppendQuietlyAsync(ContractRecord record, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _transport.AppendContractAsync(record, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // logged: announcing is best effort
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _logger.LogWarning(e, "Could not store {What} on {Transport}: {Reason}", what, _transport.Description, e.Message);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using Twyla.Streams.Events;
+
+namespace Twyla.Streams.Contracts;
+
+/// <summary>
+/// The state the contract log describes, read in log order: the latest contract of each group (a retirement removes
+/// it, a later announcement brings it back) and the versions each service emits each event with.
+/// </summary>
+internal sealed class ContractCatalog
+{
+    private readonly Dictionary<string, ContractRecord> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string EventName, string Service, int Version), ContractRecord> _producers = [];
+
+    public static ContractCatalog Of(IEnumerable<ContractRecord> log)
+    {
+        var catalog = new ContractCatalog();
+        foreach (var record in log)
+        {
+            catalog.Apply(record);
+        }
+
+        return catalog;
+    }
+
+    public void Apply(ContractRecord record)
+    {
+        switch (record.Kind)
+        {
+            case ContractRecord.GroupKind when record is { Pattern: not null, Group: not null, Service: not null, Hash: not null }:
+                _groups[record.GroupKey] = record;
+                break;
+            case ContractRecord.RetiredKind when record is { Pattern: not null, Group: not null }:
+                _groups.Remove(record.GroupKey);
+                break;
+            case ContractRecord.ProducerKind when record is { EventName: not null, Service: not null, Version: { } version }:
+                _producers.TryAdd((record.EventName, record.Service, version), record);
+                break;
+            default:
+                break; // sync markers and entries of unknown kinds
+        }
+    }
+
+    /// <summary>The latest announcements of the groups whose pattern receives <paramref name="eventName"/>, by service and group.</summary>
+    public IReadOnlyList<ContractRecord> GroupsReceiving(string eventName) =>
+        [.. _groups.Values
+            .Where(r => EventName.IsValidPattern(r.Pattern) && EventName.Matches(r.Pattern!, eventName))
+            .OrderBy(r => r.Service, StringComparer.Ordinal)
+            .ThenBy(r => r.Group, StringComparer.Ordinal)];
+
+    /// <summary>The versions services emit <paramref name="eventName"/> with, by service and version.</summary>
+    public IReadOnlyList<ProducerVersion> ProducersOf(string eventName) =>
+        [.. _producers.Values
+            .Where(r => string.Equals(r.EventName, eventName, StringComparison.Ordinal))
+            .OrderBy(r => r.Service, StringComparer.Ordinal)
+            .ThenBy(r => r.Version)
+            .Select(r => new ProducerVersion(r.Service!, r.EventName!, r.Version!.Value, r.At))];
+
+    public static GroupContract ToContract(ContractRecord r) =>
+        new(r.Service!, r.Group!, r.Pattern!, r.Schema?.DeepClone(), r.Versions ?? [], r.Hash!, r.At);
+}

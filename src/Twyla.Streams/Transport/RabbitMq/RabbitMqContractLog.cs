@@ -1,0 +1,179 @@
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
+using Twyla.Streams.Contracts;
+
+namespace Twyla.Streams.Transport.RabbitMq;
+
+/// <summary>
+/// The contract log on RabbitMQ: a stream queue <c>{exchange}.contracts</c> (durable, replicated, never consumed
+/// destructively) fed through a fanout exchange of the same name. Readers replay it from its first entry; a reader
+/// first appends a sync marker of its own and reads until it meets it, so it has read everything stored before it
+/// started (a stream has no end-of-log signal over AMQP 0-9-1).
+/// </summary>
+internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
+{
+    /// <summary>The suffix of the log's stream and exchange, after the events exchange's name.</summary>
+    public const string Suffix = ".contracts";
+
+    private const string StreamOffsetArgument = "x-stream-offset";
+    private const ushort ReadPrefetch = 500;
+
+    /// <summary>One append at a time per bus: concurrent first declarations of a new stream can make RabbitMQ 3.10 fail with INTERNAL_ERROR.</summary>
+    private readonly SemaphoreSlim _appending = new(1, 1);
+
+    /// <summary>The name of the log's stream queue and of its exchange.</summary>
+    public string Name => transport.Settings.Exchange + Suffix;
+
+    /// <summary>The arguments of the stream: segments of 8 MB (the default 500 MB is far more than a contract log needs).</summary>
+    public static Dictionary<string, object?> StreamArguments() => new(StringComparer.Ordinal)
+    {
+        [RabbitMqTopology.QueueTypeArgument] = "stream",
+        ["x-stream-max-segment-size-bytes"] = 8_000_000L,
+    };
+
+    /// <summary>
+    /// Appends <paramref name="record"/>. Right after a broker restart the stream takes a moment to start again (see
+    /// <see cref="IsStarting"/>): the append tries again every 200 ms, within the confirm timeout.
+    /// </summary>
+    public async Task AppendAsync(ContractRecord record, CancellationToken cancellationToken)
+    {
+        using var bounded = Bounded(cancellationToken);
+        while (true)
+        {
+            await _appending.WaitAsync(bounded.Token).ConfigureAwait(false);
+            try
+            {
+                await AppendOnceAsync(record, bounded.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationInterruptedException e) when (IsStarting(e) && !bounded.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), bounded.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _appending.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the broker refused because the stream is still starting: NOT_FOUND "… is down or inaccessible" on the
+    /// declaration, RESOURCE_ERROR "Stream not found" on the publish, or INTERNAL_ERROR while another service declares
+    /// the new stream at the same moment (these close the contract connection; the next try connects again).
+    /// </summary>
+    private static bool IsStarting(OperationInterruptedException e) => e.ShutdownReason switch
+    {
+        { ReplyCode: Constants.NotFound, ReplyText: { } text } => text.Contains("down or inaccessible", StringComparison.Ordinal),
+        { ReplyCode: Constants.ResourceError, ReplyText: { } text } => text.Contains("Stream not found", StringComparison.Ordinal),
+        { ReplyCode: Constants.InternalError } => true, // seen when services declare a new stream at the same moment
+        _ => false,
+    };
+
+    private async Task AppendOnceAsync(ContractRecord record, CancellationToken cancellationToken)
+    {
+        var channel = await transport.OpenChannelAsync(ConnectionRole.Contracts, confirms: true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await DeclareAsync(channel, cancellationToken).ConfigureAwait(false);
+            var props = new BasicProperties
+            {
+                ContentType = "application/json",
+                DeliveryMode = DeliveryModes.Persistent,
+                Type = record.Kind,
+            };
+            await channel.BasicPublishAsync(Name, string.Empty, mandatory: true, props, record.ToBytes(), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await RabbitMqTransport.CloseChannelAsync(channel).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<IReadOnlyList<ContractRecord>> ReadAsync(CancellationToken cancellationToken)
+    {
+        var marker = ContractRecord.Sync();
+        await AppendAsync(marker, cancellationToken).ConfigureAwait(false);
+
+        using var bounded = Bounded(cancellationToken);
+        var channel = await transport.OpenChannelAsync(ConnectionRole.Contracts, confirms: false, bounded.Token).ConfigureAwait(false);
+        try
+        {
+            var records = new List<ContractRecord>();
+            var complete = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await channel.BasicQosAsync(0, ReadPrefetch, global: false, bounded.Token).ConfigureAwait(false);
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += async (_, delivery) =>
+            {
+                // One consumer's deliveries arrive one at a time, in log order.
+                if (!complete.Task.IsCompleted && ContractRecord.Parse(delivery.Body.Span) is { } record)
+                {
+                    if (record.Kind != ContractRecord.SyncKind)
+                    {
+                        records.Add(record);
+                    }
+                    else if (record.Id == marker.Id)
+                    {
+                        complete.TrySetResult();
+                    }
+                }
+
+                await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false, CancellationToken.None).ConfigureAwait(false);
+            };
+            consumer.ShutdownAsync += (_, reason) =>
+            {
+                complete.TrySetException(new InvalidOperationException($"the contract log's consumer stopped: {reason.ReplyText}"));
+                return Task.CompletedTask;
+            };
+            var arguments = new Dictionary<string, object?>(StringComparer.Ordinal) { [StreamOffsetArgument] = "first" };
+            await channel.BasicConsumeAsync(Name, autoAck: false, string.Empty, noLocal: false, exclusive: false, arguments, consumer, bounded.Token)
+                .ConfigureAwait(false);
+            await complete.Task.WaitAsync(bounded.Token).ConfigureAwait(false);
+            return records.ToArray();
+        }
+        finally
+        {
+            await RabbitMqTransport.CloseChannelAsync(channel).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<bool> QueueExistsAsync(string queue, CancellationToken cancellationToken)
+    {
+        var channel = await transport.OpenChannelAsync(ConnectionRole.Contracts, confirms: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await channel.QueueDeclarePassiveAsync(queue, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
+        {
+            return false;
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.AccessRefused)
+        {
+            return true; // another group's queue this user may not look at: it exists (a missing queue is NOT_FOUND first)
+        }
+        finally
+        {
+            await RabbitMqTransport.CloseChannelAsync(channel).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeclareAsync(IChannel channel, CancellationToken cancellationToken)
+    {
+        await channel.ExchangeDeclareAsync(Name, ExchangeType.Fanout, durable: true, autoDelete: false, arguments: null, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        await channel.QueueDeclareAsync(Name, durable: true, exclusive: false, autoDelete: false, StreamArguments(), cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        await channel.QueueBindAsync(Name, Name, string.Empty, arguments: null, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every log operation gives up after the transport's confirm timeout: none waits forever for a blocked or silent broker.</summary>
+    private CancellationTokenSource Bounded(CancellationToken cancellationToken)
+    {
+        var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(transport.ConfirmTimeout);
+        return bounded;
+    }
+}

@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.TestKit.Xunit2;
+using Twyla.Streams.Contracts;
+using Twyla.Streams.Emit;
+using Twyla.Streams.Events;
+using Xunit;
+
+namespace Twyla.Streams.Tests.Contracts;
+
+/// <summary>The contract a consumer of the tests requires: both members (constructor parameters).</summary>
+public sealed record Invoice(string Number, decimal Amount);
+
+/// <summary>A producer's view of the same event, without the amount: a payload the consumer dead-letters.</summary>
+public sealed record InvoiceWithoutAmount(string Number);
+
+/// <summary>Version 2 of a contract whose listeners accept versions 1 and 2.</summary>
+[ContractVersion(2, Accepts = [1, 2])]
+public sealed record Refund(string Number);
+
+/// <summary>
+/// Two services on one in-memory broker (two buses): the consumer's listener announces its group's contract, the
+/// producer discovers it and checks its payloads against it before they are sent.
+/// </summary>
+public sealed class ContractDiscoveryTests : TestKit, IAsyncLifetime
+{
+    private readonly EventBus _billing = EventBus.InMemory(EventBusSettings.Create("billing"));
+    private readonly EventBus _shop;
+    private readonly IMaterializer _mat;
+
+    public ContractDiscoveryTests()
+    {
+        _shop = EventBus.InMemory(EventBusSettings.Create("shop"), _billing);
+        _mat = Sys.Materializer();
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await _shop.DisposeAsync();
+        await _billing.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_listener_should_announce_its_group_contract_and_another_bus_should_discover_it()
+    {
+        var before = DateTimeOffset.UtcNow;
+        var listener = await StartAsync<Invoice>(_billing, "invoice.*", "ledger");
+
+        var discovered = await _shop.DiscoverContractsAsync("invoice.created");
+
+        var contract = Assert.Single(discovered.Groups);
+        Assert.Equal(("billing", "ledger", "invoice.*"), (contract.Service, contract.Group, contract.Pattern));
+        Assert.False(contract.AcceptsAnything);
+        Assert.Equal([1], contract.Versions);
+        Assert.Equal(["number", "amount"], contract.Schema!["required"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.True(contract.AnnouncedAt >= before.AddSeconds(-1));
+        Assert.Equal(64, contract.ContentHash.Length);
+        Assert.Empty((await _shop.DiscoverContractsAsync("order.created")).Groups);
+        await listener.ShutdownAsync();
+    }
+
+    [Fact]
+    public async Task An_untyped_listener_should_announce_that_it_accepts_anything()
+    {
+        var listener = await StartAsync<JsonElement>(_billing, "invoice.created", "audit");
+
+        var contract = Assert.Single((await _shop.DiscoverContractsAsync("invoice.created")).Groups);
+
+        Assert.True(contract.AcceptsAnything);
+        Assert.Null(contract.Schema);
+        Assert.True(contract.Accepts(7));
+        await listener.ShutdownAsync();
+    }
+
+    [Fact]
+    public async Task Restarting_a_listener_with_an_unchanged_contract_should_not_announce_it_again()
+    {
+        var first = await StartAsync<Invoice>(_billing, "invoice.created", "ledger");
+        await first.ShutdownAsync();
+        var second = await StartAsync<Invoice>(_billing, "invoice.created", "ledger");
+
+        var log = await _billing.Transport.ReadContractsAsync(CancellationToken.None);
+
+        Assert.Single(log, r => r.Kind == ContractRecord.GroupKind);
+        await second.ShutdownAsync();
+    }
+
+    [Fact]
+    public async Task A_retired_group_should_disappear_until_a_listener_of_it_starts_again()
+    {
+        var listener = await StartAsync<Invoice>(_billing, "invoice.created", "ledger");
+        await listener.ShutdownAsync();
+
+        await _billing.RetireGroupAsync("invoice.created", "ledger", CancellationToken.None);
+
+        Assert.Empty((await _shop.DiscoverContractsAsync("invoice.created")).Groups);
+        var again = await StartAsync<Invoice>(_billing, "invoice.created", "ledger");
+        Assert.Single((await _shop.DiscoverContractsAsync("invoice.created")).Groups);
+        await again.ShutdownAsync();
+    }
+
+    [Fact]
+    public async Task The_pre_emit_check_should_refuse_a_payload_a_group_requires_more_of_naming_the_group_service_and_member()
+    {
+        var ledger = new ConcurrentQueue<string>();
+        var mailer = new ConcurrentQueue<string>();
+        await StartAsync<Invoice>(_billing, "invoice.created", "ledger", i => ledger.Enqueue(i.Number));
+        await StartAsync<InvoiceWithoutAmount>(_billing, "invoice.created", "mailer", i => mailer.Enqueue(i.Number));
+        var checking = EmitSettings.Default.WithContractCheck(true);
+
+        var refused = await Assert.ThrowsAsync<EmitException>(
+            () => _shop.EmitAsync(OutgoingEvent.Create("invoice.created", new InvoiceWithoutAmount("I-1")), checking, CancellationToken.None));
+
+        Assert.Contains("group 'ledger'", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("service 'billing'", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("'/amount'", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("mailer", refused.Message, StringComparison.Ordinal);
+
+        // A payload every group accepts goes out, through EmitAsync and through a checking sink.
+        await _shop.EmitAsync(OutgoingEvent.Create("invoice.created", new Invoice("I-2", 10m)), checking, CancellationToken.None);
+        await Source.Single(new Invoice("I-3", 12m)).RunWith(_shop.Emit<Invoice>("invoice.created", checking), _mat);
+
+        // Had I-1 been sent, both queues (first in, first out) would have delivered it before I-2.
+        await AwaitConditionAsync(() => Task.FromResult(ledger.Count == 2 && mailer.Count == 2), TimeSpan.FromSeconds(10));
+        Assert.Equal(["I-2", "I-3"], mailer);
+        Assert.Equal(["I-2", "I-3"], ledger);
+        Assert.Equal(0, await _billing.CountDeadLettersAsync("invoice.created", "ledger"));
+
+        // A checking sink fails on the refused payload, naming the group.
+        var sinkFailure = await Assert.ThrowsAsync<EmitException>(
+            () => Source.Single(new InvoiceWithoutAmount("I-4")).RunWith(_shop.Emit<InvoiceWithoutAmount>("invoice.created", checking), _mat));
+        Assert.Contains("group 'ledger'", sinkFailure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_the_check_the_same_payload_should_go_out_and_be_dead_lettered_by_the_group()
+    {
+        await StartAsync<Invoice>(_billing, "invoice.created", "ledger");
+
+        await _shop.EmitAsync("invoice.created", new InvoiceWithoutAmount("I-1"));
+
+        await AwaitConditionAsync(async () => await _billing.CountDeadLettersAsync("invoice.created", "ledger") == 1, TimeSpan.FromSeconds(10));
+        var letter = Assert.Single(await _billing.PeekDeadLettersAsync("invoice.created", "ledger"));
+        Assert.Contains("amount", letter.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Typed_emits_should_carry_the_declared_version_and_discovery_should_show_versions_no_group_accepts()
+    {
+        var received = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listener = _billing.Listen<Refund>("refund.created", "ledger")
+            .Via(AckOnCompletion.Flow<Refund>(e =>
+            {
+                received.TrySetResult(e.Metadata.Version);
+                return Task.CompletedTask;
+            }, AckOnCompletionSettings.Default))
+            .To(Sink.Ignore<HandledEvent>())
+            .Run(_mat);
+        await listener.Ready;
+
+        await _shop.EmitAsync("refund.created", new Refund("R-1"));
+        Assert.Equal(2, await received.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Source.Single(new Refund("R-2")).RunWith(_shop.Emit<Refund>("refund.created", EmitSettings.Default.WithDataVersion(3)), _mat);
+
+        var discovered = await AwaitDiscoveryAsync("refund.created", d => d.Producers.Count == 2);
+        var group = Assert.Single(discovered.Groups);
+        Assert.Equal([1, 2], group.Versions);
+        Assert.Equal([2, 3], discovered.Producers.Select(p => p.Version));
+        Assert.All(discovered.Producers, p => Assert.Equal("shop", p.Service));
+        var unaccepted = Assert.Single(discovered.UnacceptedProducers);
+        Assert.Equal(3, unaccepted.Version);
+        await listener.ShutdownAsync();
+    }
+
+    private Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group) => StartAsync<T>(bus, pattern, group, _ => { });
+
+    private async Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group, Action<T> handle)
+    {
+        var control = bus.Listen<T>(pattern, group)
+            .Via(AckOnCompletion.Flow<T>(
+                e =>
+                {
+                    handle(e.Payload);
+                    return Task.CompletedTask;
+                },
+                AckOnCompletionSettings.Default))
+            .To(Sink.Ignore<HandledEvent>())
+            .Run(_mat);
+        await control.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        return control;
+    }
+
+    private async Task<DiscoveredContracts> AwaitDiscoveryAsync(string eventName, Func<DiscoveredContracts, bool> done)
+    {
+        DiscoveredContracts discovered = await _shop.DiscoverContractsAsync(eventName);
+        await AwaitConditionAsync(
+            async () => done(discovered = await _shop.DiscoverContractsAsync(eventName)), TimeSpan.FromSeconds(10));
+        return discovered;
+    }
+}
