@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Akka;
 using Akka.Streams.Dsl;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
 using Twyla.Streams.Transport;
@@ -298,7 +300,33 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(outgoing);
         cancellationToken.ThrowIfCancellationRequested();
-        var envelope = EnvelopeFactory.Create(outgoing, Settings);
+        var envelope = EnvelopeFactory.Create(outgoing, Settings, _transport.Messaging, out var span);
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            await PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            var outcome = ex switch
+            {
+                OperationCanceledException => EmitTelemetry.Cancelled,
+                EmitException { InnerException: OperationCanceledException } => EmitTelemetry.TimedOut,
+                _ => EmitTelemetry.Classify(ex),
+            };
+            EmitTelemetry.Record(_transport.Messaging, envelope.Metadata, start, outcome);
+            EventTracing.EndPublish(span, outcome, ex.Message);
+            throw;
+        }
+
+        EmitTelemetry.Record(_transport.Messaging, envelope.Metadata, start, EmitTelemetry.Confirmed);
+        EventTracing.EndPublish(span, EmitTelemetry.Confirmed, null);
+        return envelope.Metadata;
+    }
+
+    /// <summary>Publishes <paramref name="envelope"/> on the shared publisher and waits for the broker's confirm; the failures of <c>EmitAsync</c>.</summary>
+    private async Task PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken)
+    {
         if (Volatile.Read(ref _disposed) != 0)
         {
             throw new EmitException($"{What(envelope)} was not emitted: the event bus was disposed.", new ObjectDisposedException(nameof(EventBus)));
@@ -353,8 +381,6 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             await _sharedPublisher.ForgetIfDeadAsync(publisher).ConfigureAwait(false);
             throw new EmitException($"{What(envelope)} was not emitted: {ex.Message}", ex);
         }
-
-        return envelope.Metadata;
     }
 
     /// <summary>How the failure messages of <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/> name the event (built only on failure).</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Streams;
 using Akka.Streams.Stage;
 using Microsoft.Extensions.Logging;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Transport;
 
 namespace Twyla.Streams.Events;
@@ -83,6 +84,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         private readonly Action<Exception> _onFailure;
         private readonly AckInbox _inbox = new();
         private readonly Action _onAcksRecorded;
+        private readonly ListenerTelemetry _telemetry;
 
         private Phase _phase = Phase.Starting;
         private Exception? _failure;
@@ -93,6 +95,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
             _stage = stage;
             _control = control;
             _ledger = new AckLedger(stage._settings.AckBatchSize);
+            _telemetry = new ListenerTelemetry(stage._transport.Messaging, stage._topology, stage._logger);
             _onSettle = GetTypedAsyncCallback<SettleRequest>(OnSettle);
             _onStarted = GetTypedAsyncCallback<IConsumerSession>(OnStarted);
             _onDelivery = GetAsyncCallback<TransportDelivery>(OnDeliveryInStage);
@@ -104,6 +107,8 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         }
 
         private string Queue => _stage._topology.QueueName;
+
+        ListenerTelemetry IEventSettler.Telemetry => _telemetry;
 
         // ---- lifecycle --------------------------------------------------------------------------------
 
@@ -120,6 +125,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
         public override void PostStop()
         {
             _inbox.IsOpen = false;
+            _telemetry.Stopped();
             _cts.Cancel();
             _ = _handlers.CancelAsync(); // never on the stage thread: a handler's callbacks and continuations would run here
             var stopped = new EventSettlementException($"The listener of queue '{Queue}' has stopped; unsettled events go back to the queue.");
@@ -305,6 +311,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
                     _stage._logger.LogWarning(
                         "Dead-lettering event {EventId} ({EventName}) from queue {Queue}: {Reason}",
                         delivery.Envelope?.Metadata.Id ?? "(unknown id)", delivery.Envelope?.Metadata.Name ?? delivery.RoutingKey, Queue, reason);
+                    _telemetry.Invalid(delivery);
                     _ledger.Pending(entry);
                     Enqueue(new ListenCall(ListenCallKind.Drop, entry, Reason: reason));
                     continue;
@@ -312,6 +319,7 @@ internal sealed class ListenStage<T> : GraphStageWithMaterializedValue<SourceSha
 
                 var envelope = delivery.Envelope!;
                 _ledger.Emitted(entry);
+                _telemetry.HandedOut(envelope.Metadata);
                 Push(_stage.Out, new Event<T>(
                     payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, delivery.LastFailure, this, delivery.Tag,
                     envelope.TraceParent, envelope.TraceState, _handlers.Token));

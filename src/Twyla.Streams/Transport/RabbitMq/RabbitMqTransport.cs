@@ -30,6 +30,7 @@ internal sealed class RabbitMqTransport : IEventTransport
     private readonly ILogger _logger;
     private readonly RabbitMqConnection _consume;
     private readonly RabbitMqConnection _publish;
+    private readonly Diagnostics.MessagingTarget _messaging;
     private int _disposed;
 
     public RabbitMqTransport(RabbitMqSettings settings, ILoggerFactory? loggerFactory = null)
@@ -38,6 +39,7 @@ internal sealed class RabbitMqTransport : IEventTransport
         Settings = settings;
         Codec = new CloudEventsAmqpCodec(settings.MaxBodySize);
         DeadLetters = new RabbitMqDeadLetters(this);
+        _messaging = new Diagnostics.MessagingTarget("rabbitmq", settings.Exchange);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Twyla.Streams.RabbitMq");
         _factory = new ConnectionFactory
         {
@@ -68,6 +70,8 @@ internal sealed class RabbitMqTransport : IEventTransport
     public string Description => Settings.Description;
 
     public TimeSpan ConfirmTimeout => Settings.ConfirmTimeout;
+
+    public Diagnostics.MessagingTarget Messaging => _messaging;
 
     public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
     {
