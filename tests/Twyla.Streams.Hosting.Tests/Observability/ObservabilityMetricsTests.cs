@@ -1,0 +1,133 @@
+using Twyla.Streams.Diagnostics;
+using Twyla.Streams.Hosting.Diagnostics;
+using Twyla.Streams.Hosting.Rpc;
+using Twyla.Streams.Hosting.Tests.Infrastructure;
+using Twyla.Streams.Rpc;
+using Xunit;
+
+namespace Twyla.Streams.Hosting.Tests.Observability;
+
+/// <summary>
+/// After a known scenario, the metrics an operator reads say exactly what happened: how many events were sent,
+/// consumed, retried and dead-lettered (and why), how many handlers ran and failed, and how RPC calls ended on both
+/// sides. Exported through OpenTelemetry's in-memory exporter, turned on with <c>AddTwylaInstrumentation</c>.
+/// </summary>
+public sealed class ObservabilityMetricsTests
+{
+    private const string Name = "obs.metered";
+    private const string Group = "metered";
+
+    private static readonly string Exchange = "twyla.obs-metrics." + Guid.NewGuid().ToString("N")[..12];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Event_metrics_should_count_exactly_what_was_emitted_consumed_retried_and_dead_lettered()
+    {
+        // Events 1-2 always fail: delivered twice, then dead-lettered (M = 2). Events 3-5 fail once: retried, then acked
+        // (K = 3 retries, with the 2 first failures of 1-2: 5 rejects). Events 6-10 succeed at once. One more is not a Booking.
+        await using var host = await ObservedHost.StartAsync(
+            "obs-metrics",
+            Exchange,
+            akka => akka.WithTwylaListener<Booking>(
+                Name,
+                Group,
+                e => e.Payload.N <= 2 || (e.Payload.N <= 5 && e.DeliveryCount == 1)
+                    ? throw new InvalidOperationException($"booking {e.Payload.N} failed on delivery {e.DeliveryCount}")
+                    : Task.CompletedTask,
+                new TwylaListenerOptions { MaxDeliveries = 2, RetryDelays = [TimeSpan.FromMilliseconds(100)] }),
+            _ => { });
+        await host.Bus.DeclareGroupAsync(Name, Group, Events.ListenSettings.Default, Ct);
+
+        await Task.WhenAll(Enumerable.Range(1, 10).Select(n => host.Bus.EmitAsync(Name, new Booking($"b-{n}", n), Ct)));
+        await host.Bus.EmitAsync(Name, "not a booking", Ct);
+
+        var ours = (TelemetryTags.Destination, (object)Exchange);
+        await WaitUntilAsync(() =>
+            host.Sum(TwylaTelemetry.SettledMessages, ours, (TelemetryTags.Settlement, "ack")) == 8 &&
+            host.Sum(TwylaTelemetry.SettledMessages, ours, (TelemetryTags.Settlement, "dead_letter")) == 3);
+
+        Assert.Equal(11, host.Sum(TwylaTelemetry.SentMessages, ours, (TelemetryTags.RoutingKey, Name), (TelemetryTags.Outcome, "confirmed")));
+        Assert.Equal(11, host.Sum(TwylaTelemetry.SentMessages, ours));
+        Assert.Equal(11, host.Count(TwylaTelemetry.OperationDuration, ours, (TelemetryTags.OperationName, "publish")));
+        Assert.Equal(16, host.Sum(TwylaTelemetry.ConsumedMessages, ours, (TelemetryTags.ConsumerGroup, Group)));
+        Assert.Equal(8, host.Sum(TwylaTelemetry.SettledMessages, ours, (TelemetryTags.Settlement, "ack")));
+        Assert.Equal(5, host.Sum(TwylaTelemetry.SettledMessages, ours, (TelemetryTags.Settlement, "retry")));
+        Assert.Equal(2, host.Sum(TwylaTelemetry.SettledMessages, ours, (TelemetryTags.Settlement, "dead_letter"), (TelemetryTags.DeadLetterReason, "handler_failed")));
+        Assert.Equal(1, host.Sum(TwylaTelemetry.SettledMessages, ours, (TelemetryTags.Settlement, "dead_letter"), (TelemetryTags.DeadLetterReason, "invalid_payload")));
+        Assert.Equal(15, host.Count(TwylaTelemetry.ProcessDuration, ours));
+        Assert.Equal(7, host.Count(TwylaTelemetry.ProcessDuration, ours, (TelemetryTags.ErrorType, typeof(InvalidOperationException).FullName!)));
+        Assert.Equal(15, host.Count(TwylaTelemetry.EventAge, ours));
+        Assert.Equal(0, host.Sum(TwylaTelemetry.InFlight, ours, (TelemetryTags.ConsumerGroup, Group)));
+
+        // The hosted listener entered Running once and never restarted.
+        var listener = ("twyla.listener.pattern", (object)Name);
+        Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener, ("messaging.consumer.group.name", Group), ("twyla.listener.state", "running")));
+        Assert.Equal(0, host.Sum(TwylaHostingTelemetry.ListenerRestarts, listener));
+    }
+
+    [Fact]
+    public async Task Rpc_metrics_should_tell_a_success_a_failure_a_timeout_and_a_retry_apart_on_both_sides()
+    {
+        var service = "obs-" + Guid.NewGuid().ToString("N")[..8];
+        var flakyCalls = 0;
+        await using var server = await ObservedHost.StartAsync(
+            "obs-rpc-server",
+            Exchange,
+            _ => { },
+            app =>
+            {
+                app.MapRpc<string, string>("obs_ok", (text, _) => Task.FromResult(text));
+                app.MapRpc<string, string>("obs_refuse", (_, _) => throw new RpcException("obs_refused", "refused on purpose", 422));
+                app.MapRpc<string, string>("obs_hang", async (_, ct) =>
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                    return "never";
+                });
+                app.MapRpc<string, string>("obs_flaky", (text, _) => Interlocked.Increment(ref flakyCalls) == 1
+                    ? throw new RpcException("obs_busy", "try again", 503)
+                    : Task.FromResult(text));
+            });
+        using var client = new RpcClient(RpcClientSettings.Create().WithService(service, server.Address).WithoutCircuitBreaker());
+
+        Assert.IsType<RpcResult<string>.Success>(await client.CallAsync<string, string>($"{service}.obs_ok", "hi", Ct));
+        var refused = Assert.IsType<RpcResult<string>.Failure>(await client.CallAsync<string, string>($"{service}.obs_refuse", "hi", Ct));
+        Assert.Equal("obs_refused", refused.Code);
+        Assert.IsType<RpcResult<string>.Timeout>(await client.CallAsync<string, string>(
+            $"{service}.obs_hang", "hi", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMilliseconds(300)), Ct));
+        Assert.IsType<RpcResult<string>.Success>(await client.CallAsync<string, string>(
+            $"{service}.obs_flaky",
+            "hi",
+            RpcCallSettings.Create().WithTimeout(TimeSpan.FromSeconds(10)).WithIdempotent(true).WithRetries(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50)),
+            Ct));
+
+        // The client's measurements are read through the server host's exporter: meters are process-wide.
+        var ours = (TelemetryTags.RpcService, (object)service);
+        Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours, (TelemetryTags.RpcMethod, "obs_ok"), (TelemetryTags.Outcome, "success")));
+        Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours, (TelemetryTags.RpcMethod, "obs_refuse"), (TelemetryTags.Outcome, "failure"), (TelemetryTags.ErrorType, "obs_refused")));
+        Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours, (TelemetryTags.RpcMethod, "obs_hang"), (TelemetryTags.Outcome, "timeout"), (TelemetryTags.ErrorType, "timeout")));
+        Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours, (TelemetryTags.RpcMethod, "obs_flaky"), (TelemetryTags.Outcome, "success")));
+        Assert.Equal(4, server.Count(TwylaTelemetry.RpcClientDuration, ours));
+        Assert.Equal(1, server.Sum(TwylaTelemetry.RpcClientRetries, ours, (TelemetryTags.RpcMethod, "obs_flaky")));
+        Assert.Equal(1, server.Sum(TwylaTelemetry.RpcClientRetries, ours));
+
+        // The server measures each call it served; the hung one once the caller's deadline passed there.
+        await WaitUntilAsync(() => server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_hang")) == 1);
+        Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_ok"), ("twyla.outcome", "success")));
+        Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_refuse"), ("twyla.outcome", "failure"), ("error.type", "obs_refused")));
+        Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_hang"), ("twyla.outcome", "timeout"), ("error.type", "deadline_exceeded")));
+        Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_flaky"), ("twyla.outcome", "failure"), ("error.type", "obs_busy")));
+        Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_flaky"), ("twyla.outcome", "success")));
+    }
+
+    /// <summary>Polls (no sleeps as assertions) until <paramref name="condition"/> holds; fails after 30 s.</summary>
+    internal static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+}
