@@ -7,7 +7,8 @@
 //                     "notifier":  prints each booking.confirmed with its correlation id
 //
 // Events run on the embedded in-memory broker unless Twyla__Amqp__Uri (or TWYLA_AMQP_HOST...) names RabbitMQ.
-// The sample exits by itself with a summary; `-- --serve` keeps both services running until Ctrl+C.
+// The sample exits by itself with a summary; `-- --serve` keeps both services running until Ctrl+C; `-- --telemetry`
+// exports traces and metrics to the console and adds a summary read from the metrics (SampleTelemetry.cs).
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Akka.Actor;
@@ -27,6 +28,7 @@ using Twyla.Streams.Hosting.Rpc;
 using Twyla.Streams.Rpc;
 
 var serve = args.Contains("--serve");
+var telemetry = SampleTelemetry.FromArgs(args);
 
 // ---- navitaire-api: a procedure served on Kestrel -----------------------------------------------------
 var bookings = new Dictionary<string, BookingDetails>
@@ -58,6 +60,7 @@ builder.Configuration["Twyla:Transport"] = brokerConfigured ? "RabbitMq" : "InMe
 builder.Configuration["Twyla:Rpc:Services:navitaire-api"] = apiAddress;
 builder.Services.AddRpc(builder.Configuration);
 builder.Services.AddSingleton<Summary>();
+telemetry?.AddTo(builder.Services);
 builder.AddTwyla(akka => akka
     .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
     .WithTwylaScopedListener<BookingRequested>("booking.requested", "confirmer", async (services, request) =>
@@ -127,6 +130,7 @@ else
 }
 
 await api.StopAsync();
+var measured = telemetry?.Summarize(host.Services); // after the drain: every handler has finished
 
 Console.WriteLine();
 Console.WriteLine("Summary");
@@ -136,6 +140,11 @@ Console.WriteLine($"  dead letters: {deadLetters?.Count ?? 0}");
 foreach (var dead in deadLetters ?? [])
 {
     Console.WriteLine($"    {dead.Body}: {dead.Reason}");
+}
+
+if (measured is not null)
+{
+    Console.WriteLine(measured);
 }
 
 return deadLetters is not null ? 0 : 1;

@@ -5,7 +5,8 @@
 //                   booking.confirmed caused by each request; "notifier" prints the confirmations
 //
 // Events run on the embedded in-memory broker unless Twyla__Amqp__Uri names RabbitMQ. Exits by itself with a
-// summary; `-- --serve` keeps both services running until Ctrl+C.
+// summary; `-- --serve` keeps both services running until Ctrl+C; `-- --telemetry` exports traces and metrics to
+// the console and adds a summary read from the metrics (Telemetry.fs).
 open System
 open System.Collections.Concurrent
 open System.Text.Json.Nodes
@@ -85,6 +86,7 @@ let confirm (services: IServiceProvider) (request: Event<BookingRequested>) = ta
 
 let run (args: string array) = task {
     let serve = args |> Array.contains "--serve"
+    let telemetry = Telemetry.SampleTelemetry.FromArgs args
     let! api = startNavitaire ()
     let apiAddress = api.Urls |> Seq.head
 
@@ -95,6 +97,7 @@ let run (args: string array) = task {
     builder.Configuration["Twyla:Transport"] <- (if isNull builder.Configuration["Twyla:Amqp:Uri"] then "InMemory" else "RabbitMq")
     builder.Configuration["Twyla:Rpc:Services:navitaire-api"] <- apiAddress
     builder.Services.AddRpc(builder.Configuration).AddSingleton<Summary>() |> ignore
+    telemetry |> Option.iter (fun t -> t.AddTo builder.Services)
     builder.AddTwyla(fun akka ->
         akka.AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
             .WithTwylaScopedListener<BookingRequested>("booking.requested", "confirmer", (fun services request -> confirm services request), TwylaListenerOptions(Parallelism = 4))
@@ -138,6 +141,7 @@ let run (args: string array) = task {
     else
         do! host.StopAsync() // drains the listeners: in-flight events finish and are acked
     do! api.StopAsync()
+    let measured = telemetry |> Option.map (fun t -> t.Summarize host.Services) // after the drain: every handler has finished
 
     printfn ""
     printfn "Summary"
@@ -146,6 +150,7 @@ let run (args: string array) = task {
     printfn "  confirmed:    %d, each in its own correlation chain: %b" confirmed.Length ((confirmed |> List.distinctBy (fun m -> m.CorrelationId)).Length = confirmed.Length)
     printfn "  dead letters: %d" deadLetters.Length
     deadLetters |> List.iter (fun dead -> printfn "    %s: %s" dead.Body dead.Reason)
+    measured |> Option.iter (printfn "%s")
     return if finished then 0 else 1 }
 
 [<EntryPoint>]
