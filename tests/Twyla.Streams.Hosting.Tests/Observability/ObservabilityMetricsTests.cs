@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Twyla.Streams.Diagnostics;
+using Twyla.Streams.Emit;
 using Twyla.Streams.Hosting.Diagnostics;
 using Twyla.Streams.Hosting.Rpc;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
@@ -64,6 +66,41 @@ public sealed class ObservabilityMetricsTests
         var listener = ("twyla.listener.pattern", (object)Name);
         Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener, ("messaging.consumer.group.name", Group), ("twyla.listener.state", "running")));
         Assert.Equal(0, host.Sum(TwylaHostingTelemetry.ListenerRestarts, listener));
+    }
+
+    [Fact]
+    public async Task Sent_metrics_should_tell_refused_and_unroutable_emits_from_confirmed_ones()
+    {
+        var exchange = "twyla.obs-sent." + Guid.NewGuid().ToString("N")[..12];
+        const string Refused = "obs.refused", Unbound = "obs.unbound";
+        await using var host = await ObservedHost.StartAsync("obs-sent", exchange, _ => { }, _ => { });
+        await host.Bus.DeclareGroupAsync(Refused, "sent", Events.ListenSettings.Default, Ct);
+
+        // A queue that takes no message (length limit 0, reject-publish) bound to the event: the broker nacks every publish.
+        await using var raw = await new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(Broker.Uri) }.CreateConnectionAsync(Ct);
+        await using var channel = await raw.CreateChannelAsync(cancellationToken: Ct);
+        var full = "obs-full-" + Guid.NewGuid().ToString("N")[..10];
+        await channel.QueueDeclareAsync(
+            full, durable: false, exclusive: false, autoDelete: true,
+            arguments: new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" }, cancellationToken: Ct);
+        await channel.QueueBindAsync(full, exchange, Refused, cancellationToken: Ct);
+
+        await Assert.ThrowsAsync<EmitException>(() => host.Bus.EmitAsync(Refused, new Booking("b-1", 1), Ct));
+        var materializer = Akka.Streams.ActorMaterializer.Create(host.App.Services.GetRequiredService<Akka.Actor.ActorSystem>());
+        await Assert.ThrowsAsync<EmitException>(() => Akka.Streams.Dsl.Source.Single(new Booking("b-2", 2))
+            .RunWith(host.Bus.Emit<Booking>(Refused), materializer));
+        await Assert.ThrowsAsync<EmitException>(() => Akka.Streams.Dsl.Source.Single(new Booking("b-3", 3))
+            .RunWith(host.Bus.Emit<Booking>(Unbound, EmitSettings.Default.WithMandatory(true)), materializer));
+        await channel.QueueUnbindAsync(full, exchange, Refused, cancellationToken: Ct);
+        await host.Bus.EmitAsync(Refused, new Booking("b-4", 4), Ct);
+
+        var ours = (TelemetryTags.Destination, (object)exchange);
+        var refused = (TelemetryTags.RoutingKey, (object)Refused);
+        Assert.Equal(2, host.Sum(TwylaTelemetry.SentMessages, ours, refused, (TelemetryTags.Outcome, "refused"), (TelemetryTags.ErrorType, "refused")));
+        Assert.Equal(1, host.Sum(TwylaTelemetry.SentMessages, ours, refused, (TelemetryTags.Outcome, "confirmed"), (TelemetryTags.ErrorType, ObservedHost.Absent.Value)));
+        Assert.Equal(1, host.Sum(TwylaTelemetry.SentMessages, ours, (TelemetryTags.RoutingKey, Unbound), (TelemetryTags.Outcome, "unroutable")));
+        Assert.Equal(4, host.Sum(TwylaTelemetry.SentMessages, ours));
+        Assert.Equal(4, host.Count(TwylaTelemetry.OperationDuration, ours));
     }
 
     [Fact]
