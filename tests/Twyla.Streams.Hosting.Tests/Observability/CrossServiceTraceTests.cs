@@ -58,10 +58,14 @@ public sealed class CrossServiceTraceTests
             response.EnsureSuccessStatusCode();
         }
 
-        // The last span of the chain ends when the broker confirmed the procedure's emit.
-        await ObservabilityMetricsTests.WaitUntilAsync(() => front.Spans.Any(s => s.DisplayName == reserved + " publish"));
-        var last = front.Spans.Single(s => s.DisplayName == reserved + " publish");
-        var trace = front.Spans.Where(s => s.TraceId == last.TraceId).ToList();
+        // Spans are exported when they end, and they end in no set order (a handler's span after its emit's, a server's
+        // after its response): wait for all nine of the trace, the two HTTP request spans included.
+        string[] names = [requested + " publish", requested + " process", accepted + " publish", accepted + " process", backService + "/reserve", "reserve", reserved + " publish"];
+        List<Activity> Trace() =>
+            front.Spans.FirstOrDefault(s => s.DisplayName == reserved + " publish") is { } last ? front.Spans.Where(s => s.TraceId == last.TraceId).ToList() : [];
+        await ObservabilityMetricsTests.WaitUntilAsync(() => Trace() is var spans
+            && names.All(n => spans.Any(s => s.DisplayName == n)) && spans.Count(s => s.Source.Name == "Microsoft.AspNetCore") == 2);
+        var trace = Trace();
 
         var request = Assert.Single(trace, s => s.ParentSpanId == default); // the trace starts at the HTTP request to the front
         Assert.Equal("Microsoft.AspNetCore", request.Source.Name);

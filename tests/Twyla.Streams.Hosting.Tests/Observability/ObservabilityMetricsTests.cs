@@ -148,13 +148,42 @@ public sealed class ObservabilityMetricsTests
         Assert.Equal(1, server.Sum(TwylaTelemetry.RpcClientRetries, ours, (TelemetryTags.RpcMethod, "obs_flaky")));
         Assert.Equal(1, server.Sum(TwylaTelemetry.RpcClientRetries, ours));
 
-        // The server measures each call it served; the hung one once the caller's deadline passed there.
-        await WaitUntilAsync(() => server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_hang")) == 1);
+        // The server measures each call once its response is written (the caller may have read it just before), the
+        // hung one once the caller's deadline passed there: 5 calls served, the flaky one twice.
+        await WaitUntilAsync(() => new[] { "obs_ok", "obs_refuse", "obs_hang", "obs_flaky" }
+            .Sum(method => server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", method))) == 5);
         Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_ok"), ("twyla.outcome", "success")));
         Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_refuse"), ("twyla.outcome", "failure"), ("error.type", "obs_refused")));
         Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_hang"), ("twyla.outcome", "timeout"), ("error.type", "deadline_exceeded")));
         Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_flaky"), ("twyla.outcome", "failure"), ("error.type", "obs_busy")));
         Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_flaky"), ("twyla.outcome", "success")));
+    }
+
+    [Fact]
+    public async Task A_circuit_that_opens_should_be_counted_once_and_the_calls_it_refuses_under_their_code()
+    {
+        var service = "obs-" + Guid.NewGuid().ToString("N")[..8];
+        await using var server = await ObservedHost.StartAsync(
+            "obs-rpc-breaker",
+            Exchange,
+            _ => { },
+            app => app.MapRpc<string, string>("obs_down", (_, _) => throw new RpcException("obs_down", "down for maintenance", 503)));
+        using var client = new RpcClient(RpcClientSettings.Create()
+            .WithService(service, server.Address)
+            .WithCircuitBreaker(0.5, 2, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)));
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.IsType<RpcResult<string>.Failure>(await client.CallAsync<string, string>($"{service}.obs_down", "hi", Ct));
+        }
+
+        var ours = (TelemetryTags.RpcService, (object)service);
+        Assert.Equal(1, server.Sum(TwylaTelemetry.RpcCircuitStateChanges, ours, (TelemetryTags.CircuitState, "open")));
+        Assert.Equal(1, server.Sum(TwylaTelemetry.RpcCircuitStateChanges, ours));
+        Assert.Equal(2, server.Count(TwylaTelemetry.RpcClientDuration, ours, (TelemetryTags.ErrorType, "obs_down")));
+        Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours, (TelemetryTags.ErrorType, RpcFailureCodes.CircuitOpen)));
+        await WaitUntilAsync(() => server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_down")) >= 2); // measured after the response
+        Assert.Equal(2, server.Count(TwylaHostingTelemetry.RpcServerDuration, ("rpc.method", "obs_down"), ("twyla.outcome", "failure")));
     }
 
     /// <summary>Polls (no sleeps as assertions) until <paramref name="condition"/> holds; fails after 30 s.</summary>
