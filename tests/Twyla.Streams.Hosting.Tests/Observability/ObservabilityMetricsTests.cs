@@ -1,3 +1,4 @@
+using Akka.Streams.Dsl;
 using Microsoft.Extensions.DependencyInjection;
 using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Emit;
@@ -87,9 +88,9 @@ public sealed class ObservabilityMetricsTests
 
         await Assert.ThrowsAsync<EmitException>(() => host.Bus.EmitAsync(Refused, new Booking("b-1", 1), Ct));
         var materializer = Akka.Streams.ActorMaterializer.Create(host.App.Services.GetRequiredService<Akka.Actor.ActorSystem>());
-        await Assert.ThrowsAsync<EmitException>(() => Akka.Streams.Dsl.Source.Single(new Booking("b-2", 2))
+        await Assert.ThrowsAsync<EmitException>(() => Source.Single(new Booking("b-2", 2))
             .RunWith(host.Bus.Emit<Booking>(Refused), materializer));
-        await Assert.ThrowsAsync<EmitException>(() => Akka.Streams.Dsl.Source.Single(new Booking("b-3", 3))
+        await Assert.ThrowsAsync<EmitException>(() => Source.Single(new Booking("b-3", 3))
             .RunWith(host.Bus.Emit<Booking>(Unbound, EmitSettings.Default.WithMandatory(true)), materializer));
         await channel.QueueUnbindAsync(full, exchange, Refused, cancellationToken: Ct);
         await host.Bus.EmitAsync(Refused, new Booking("b-4", 4), Ct);
@@ -101,6 +102,42 @@ public sealed class ObservabilityMetricsTests
         Assert.Equal(1, host.Sum(TwylaTelemetry.SentMessages, ours, (TelemetryTags.RoutingKey, Unbound), (TelemetryTags.Outcome, "unroutable")));
         Assert.Equal(4, host.Sum(TwylaTelemetry.SentMessages, ours));
         Assert.Equal(4, host.Count(TwylaTelemetry.OperationDuration, ours));
+    }
+
+    [Fact]
+    public async Task A_listener_that_crashes_once_should_count_one_restart_and_its_state_changes()
+    {
+        var name = "obs" + Guid.NewGuid().ToString("N")[..8] + ".crashing";
+        var crashed = 0;
+        var handled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await ObservedHost.StartAsync(
+            "obs-restarts",
+            Exchange,
+            akka => akka.WithTwylaFlowListener<Booking>(
+                name,
+                "crashing",
+                Flow.Create<Events.Event<Booking>>().Select(e =>
+                {
+                    if (Interlocked.Exchange(ref crashed, 1) == 0)
+                    {
+                        throw new InvalidOperationException("the flow crashed once");
+                    }
+
+                    handled.TrySetResult();
+                    return e;
+                }),
+                new TwylaListenerOptions { MinBackoff = TimeSpan.FromMilliseconds(200), MaxBackoff = TimeSpan.FromSeconds(2) }),
+            _ => { });
+        await host.Bus.DeclareGroupAsync(name, "crashing", Events.ListenSettings.Default, Ct);
+
+        await host.Bus.EmitAsync(name, new Booking("b-1", 1), Ct);
+        await handled.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct); // handled by the restarted graph, so the restart is counted
+        var listener = ("twyla.listener.pattern", (object)name);
+        await WaitUntilAsync(() => host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener, ("twyla.listener.state", "running")) == 2);
+
+        Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerRestarts, listener, ("messaging.consumer.group.name", "crashing")));
+        Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener, ("twyla.listener.state", "restarting")));
+        Assert.Equal(3, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener));
     }
 
     [Fact]
