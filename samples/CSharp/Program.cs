@@ -10,7 +10,8 @@
 // process, as a producer, discovers the confirmer's and checks requests against it before they are sent.
 //
 // Events run on the embedded in-memory broker unless Twyla__Amqp__Uri (or TWYLA_AMQP_HOST...) names RabbitMQ.
-// The sample exits by itself with a summary; `-- --serve` keeps both services running until Ctrl+C.
+// The sample exits by itself with a summary; `-- --serve` keeps both services running until Ctrl+C; `-- --telemetry`
+// exports traces and metrics to the console and adds a summary read from the metrics (SampleTelemetry.cs).
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Streams;
@@ -27,6 +28,7 @@ using Twyla.Streams.Events;
 using Twyla.Streams.Hosting.Rpc;
 
 var serve = args.Contains("--serve");
+var telemetry = SampleTelemetry.FromArgs(args);
 
 // ---- navitaire-api: a procedure served on Kestrel -----------------------------------------------------
 var bookings = new Dictionary<string, BookingDetails>
@@ -57,6 +59,7 @@ var brokerConfigured = builder.Configuration["Twyla:Amqp:Uri"] is not null || bu
 builder.Configuration["Twyla:Transport"] = brokerConfigured ? "RabbitMq" : "InMemory";
 builder.Configuration["Twyla:Rpc:Services:navitaire-api"] = apiAddress;
 BookingService.Configure(builder);
+telemetry?.AddTo(builder.Services);
 using var host = builder.Build();
 await host.StartAsync();
 
@@ -114,6 +117,7 @@ else
 }
 
 await api.StopAsync();
+var measured = telemetry?.Summarize(host.Services); // after the drain: every handler has finished
 
 Console.WriteLine();
 Console.WriteLine("Summary");
@@ -133,6 +137,11 @@ foreach (var group in contracts?.Groups ?? [])
 }
 
 Console.WriteLine($"  checked:      refused before sending: {refused}");
+
+if (measured is not null)
+{
+    Console.WriteLine(measured);
+}
 
 return deadLetters is not null && contracts is not null ? 0 : 1;
 

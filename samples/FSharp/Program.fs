@@ -5,7 +5,8 @@
 //                   booking.confirmed caused by each request; "notifier" prints the confirmations
 //
 // Events run on the embedded in-memory broker unless Twyla__Amqp__Uri names RabbitMQ. Exits by itself with a
-// summary; `-- --serve` keeps both services running until Ctrl+C.
+// summary; `-- --serve` keeps both services running until Ctrl+C; `-- --telemetry` exports traces and metrics to
+// the console and adds a summary read from the metrics (Telemetry.fs).
 open System
 open System.Collections.Concurrent
 open System.Text.Json.Nodes
@@ -61,6 +62,7 @@ let startNavitaire () = task {
 
 let run (args: string array) = task {
     let serve = args |> Array.contains "--serve"
+    let telemetry = Telemetry.SampleTelemetry.FromArgs args
     let! api = startNavitaire ()
     let apiAddress = api.Urls |> Seq.head
 
@@ -70,6 +72,7 @@ let run (args: string array) = task {
     // The transport, chosen explicitly (outside Development, Twyla does not fall back to in-memory by itself).
     builder.Configuration["Twyla:Transport"] <- (if isNull builder.Configuration["Twyla:Amqp:Uri"] then "InMemory" else "RabbitMq")
     builder.Configuration["Twyla:Rpc:Services:navitaire-api"] <- apiAddress
+    telemetry |> Option.iter (fun t -> t.AddTo builder.Services)
     configure builder
     use host = builder.Build()
     do! host.StartAsync()
@@ -120,6 +123,7 @@ let run (args: string array) = task {
     else
         do! host.StopAsync() // drains the listeners: in-flight events finish and are acked
     do! api.StopAsync()
+    let measured = telemetry |> Option.map (fun t -> t.Summarize host.Services) // after the drain: every handler has finished
 
     printfn ""
     printfn "Summary"
@@ -140,6 +144,7 @@ let run (args: string array) = task {
                 | _ -> []
         printfn "    %s/%s on '%s': versions %s, requires %s" group.Service group.Group group.Pattern (String.Join(", ", group.Versions)) (String.Join(", ", required))
     printfn "  checked:      refused before sending: %s" refused
+    measured |> Option.iter (printfn "%s")
     return if finished && contracts.IsSome then 0 else 1 }
 
 [<EntryPoint>]

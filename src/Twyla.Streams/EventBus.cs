@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Akka;
 using Akka.Streams.Dsl;
 using Twyla.Streams.Contracts;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
 using Twyla.Streams.Transport;
@@ -371,18 +373,44 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(outgoing);
         ArgumentNullException.ThrowIfNull(settings);
         cancellationToken.ThrowIfCancellationRequested();
-        var envelope = EnvelopeFactory.Create(outgoing, Settings);
+        var envelope = EnvelopeFactory.Create(outgoing, Settings, _transport.Messaging, out var span);
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            if (settings.CheckContracts)
+            {
+                await _contractGuard.CheckAsync(outgoing.Name, outgoing.Payload, cancellationToken).ConfigureAwait(false);
+            }
+
+            _contracts.NoteProduced(outgoing.Name, outgoing.Version);
+            await PublishAsync(envelope, settings, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            var outcome = ex switch
+            {
+                OperationCanceledException => EmitTelemetry.Cancelled,
+                EmitException { InnerException: OperationCanceledException } => EmitTelemetry.TimedOut,
+                _ => EmitTelemetry.Classify(ex),
+            };
+            EmitTelemetry.Record(_transport.Messaging, envelope.Metadata, start, outcome);
+            EventTracing.EndPublish(span, outcome, ex.Message);
+            throw;
+        }
+
+        EmitTelemetry.Record(_transport.Messaging, envelope.Metadata, start, EmitTelemetry.Confirmed);
+        EventTracing.EndPublish(span, EmitTelemetry.Confirmed, null);
+        return envelope.Metadata;
+    }
+
+    /// <summary>Publishes <paramref name="envelope"/> on the shared publisher and waits for the broker's confirm; the failures of <c>EmitAsync</c>.</summary>
+    private async Task PublishAsync(EventEnvelope envelope, EmitSettings settings, CancellationToken cancellationToken)
+    {
         if (Volatile.Read(ref _disposed) != 0)
         {
             throw new EmitException($"{What(envelope)} was not emitted: the event bus was disposed.", new ObjectDisposedException(nameof(EventBus)));
         }
 
-        if (settings.CheckContracts)
-        {
-            await _contractGuard.CheckAsync(outgoing.Name, outgoing.Payload, cancellationToken).ConfigureAwait(false);
-        }
-
-        _contracts.NoteProduced(outgoing.Name, outgoing.Version);
         var timeout = _transport.ConfirmTimeoutWithin(settings.ConfirmTimeout); // opening the publisher included
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -432,8 +460,6 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             await _sharedPublisher.ForgetIfDeadAsync(publisher).ConfigureAwait(false);
             throw new EmitException($"{What(envelope)} was not emitted: {ex.Message}", ex);
         }
-
-        return envelope.Metadata;
     }
 
     /// <summary>

@@ -91,6 +91,8 @@ internal static class EventsBenchmark
         string NextName() => $"bench-{run}.round-{++round}";
 
         Task<RoundResult> Ours(int count) => WithCpu(() => OursRound.RunAsync(bus, materializer, broker, NextName(), "ours", count, options));
+        Task<RoundResult> OursTelemetry(int count) =>
+            WithCpu(() => TelemetrySide.RunAsync(() => OursRound.RunAsync(bus, materializer, broker, NextName(), "ours", count, options)));
         Task<RoundResult> Raw(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw", count, options, RawRound.Variant.Plain));
         Task<RoundResult> RawLimiter(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-limiter", count, options, RawRound.Variant.Limiter));
         Task<RoundResult> RawCloudEvents(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-ce", count, options, RawRound.Variant.CloudEvents));
@@ -119,16 +121,25 @@ internal static class EventsBenchmark
         {
             Report("warm-up ours", await Ours(options.Warmup));
             Report("warm-up raw", await Raw(options.Warmup));
+            if (options.Telemetry)
+            {
+                Report("warm-up ours+telemetry", await OursTelemetry(options.Warmup));
+            }
         }
 
         var ours = new List<double>();
         var raw = new List<double>();
         var rawLimiter = new List<double>();
         var rawCloudEvents = new List<double>();
+        var oursTelemetry = new List<double>();
         for (var i = 1; i <= options.Rounds; i++)
         {
             ours.Add(Report($"round {i} ours", await Ours(options.Count)));
             raw.Add(Report($"round {i} raw", await Raw(options.Count)));
+            if (options.Telemetry)
+            {
+                oursTelemetry.Add(Report($"round {i} ours+telemetry", await OursTelemetry(options.Count)));
+            }
             if (options.RawLimiter)
             {
                 rawLimiter.Add(Report($"round {i} raw-limiter", await RawLimiter(options.Count)));
@@ -184,6 +195,12 @@ internal static class EventsBenchmark
         {
             figures.Add(("events_raw_limiter_per_sec", F0(Median(rawLimiter))));
             figures.Add(("events_raw_limiter_ratio_vs_raw", F2(Median(rawLimiter) / Median(raw))));
+        }
+
+        if (options.Telemetry)
+        {
+            figures.Add(("events_ours_telemetry_per_sec", F0(Median(oursTelemetry))));
+            figures.Add(("events_telemetry_ratio_vs_ours", F2(Median(oursTelemetry) / Median(ours))));
         }
 
         if (options.RawCloudEvents)

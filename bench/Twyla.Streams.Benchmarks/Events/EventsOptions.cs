@@ -17,6 +17,7 @@ internal sealed class EventsOptions
         "  --raw-cloudevents    also measure the raw client sending our exact wire format (CloudEvents headers)\n" +
         "  --raw-wire-parts     also measure the raw client sending parts of it: only our headers, only our native\n" +
         "                       properties, and a plain message whose body is padded to our message's size\n" +
+        "  --telemetry          also measure ours with tracing and metrics on, exported to the in-memory exporter\n" +
         "  --split              also measure emit only and consume only (a filled queue), ours and raw\n" +
         "  --only ours|raw      profiling aid: run rounds of one side only and print no figures\n" +
         "  --no-throughput      skip the throughput rounds\n" +
@@ -40,6 +41,8 @@ internal sealed class EventsOptions
     public bool RawLimiter { get; private set; }
 
     public bool Split { get; private set; }
+
+    public bool Telemetry { get; private set; }
 
     public bool Help { get; private set; }
 
@@ -87,6 +90,7 @@ internal sealed class EventsOptions
                 case "--raw-limiter": o.RawLimiter = true; break;
                 case "--help" or "-h": o.Help = true; break;
                 case "--split": o.Split = true; break;
+                case "--telemetry": o.Telemetry = true; break;
                 case "--raw-cloudevents": o.RawCloudEvents = true; break;
                 case "--raw-wire-parts": o.RawWireParts = true; break;
                 case "--only":

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Twyla.Streams.Transport.RabbitMq;
+using Twyla.Streams.Hosting.Diagnostics;
 
 namespace Twyla.Streams.Hosting.Configuration;
 
@@ -27,23 +28,18 @@ internal static class TwylaEventBusFactory
             case TwylaTransport.RabbitMq:
             {
                 var rabbit = RabbitSettings(options);
-                logger.LogInformation(
-                    "Twyla event bus for service {ServiceName} on RabbitMQ {Broker}, exchange {Exchange}",
-                    settings.ServiceName, rabbit.ToString(), rabbit.Exchange);
+                logger.BusOnRabbitMq(settings.ServiceName, rabbit.ToString(), rabbit.Exchange);
                 return EventBus.RabbitMq(rabbit, settings);
             }
 
             default:
                 if (options.Transport is null)
                 {
-                    logger.LogWarning(
-                        "Twyla event bus for service {ServiceName}: no transport configured (Twyla:Transport, Twyla:Amqp:Uri or TWYLA_AMQP_HOST), " +
-                        "using the in-memory transport in the Development environment; events live in this process only",
-                        settings.ServiceName);
+                    logger.BusInMemoryByDefault(settings.ServiceName);
                 }
                 else
                 {
-                    logger.LogInformation("Twyla event bus for service {ServiceName} on the in-memory transport", settings.ServiceName);
+                    logger.BusInMemory(settings.ServiceName);
                 }
 
                 return EventBus.InMemory(settings);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Twyla.Streams.Hosting.Diagnostics;
 using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Hosting.Listeners;
@@ -46,6 +47,16 @@ internal sealed class HostedListener
 
     public ListenerState State => _state;
 
+    /// <summary>Moves to <paramref name="state"/> and counts the change (a state entered again is not a change).</summary>
+    private void SetState(ListenerState state)
+    {
+        if (_state != state)
+        {
+            _state = state;
+            ListenerStateTelemetry.Changed(Pattern, Group, state);
+        }
+    }
+
     /// <summary>How many times the graph was restarted after a failure.</summary>
     public int Restarts => Volatile.Read(ref _restarts);
 
@@ -57,7 +68,7 @@ internal sealed class HostedListener
         {
             if (_stopping)
             {
-                _state = ListenerState.Stopped;
+                SetState(ListenerState.Stopped);
                 return;
             }
 
@@ -84,7 +95,7 @@ internal sealed class HostedListener
                 control = _control;
                 if (control is null && _state != ListenerState.Stopped)
                 {
-                    _state = ListenerState.Draining; // nothing runs that could take another event
+                    SetState(ListenerState.Draining); // nothing runs that could take another event
                 }
             }
         }
@@ -101,19 +112,19 @@ internal sealed class HostedListener
             {
                 if (_state == ListenerState.Running)
                 {
-                    _state = ListenerState.Draining;
+                    SetState(ListenerState.Draining);
                 }
             }
         }
 
         if (await Task.WhenAny(_loop, bound).ConfigureAwait(false) == bound)
         {
-            _logger.LogWarning("Twyla listener {Pattern} (group {Group}) did not stop within its drain timeout; shutting it down", Pattern, Group);
+            _logger.DrainTimedOut(Pattern, Group);
             ShutdownNow();
         }
         else
         {
-            _state = ListenerState.Stopped; // also when it never started
+            SetState(ListenerState.Stopped); // also when it never started
         }
     }
 
@@ -151,7 +162,7 @@ internal sealed class HostedListener
                     stopping = _stopping;
                     if (!stopping)
                     {
-                        _state = ListenerState.Running;
+                        SetState(ListenerState.Running);
                     }
                 }
 
@@ -179,8 +190,9 @@ internal sealed class HostedListener
                     // "restarting" with the previous count or failure.
                     _control = null;
                     Interlocked.Increment(ref _restarts);
+                    ListenerStateTelemetry.Restarted(Pattern, Group);
                     Volatile.Write(ref _lastFailure, failure);
-                    _state = ListenerState.Restarting;
+                    SetState(ListenerState.Restarting);
                 }
             }
 
@@ -188,7 +200,7 @@ internal sealed class HostedListener
             {
                 if (failure is not null)
                 {
-                    _logger.LogWarning(failure, "Twyla listener {Pattern} (group {Group}) failed while draining: {Reason}", Pattern, Group, failure.Message);
+                    _logger.FailedWhileDraining(failure, Pattern, Group, failure.Message);
                 }
 
                 if (control is not null)
@@ -216,10 +228,7 @@ internal sealed class HostedListener
             }
 
             var delay = Twyla.Streams.Backoff.Delay(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow++);
-            _logger.LogError(
-                failure,
-                "Twyla listener {Pattern} (group {Group}) failed: {Reason}; restart {Restart} in {Delay}",
-                Pattern, Group, failure?.Message, Restarts, delay);
+            _logger.ListenerFailed(failure, Pattern, Group, failure?.Message, Restarts, delay);
             try
             {
                 await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
@@ -230,8 +239,8 @@ internal sealed class HostedListener
             }
         }
 
-        _state = ListenerState.Stopped;
-        _logger.LogInformation("Twyla listener {Pattern} (group {Group}) stopped", Pattern, Group);
+        SetState(ListenerState.Stopped);
+        _logger.ListenerStopped(Pattern, Group);
     }
 
     /// <summary>Waits for the incarnation to end; returns why it must restart, or null when it ended by a drain.</summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Twyla.Streams.Events;
+using Twyla.Streams.Hosting.Diagnostics;
 
 namespace Twyla.Streams.Hosting.Listeners;
 
@@ -92,16 +93,12 @@ internal sealed class TwylaListeners
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            _logger.LogWarning(
-                ex, "Could not declare the queue of Twyla listener {Pattern} (group {Group}) at start-up; the listener retries with backoff",
-                definition.Pattern, definition.Group);
+            _logger.DeclareFailed(ex, definition.Pattern, definition.Group);
         }
 
         await materializer.ConfigureAwait(false);
         listener.Start();
-        _logger.LogInformation(
-            "Twyla listener {Pattern} (group {Group}) started on {Transport}: parallelism {Parallelism}, prefetch {Prefetch}",
-            definition.Pattern, definition.Group, bus.TransportDescription, settings.Ack.Parallelism, settings.Listen.Prefetch);
+        _logger.ListenerStarted(definition.Pattern, definition.Group, bus.TransportDescription, settings.Ack.Parallelism, settings.Listen.Prefetch);
     }
 
     /// <summary>Drains every listener in parallel; runs once, later calls return the same task.</summary>
@@ -119,13 +116,13 @@ internal sealed class TwylaListeners
         var listeners = Listeners;
         if (listeners.Count > 0)
         {
-            _logger.LogInformation("Draining {Count} Twyla listener(s)", listeners.Count);
+            _logger.Draining(listeners.Count);
         }
 
         await Task.WhenAll(listeners.Select(l => l.DrainAsync(abort))).ConfigureAwait(false);
         if (listeners.Count > 0)
         {
-            _logger.LogInformation("Twyla listeners drained");
+            _logger.Drained();
         }
     }
 
@@ -137,15 +134,11 @@ internal sealed class TwylaListeners
             switch (handled.Settlement)
             {
                 case SettleKind.Reject:
-                    logger.LogWarning(
-                        "Handler of {Pattern} (group {Group}) failed on event {EventId} ({EventName}), delivery {Delivery}; it will be tried again: {Reason}",
-                        definition.Pattern, definition.Group, handled.Metadata.Id, handled.Metadata.Name, handled.DeliveryCount, handled.Reason);
+                    logger.HandlerFailed(definition.Pattern, definition.Group, handled.Metadata.Id, handled.Metadata.Name, handled.DeliveryCount, handled.Reason);
                     break;
                 case SettleKind.Drop:
                     // Also a drop the handler made itself (DropAsync): every dead letter shows in the logs.
-                    logger.LogError(
-                        "Event {EventId} ({EventName}) of listener {Pattern} (group {Group}) was dead-lettered on delivery {Delivery}: {Reason}",
-                        handled.Metadata.Id, handled.Metadata.Name, definition.Pattern, definition.Group, handled.DeliveryCount, handled.Reason);
+                    logger.DeadLettered(handled.Metadata.Id, handled.Metadata.Name, definition.Pattern, definition.Group, handled.DeliveryCount, handled.Reason);
                     break;
             }
         });

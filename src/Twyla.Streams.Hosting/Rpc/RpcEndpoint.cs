@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Twyla.Streams.Hosting.Diagnostics;
 using Twyla.Streams.Rpc;
 
 namespace Twyla.Streams.Hosting.Rpc;
@@ -39,6 +40,23 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
 
     public async Task HandleAsync(HttpContext http)
     {
+        var start = Stopwatch.GetTimestamp();
+        var headers = http.Request.Headers;
+        using var activity = RpcServerTelemetry.Start(_procedure, headers[RpcHeaders.TraceParent].ToString(), headers[RpcHeaders.TraceState].ToString());
+        string? failureCode = RpcFailureCodes.InternalError;
+        try
+        {
+            failureCode = await ServeAsync(http, activity).ConfigureAwait(false);
+        }
+        finally
+        {
+            RpcServerTelemetry.Served(activity, _procedure, start, failureCode);
+        }
+    }
+
+    /// <summary>Serves one call; the failure code it answered with, or <c>null</c> for a response.</summary>
+    private async Task<string?> ServeAsync(HttpContext http, Activity? activity)
+    {
         var headers = http.Request.Headers;
         var correlationId = headers[RpcHeaders.CorrelationId].ToString();
         if (!RpcCallSettings.IsValidCorrelationId(correlationId))
@@ -47,6 +65,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         }
 
         http.Response.Headers[RpcHeaders.CorrelationId] = correlationId;
+        activity?.SetTag("twyla.correlation_id", correlationId);
         if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
         {
             http.Response.Headers[RpcHeaders.TraceParent] = current.Id;
@@ -64,7 +83,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         if (http.Request.ContentLength > limit)
         {
             await TooLargeAsync(http, limit, correlationId).ConfigureAwait(false);
-            return;
+            return RpcFailureCodes.PayloadTooLarge;
         }
 
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
@@ -87,17 +106,17 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         {
             await RpcProblem.WriteAsync(
                 http, StatusCodes.Status400BadRequest, RpcFailureCodes.InvalidRequest, Describe(e), correlationId, MemberOf(e)).ConfigureAwait(false);
-            return;
+            return RpcFailureCodes.InvalidRequest;
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             await TooLargeAsync(http, limit, correlationId).ConfigureAwait(false);
-            return;
+            return RpcFailureCodes.PayloadTooLarge;
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
             await GaveUpAsync(http, correlationId).ConfigureAwait(false);
-            return;
+            return RpcFailureCodes.DeadlineExceeded;
         }
 
         if (request is null)
@@ -105,37 +124,40 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
             await RpcProblem.WriteAsync(
                 http, StatusCodes.Status400BadRequest, RpcFailureCodes.InvalidRequest, "The request body must be a JSON value, not null.", correlationId)
                 .ConfigureAwait(false);
-            return;
+            return RpcFailureCodes.InvalidRequest;
         }
 
         RpcContext.Current = new RpcContext(_procedure, correlationId, deadline, headers[RpcHeaders.TraceParent].ToString());
         TResponse response;
         try
         {
-            response = await _handler(request, cts.Token).ConfigureAwait(false);
+            using (_logger.BeginScope(new RpcLogScope(_procedure, correlationId)))
+            {
+                response = await _handler(request, cts.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
             await GaveUpAsync(http, correlationId).ConfigureAwait(false);
-            return;
+            return RpcFailureCodes.DeadlineExceeded;
         }
         catch (RpcException e)
         {
             await RpcProblem.WriteAsync(http, e.Status, e.Code, e.Message, correlationId).ConfigureAwait(false);
-            return;
+            return e.Code;
         }
 #pragma warning disable CA1031 // any handler exception becomes a 500 problem without its stack trace
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _logger.LogError(e, "Procedure {Procedure} failed (correlation id {CorrelationId})", _procedure, correlationId);
+            _logger.ProcedureFailed(e, _procedure, correlationId);
             await RpcProblem.WriteAsync(
                 http,
                 StatusCodes.Status500InternalServerError,
                 RpcFailureCodes.InternalError,
                 $"The procedure '{_procedure}' failed; the server logged the error with correlation id {correlationId}.",
                 correlationId).ConfigureAwait(false);
-            return;
+            return RpcFailureCodes.InternalError;
         }
         finally
         {
@@ -144,15 +166,16 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
 
         if (response is null)
         {
-            _logger.LogError("Procedure {Procedure} returned null (correlation id {CorrelationId})", _procedure, correlationId);
+            _logger.ProcedureReturnedNull(_procedure, correlationId);
             await RpcProblem.WriteAsync(
                 http, StatusCodes.Status500InternalServerError, RpcFailureCodes.InternalError, $"The procedure '{_procedure}' returned no response.", correlationId)
                 .ConfigureAwait(false);
-            return;
+            return RpcFailureCodes.InternalError;
         }
 
         http.Response.StatusCode = StatusCodes.Status200OK;
         await http.Response.WriteAsJsonAsync(response, _responseType, "application/json; charset=utf-8", http.RequestAborted).ConfigureAwait(false);
+        return null;
     }
 
     private static Task TooLargeAsync(HttpContext http, long limit, string correlationId) =>

@@ -7,6 +7,7 @@ using Akka.Streams.Dsl;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams.Rpc;
+using Twyla.Streams.Hosting.Diagnostics;
 
 namespace Twyla.Streams.Hosting.Rpc;
 
@@ -166,9 +167,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
             }
             else
             {
-                _owner._logger?.LogDebug(
-                    "The flow serving {Procedure} answered a request whose caller no longer waits (answered already, or gave up); the answer is discarded",
-                    _owner._procedure);
+                _owner._logger?.FlowAnswerDiscarded(_owner._procedure);
             }
         }
 
@@ -179,7 +178,7 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
             var error = new InvalidOperationException($"The flow serving '{_owner._procedure}' stopped before answering.", cause);
             if (cause is not null)
             {
-                _owner._logger?.LogError(cause, "The flow serving {Procedure} failed; the next request restarts it", _owner._procedure);
+                _owner._logger?.FlowFailed(cause, _owner._procedure);
             }
 
             // Every request that entered this run and has no answer yet: in the channel, inside the flow's

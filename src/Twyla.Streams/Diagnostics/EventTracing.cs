@@ -7,7 +7,8 @@ namespace Twyla.Streams.Diagnostics;
 /// W3C trace context for events: an emit publishes as a child of <see cref="Activity.Current"/> (a
 /// <c>{name} publish</c> producer activity when someone listens to <see cref="ActivitySourceName"/>), and ack on
 /// completion runs each handler in a <c>{name} process</c> consumer activity whose parent is the event's
-/// <c>traceparent</c>, so events emitted and procedures called by the handler continue the same trace.
+/// <c>traceparent</c>, so events emitted and procedures called by the handler continue the same trace. Both carry the
+/// attributes of OpenTelemetry's messaging conventions; the consumer span also tells how its event was settled.
 /// Register the source with OpenTelemetry (<c>AddSource(EventTracing.ActivitySourceName)</c>) to export it.
 /// </summary>
 public static class EventTracing
@@ -17,20 +18,122 @@ public static class EventTracing
 
     internal static ActivitySource Source { get; } = new(ActivitySourceName);
 
-    internal static Activity? StartPublish(string eventName) =>
-        Source.HasListeners() ? Source.StartActivity($"{eventName} publish", ActivityKind.Producer) : null; // no name built per emit when nobody listens
+    /// <summary>A producer span for the emit of <paramref name="metadata"/>, or <c>null</c> when nobody listens.</summary>
+    internal static Activity? StartPublish(EventMetadata metadata, MessagingTarget target, int bodySize)
+    {
+        if (!Source.HasListeners())
+        {
+            return null; // no name built per emit when nobody listens
+        }
 
-    internal static Activity? StartProcess(EventMetadata metadata, string? traceParent, string? traceState)
+        var activity = Source.StartActivity($"{metadata.Name} publish", ActivityKind.Producer);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(TelemetryTags.MessagingSystem, target.System);
+            activity.SetTag(TelemetryTags.OperationType, "send");
+            activity.SetTag(TelemetryTags.OperationName, "publish");
+            activity.SetTag(TelemetryTags.Destination, target.Destination);
+            activity.SetTag(TelemetryTags.RoutingKey, metadata.Name);
+            activity.SetTag(TelemetryTags.MessageId, metadata.Id);
+            activity.SetTag(TelemetryTags.ConversationId, metadata.CorrelationId);
+            activity.SetTag(TelemetryTags.CausationId, metadata.IsChainStart ? null : metadata.CausationId);
+            activity.SetTag(TelemetryTags.BodySize, bodySize);
+        }
+
+        return activity;
+    }
+
+    /// <summary>
+    /// Ends a publish span once the broker answered: <c>twyla.outcome</c>, and <c>error.type</c> with an Error status
+    /// when the emit was not confirmed. <see cref="Activity.Current"/> stays what it is unless it was this span.
+    /// </summary>
+    internal static void EndPublish(Activity? activity, string outcome, string? message)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag(TelemetryTags.Outcome, outcome);
+        if (outcome != EmitTelemetry.Confirmed)
+        {
+            activity.SetTag(TelemetryTags.ErrorType, outcome);
+            activity.SetStatus(ActivityStatusCode.Error, message);
+        }
+
+        var current = Activity.Current;
+        activity.Dispose();
+        if (current != activity)
+        {
+            Activity.Current = current; // stopping sets the span's predecessor as current, wherever it ends
+        }
+    }
+
+    /// <summary>A consumer span for handling <paramref name="e"/>, a child of its <c>traceparent</c>; <c>null</c> when nobody listens.</summary>
+    internal static Activity? StartProcess<T>(Event<T> e, ListenerTelemetry? listener)
     {
         if (!Source.HasListeners())
         {
             return null;
         }
 
-        ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var parent);
+        var metadata = e.Metadata;
+        ActivityContext.TryParse(e.TraceParent, e.TraceState, isRemote: true, out var parent);
         var activity = Source.StartActivity($"{metadata.Name} process", ActivityKind.Consumer, parent);
-        activity?.SetTag("messaging.message.id", metadata.Id);
-        activity?.SetTag("messaging.message.conversation_id", metadata.CorrelationId);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(TelemetryTags.OperationType, "process");
+            activity.SetTag(TelemetryTags.OperationName, "process");
+            if (listener is not null)
+            {
+                activity.SetTag(TelemetryTags.MessagingSystem, listener.Target.System);
+                activity.SetTag(TelemetryTags.Destination, listener.Target.Destination);
+                activity.SetTag(TelemetryTags.ConsumerGroup, listener.Group);
+                activity.SetTag(TelemetryTags.Subscription, listener.Queue);
+            }
+
+            activity.SetTag(TelemetryTags.RoutingKey, metadata.Name);
+            activity.SetTag(TelemetryTags.MessageId, metadata.Id);
+            activity.SetTag(TelemetryTags.ConversationId, metadata.CorrelationId);
+            activity.SetTag(TelemetryTags.CausationId, metadata.IsChainStart ? null : metadata.CausationId);
+            activity.SetTag(TelemetryTags.DeliveryCount, e.DeliveryCount);
+        }
+
         return activity;
+    }
+
+    /// <summary>The handler failed: <c>error.type</c> is the exception's type, the status is Error.</summary>
+    internal static void HandlerFailed(Activity? activity, Exception failure)
+    {
+        activity?.SetTag(TelemetryTags.ErrorType, failure.GetType().FullName);
+        activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
+    }
+
+    /// <summary>
+    /// Tells on the consumer span how its event was settled: <c>twyla.settlement</c> (<c>ack</c>, <c>retry</c>,
+    /// <c>dead_letter</c>) and, for a retry or a dead letter, an event of that name with the reason.
+    /// </summary>
+    internal static void Settled(Activity? activity, SettleKind kind, string reason, string? reasonClass)
+    {
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+
+        var settlement = ListenerTelemetry.SettlementName(kind);
+        activity.SetTag(TelemetryTags.Settlement, settlement);
+        if (kind == SettleKind.Ack)
+        {
+            return;
+        }
+
+        var tags = new ActivityTagsCollection { { "twyla.reason", reason } };
+        if (kind == SettleKind.Drop)
+        {
+            activity.SetTag(TelemetryTags.DeadLetterReason, reasonClass ?? ListenerTelemetry.DroppedByHandler);
+            tags.Add(TelemetryTags.DeadLetterReason, reasonClass ?? ListenerTelemetry.DroppedByHandler);
+        }
+
+        activity.AddEvent(new ActivityEvent(settlement, tags: tags));
     }
 }

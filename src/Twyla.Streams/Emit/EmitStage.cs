@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Streams;
 using Akka.Streams.Stage;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Events;
 using Twyla.Streams.Transport;
 
@@ -35,11 +36,17 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
 
     protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
 
-    private sealed class Pending(EventEnvelope envelope, long started)
+    private sealed class Pending(EventEnvelope envelope, long started, Activity? span)
     {
         public EventEnvelope Envelope { get; } = envelope;
 
         public long Started { get; } = started;
+
+        /// <summary>The publish span, ended with the broker's answer.</summary>
+        public Activity? Span { get; } = span;
+
+        /// <summary>Whether its outcome was recorded (once per emit).</summary>
+        public bool Answered { get; set; }
 
         public bool Done { get; set; }
     }
@@ -85,6 +92,11 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
 
         public override void PostStop()
         {
+            foreach (var entry in _pending)
+            {
+                Answered(entry, EmitTelemetry.Failed, "the emit stage stopped before the broker answered");
+            }
+
             _cts.Cancel();
             if (_session is { } session)
             {
@@ -107,8 +119,13 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         public void OnPush()
         {
             var outgoing = Grab(_stage.In);
-            var envelope = EnvelopeFactory.Create(outgoing, _stage._busSettings);
-            var entry = new Pending(envelope, Stopwatch.GetTimestamp());
+            var previous = Activity.Current;
+            var envelope = EnvelopeFactory.Create(outgoing, _stage._busSettings, _stage._transport.Messaging, out var span);
+            if (span is not null)
+            {
+                Activity.Current = previous; // the span ends with the confirm; the stage's thread does not stay inside it
+            }
+            var entry = new Pending(envelope, Stopwatch.GetTimestamp(), span);
             _pending.Enqueue(entry);
             Task publish;
             try
@@ -164,6 +181,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
                 if (Stopwatch.GetElapsedTime(entry.Started) > _confirmTimeout)
                 {
                     var meta = entry.Envelope.Metadata;
+                    Answered(entry, EmitTelemetry.TimedOut, "not confirmed within the confirm timeout");
                     FailStage(new EmitException(
                         $"Event {meta.Id} ({meta.Name}) was not confirmed by the broker within {_confirmTimeout}; it may or may not have been delivered."));
                 }
@@ -178,6 +196,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             if (error is not null)
             {
                 var meta = entry.Envelope.Metadata;
+                Answered(entry, error is OperationCanceledException ? EmitTelemetry.Failed : EmitTelemetry.Classify(error), error.Message);
                 FailStage(error switch
                 {
                     EmitException emit => emit, // the transport's message already names the event
@@ -189,7 +208,21 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             }
 
             entry.Done = true;
+            Answered(entry, EmitTelemetry.Confirmed, null);
             PushDone();
+        }
+
+        /// <summary>Records the emit's outcome and ends its publish span.</summary>
+        private void Answered(Pending entry, string outcome, string? message)
+        {
+            if (entry.Answered)
+            {
+                return;
+            }
+
+            entry.Answered = true;
+            EmitTelemetry.Record(_stage._transport.Messaging, entry.Envelope.Metadata, entry.Started, outcome);
+            EventTracing.EndPublish(entry.Span, outcome, message);
         }
 
         private void PushDone()

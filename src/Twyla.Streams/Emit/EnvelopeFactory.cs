@@ -9,7 +9,14 @@ namespace Twyla.Streams.Emit;
 /// <summary>Gives an outgoing event its id, time, chain and source, and serializes its payload.</summary>
 internal static class EnvelopeFactory
 {
-    public static EventEnvelope Create<T>(OutgoingEvent<T> outgoing, EventBusSettings settings)
+    /// <summary>The envelope of <paramref name="outgoing"/>, in the trace of <see cref="Activity.Current"/>, without a span of its own.</summary>
+    public static EventEnvelope Create<T>(OutgoingEvent<T> outgoing, EventBusSettings settings) => Create(outgoing, settings, target: null, out _);
+
+    /// <summary>
+    /// The envelope of <paramref name="outgoing"/>, and its <c>publish</c> span (<c>null</c> when nobody listens), which
+    /// the caller ends when the broker answered (<see cref="EventTracing.EndPublish"/>).
+    /// </summary>
+    public static EventEnvelope Create<T>(OutgoingEvent<T> outgoing, EventBusSettings settings, MessagingTarget? target, out Activity? publish)
     {
         var id = EventIds.NewId();
         var metadata = new EventMetadata(
@@ -30,9 +37,8 @@ internal static class EnvelopeFactory
             throw new EmitException($"The payload of event {id} ({outgoing.Name}) could not be serialized: {ex.Message}", ex);
         }
 
-        // A producer activity when someone listens (it ends at once: the span marks the emit, the confirm is the stage's).
-        using var publish = EventTracing.StartPublish(outgoing.Name);
-        publish?.SetTag("messaging.message.id", id);
+        // A producer span when someone listens: a child of the caller's, and the parent of the handlers' spans.
+        publish = target is null ? null : EventTracing.StartPublish(metadata, target, data.Length);
         var activity = publish ?? Activity.Current;
         string? traceParent = null;
         string? traceState = null;

@@ -104,8 +104,19 @@ public static class AckOnCompletion
 
     private static async Task<HandledEvent> HandleAsync<T>(Event<T> e, Func<Event<T>, Task> handler, int maxDeliveries)
     {
+        var telemetry = e.Telemetry;
+        using var activity = EventTracing.StartProcess(e, telemetry);
+        var handled = await HandleInSpanAsync(e, handler, maxDeliveries, telemetry, activity).ConfigureAwait(false);
+        EventTracing.Settled(activity, handled.Event.Settlement, handled.Event.Reason, handled.ReasonClass);
+        return handled.Event;
+    }
+
+    private static async Task<(HandledEvent Event, string? ReasonClass)> HandleInSpanAsync<T>(
+        Event<T> e, Func<Event<T>, Task> handler, int maxDeliveries, ListenerTelemetry? telemetry, Activity? activity)
+    {
         Exception? failure = null;
-        using (var activity = EventTracing.StartProcess(e.Metadata, e.TraceParent, e.TraceState))
+        var start = Stopwatch.GetTimestamp();
+        using (telemetry?.Logger.BeginScope(new EventLogScope(e.Metadata, e.DeliveryCount)))
         {
             try
             {
@@ -117,33 +128,34 @@ public static class AckOnCompletion
 #pragma warning restore CA1031
             {
                 failure = ex;
-                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                EventTracing.HandlerFailed(activity, ex);
             }
         }
 
+        telemetry?.Processed(e.Metadata, start, failure);
         if (e.IsSettled)
         {
             // The handler settled the event itself (a drop, a reject, an ack): report what it did, not an ack.
             await e.AckAsync().ConfigureAwait(false); // a no-op that awaits the handler's own settlement
             var (kind, byHandler) = e.SettledAs!.Value;
-            return new HandledEvent(e.Metadata, kind, kind == SettleKind.Ack ? string.Empty : byHandler ?? string.Empty, e.DeliveryCount);
+            return (new HandledEvent(e.Metadata, kind, kind == SettleKind.Ack ? string.Empty : byHandler ?? string.Empty, e.DeliveryCount), ListenerTelemetry.DroppedByHandler);
         }
 
         if (failure is null)
         {
             await e.AckAsync().ConfigureAwait(false);
-            return new HandledEvent(e.Metadata, SettleKind.Ack, string.Empty, e.DeliveryCount);
+            return (new HandledEvent(e.Metadata, SettleKind.Ack, string.Empty, e.DeliveryCount), null);
         }
 
-        var reason = $"{failure.GetType().Name}: {failure.Message}";
+        var failed = $"{failure.GetType().Name}: {failure.Message}";
         if (e.DeliveryCount >= maxDeliveries)
         {
-            var dropReason = $"handler failed on delivery {e.DeliveryCount} of {maxDeliveries}: {reason}";
-            await e.DropAsync(dropReason).ConfigureAwait(false);
-            return new HandledEvent(e.Metadata, SettleKind.Drop, dropReason, e.DeliveryCount);
+            var dropReason = $"handler failed on delivery {e.DeliveryCount} of {maxDeliveries}: {failed}";
+            await e.DropByLibraryAsync(dropReason, ListenerTelemetry.HandlerFailed).ConfigureAwait(false);
+            return (new HandledEvent(e.Metadata, SettleKind.Drop, dropReason, e.DeliveryCount), ListenerTelemetry.HandlerFailed);
         }
 
-        await e.RejectAsync(reason).ConfigureAwait(false);
-        return new HandledEvent(e.Metadata, SettleKind.Reject, reason, e.DeliveryCount);
+        await e.RejectAsync(failed).ConfigureAwait(false);
+        return (new HandledEvent(e.Metadata, SettleKind.Reject, failed, e.DeliveryCount), null);
     }
 }

@@ -74,14 +74,14 @@ public sealed class Event<T>
     /// crash before that means the event is delivered again); fails with <see cref="EventSettlementException"/> if the
     /// listener stopped.
     /// </returns>
-    public Task AckAsync() => Settle(SettleKind.Ack, null);
+    public Task AckAsync() => Settle(SettleKind.Ack, null, null);
 
     /// <summary>
     /// Try again: the event goes back to its queue after the listener's retry delay for this delivery
     /// (<see cref="ListenSettings.RetryDelays"/>), with its delivery count and the redelivered flag set.
     /// </summary>
     /// <returns>Completes when the broker holds the event for its retry; fails with <see cref="EventSettlementException"/> if the listener stopped.</returns>
-    public Task RejectAsync() => Settle(SettleKind.Reject, "rejected");
+    public Task RejectAsync() => Settle(SettleKind.Reject, "rejected", null);
 
     /// <summary>
     /// Try again, with the reason it failed: the event goes back to its queue after the listener's retry delay for
@@ -96,7 +96,7 @@ public sealed class Event<T>
             throw new ArgumentException("A reject with a reason needs a non-empty reason; use RejectAsync() for none.", nameof(reason));
         }
 
-        return Settle(SettleKind.Reject, reason);
+        return Settle(SettleKind.Reject, reason, null);
     }
 
     /// <summary>Give up: the event goes to the listener's dead-letter queue with <paramref name="reason"/>. Never silently discarded.</summary>
@@ -109,8 +109,11 @@ public sealed class Event<T>
             throw new ArgumentException("A drop needs a reason (non-empty) for whoever reads the dead-letter queue.", nameof(reason));
         }
 
-        return Settle(SettleKind.Drop, reason);
+        return Settle(SettleKind.Drop, reason, Diagnostics.ListenerTelemetry.DroppedByHandler);
     }
+
+    /// <summary>A drop by the library, with the low-cardinality class of its reason for the metrics.</summary>
+    internal Task DropByLibraryAsync(string reason, string reasonClass) => Settle(SettleKind.Drop, reason, reasonClass);
 
     /// <summary>
     /// An event to emit in response to this one: it carries this event's correlation id on and has this
@@ -123,13 +126,16 @@ public sealed class Event<T>
     public OutgoingEvent<TOut> Derive<TOut>(string name, TOut payload) =>
         OutgoingEvent.Create(name, payload).CausedBy(Metadata);
 
+    /// <summary>The metrics of the listener that handed the event out, or <c>null</c>.</summary>
+    internal Diagnostics.ListenerTelemetry? Telemetry => _settler.Telemetry;
+
     /// <summary>How the event was settled first (by whom ever settled it), or <c>null</c> while it is not.</summary>
     internal (SettleKind Kind, string? Reason)? SettledAs => Volatile.Read(ref _settlement) is { } s ? (s.Kind, s.Reason) : null;
 
     /// <inheritdoc />
     public override string ToString() => $"Event({Metadata.Name}, id {Metadata.Id}, delivery {DeliveryCount})";
 
-    private Task Settle(SettleKind kind, string? reason)
+    private Task Settle(SettleKind kind, string? reason, string? reasonClass)
     {
         if (Volatile.Read(ref _settlement) is { } existing)
         {
@@ -142,6 +148,7 @@ public sealed class Event<T>
             return first.Done.Task;
         }
 
+        _settler.Telemetry?.Settled(Metadata, kind, reasonClass);
         _ = RunAsync(mine.Done, kind, reason);
         return mine.Done.Task;
     }

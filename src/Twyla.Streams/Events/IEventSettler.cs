@@ -9,4 +9,7 @@ internal interface IEventSettler
     /// <see cref="EventSettlementException"/> when the listener has stopped.
     /// </summary>
     Task SettleAsync(ulong tag, SettleKind kind, string? reason);
+
+    /// <summary>The metrics of the listener that handed the event out, or <c>null</c> when it keeps none.</summary>
+    Diagnostics.ListenerTelemetry? Telemetry => null;
 }

@@ -8,7 +8,7 @@ internal sealed record SettleRequest(ulong Tag, SettleKind Kind, string? Reason,
 /// the <see cref="AckInbox"/>, the caller's task is complete at once, and the stage is woken (<paramref name="wake"/>)
 /// once per burst to drain the inbox. Rejects, drops and every settlement once the inbox is closed go through the
 /// stage (<paramref name="throughStage"/>, which fails fast when the stage is gone) and complete when the stage
-/// answers the request. Plain code, no Akka.
+/// answers the request. Plain code, no Akka. <paramref name="telemetry"/> is the listener's, for the events' settlements.
 /// </summary>
 /// <remarks>
 /// A round trip through the stage per ack (<c>InvokeWithFeedback</c>, whose task continues on the thread pool) cost
@@ -16,8 +16,12 @@ internal sealed record SettleRequest(ulong Tag, SettleKind Kind, string? Reason,
 /// of a close may be recorded after the last batch went out: the broker then delivers the event again
 /// (at-least-once).
 /// </remarks>
-internal sealed class ListenSettler(AckInbox inbox, Action wake, Func<SettleRequest, Task> throughStage) : IEventSettler
+internal sealed class ListenSettler(AckInbox inbox, Action wake, Func<SettleRequest, Task> throughStage, Diagnostics.ListenerTelemetry? telemetry)
+    : IEventSettler
 {
+    /// <summary>The metrics of the listener whose events hold this settler.</summary>
+    public Diagnostics.ListenerTelemetry? Telemetry => telemetry;
+
     public Task SettleAsync(ulong tag, SettleKind kind, string? reason)
     {
         if (kind != SettleKind.Ack || !inbox.IsOpen)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Streams;
 using Akka.Streams.Stage;
 using Microsoft.Extensions.Logging;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Transport;
 
 namespace Twyla.Streams.Events;
@@ -53,6 +54,7 @@ internal sealed class ListenStage<T>(
         private readonly CancellationTokenSource _handlers = new();
         private readonly Action<TransportDelivery> _onDelivery;
         private readonly Action<Exception> _onFailure;
+        private readonly ListenerTelemetry _telemetry;
         private Exception? _failure;
 
         public Logic(ListenStage<T> stage, IEventTransport transport, ListenerTopology topology, ListenSettings settings, ILogger logger, ListenControl control)
@@ -60,7 +62,8 @@ internal sealed class ListenStage<T>(
         {
             (_transport, _topology, _settings, _logger, _control, _out) = (transport, topology, settings, logger, control, stage.Shape.Outlet);
             _ledger = new AckLedger(settings.AckBatchSize);
-            var settler = new ListenSettler(_inbox, GetAsyncCallback(CloseIfDrained), GetTypedAsyncCallback<SettleRequest>(OnSettle).InvokeWithFeedback);
+            _telemetry = new ListenerTelemetry(transport.Messaging, topology, logger);
+            var settler = new ListenSettler(_inbox, GetAsyncCallback(CloseIfDrained), GetTypedAsyncCallback<SettleRequest>(OnSettle).InvokeWithFeedback, _telemetry);
             _buffer = new DeliveryBuffer<T>(_ledger, stage._decoder, settler, _handlers.Token);
             _settlements = new ListenSettlements(_ledger, _lifecycle, settings.Retry, Queue);
             _calls = new ListenCalls(Queue, _lifecycle, OnCallDone, GetAsyncCallback<(ListenCall Call, Exception? Error)>(OnCallDone), _cts.Token);
@@ -85,6 +88,7 @@ internal sealed class ListenStage<T>(
         public override void PostStop()
         {
             _inbox.IsOpen = false;
+            _telemetry.Stopped();
             _cts.Cancel();
             _ = _handlers.CancelAsync(); // never on the stage thread: a handler's callbacks and continuations would run here
             var closing = _calls.AbandonAsync(
@@ -218,10 +222,12 @@ internal sealed class ListenStage<T>(
             {
                 if (_buffer.TakeNext(out var entry, out var reason) is { } next)
                 {
+                    _telemetry.HandedOut(next.Metadata);
                     Push(_out, next);
                 }
                 else
                 {
+                    _telemetry.Invalid(entry.Delivery);
                     ListenLog.DeadLettering(_logger, entry.Delivery, Queue, reason);
                     _calls.Enqueue(new ListenCall(ListenCallKind.Drop, entry, Reason: reason));
                 }

@@ -49,7 +49,11 @@ internal sealed class RpcAttempt
 }
 
 /// <summary>Where a procedure is called: its qualified name, its service and its endpoint (null when the service cannot be resolved).</summary>
-internal sealed record RpcTarget(string Procedure, string Service, Uri? Endpoint);
+internal sealed record RpcTarget(string Procedure, string Service, Uri? Endpoint)
+{
+    /// <summary>The procedure without its service (<c>rpc.method</c>).</summary>
+    public string Method { get; } = Procedure[(Service.Length + 1)..];
+}
 
 /// <summary>One call as its attempts share it: the target, the serialized body, the headers' values, the deadline.</summary>
 internal sealed record RpcCall(

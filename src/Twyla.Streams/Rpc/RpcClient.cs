@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Akka;
 using Akka.Streams.Dsl;
+using Twyla.Streams.Diagnostics;
 
 namespace Twyla.Streams.Rpc;
 
@@ -265,16 +266,27 @@ public sealed class RpcClient : IDisposable
     private async Task<RpcResult<TResponse>> InvokeAsync<TRequest, TResponse>(
         RpcTarget target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? correlationId = null)
     {
+        var start = Stopwatch.GetTimestamp();
+        RpcResult<TResponse> result;
         try
         {
-            return await InvokeCoreAsync<TRequest, TResponse>(target, request, settings, ambient, cancellationToken, correlationId).ConfigureAwait(false);
+            result = await InvokeCoreAsync<TRequest, TResponse>(target, request, settings, ambient, cancellationToken, correlationId).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the contract: a failed call is a Failure, never an exception out of the flow
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            return new RpcResult<TResponse>.Failure(RpcFailureCodes.TransportError, $"Calling '{target.Procedure}' failed: {e.Message}", 0);
+            result = new RpcResult<TResponse>.Failure(RpcFailureCodes.TransportError, $"Calling '{target.Procedure}' failed: {e.Message}", 0);
         }
+
+        var (outcome, errorType) = result switch
+        {
+            RpcResult<TResponse>.Success => (RpcClientTelemetry.Success, null),
+            RpcResult<TResponse>.Failure failure => (RpcClientTelemetry.Failure, failure.Code),
+            _ => (RpcClientTelemetry.Timeout, RpcClientTelemetry.Timeout),
+        };
+        RpcClientTelemetry.Called(target.Service, target.Method, start, outcome, errorType);
+        return result;
     }
 
     private async Task<RpcResult<TResponse>> InvokeCoreAsync<TRequest, TResponse>(
@@ -316,7 +328,7 @@ public sealed class RpcClient : IDisposable
             : ambient is not null ? ambient.CorrelationId
             : Guid.CreateVersion7().ToString("D");
 
-        using var activity = RpcTracing.StartClient(target);
+        using var activity = RpcTracing.StartClient(target, correlationId);
         var parent = activity ?? Activity.Current;
         var traceParent = parent is { IdFormat: ActivityIdFormat.W3C } ? parent.Id : null;
         var traceState = parent?.TraceStateString;
@@ -331,12 +343,12 @@ public sealed class RpcClient : IDisposable
                 activity?.SetStatus(ActivityStatusCode.Ok);
                 return Deserialize<TResponse>(result);
             case RpcAttemptKind.TimedOut:
-                activity?.SetStatus(ActivityStatusCode.Error, "timeout");
+                RpcTracing.Failed(activity, RpcClientTelemetry.Timeout, "timeout");
                 return cancellationToken.IsCancellationRequested
                     ? new RpcResult<TResponse>.Failure(RpcFailureCodes.Cancelled, "The caller cancelled the call.", 0)
                     : new RpcResult<TResponse>.Timeout(Stopwatch.GetElapsedTime(start));
             default:
-                activity?.SetStatus(ActivityStatusCode.Error, result.Code);
+                RpcTracing.Failed(activity, result.Code, result.Message);
                 return new RpcResult<TResponse>.Failure(result.Code, result.Message, result.Status);
         }
     }

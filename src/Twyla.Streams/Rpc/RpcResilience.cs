@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
+using Twyla.Streams.Diagnostics;
 
 namespace Twyla.Streams.Rpc;
 
@@ -91,8 +92,20 @@ internal sealed class RpcResilience(RpcClientSettings settings)
                 return new ValueTask<bool>(true);
             },
             DelayGenerator = static args => new ValueTask<TimeSpan?>(args.Context.Properties.GetValue(DelayKey, TimeSpan.Zero)),
+            OnRetry = static args =>
+            {
+                var retried = args.Context.Properties.GetValue(CallKey, null!);
+                RpcClientTelemetry.Retried(retried.Target.Service, retried.Target.Method, args.Outcome.Result?.Code);
+                return default;
+            },
         });
         return (breaker is null ? builder : builder.AddPipeline(breaker)).Build();
+    }
+
+    private static ValueTask Changed(string service, string state)
+    {
+        RpcClientTelemetry.CircuitChanged(service, state);
+        return default;
     }
 
     private ResiliencePipeline<RpcAttempt> CreateBreaker(string service) =>
@@ -105,6 +118,9 @@ internal sealed class RpcResilience(RpcClientSettings settings)
                 SamplingDuration = settings.CircuitBreakerSamplingDuration,
                 BreakDuration = settings.CircuitBreakerBreakDuration,
                 ShouldHandle = static args => new ValueTask<bool>(args.Outcome.Result?.CountsAsFailure ?? args.Outcome.Exception is not null),
+                OnOpened = _ => Changed(service, "open"),
+                OnHalfOpened = _ => Changed(service, "half_open"),
+                OnClosed = _ => Changed(service, "closed"),
             })
             .Build();
 }

@@ -20,6 +20,12 @@ internal interface IEventTransport : IAsyncDisposable
     /// </summary>
     TimeSpan ConfirmTimeout { get; }
 
+    /// <summary>
+    /// The messaging system and exchange that spans and metrics name (<c>messaging.system</c>, <c>messaging.destination.name</c>);
+    /// the embedded broker's unless the transport says otherwise.
+    /// </summary>
+    Diagnostics.MessagingTarget Messaging => Diagnostics.MessagingTarget.InMemory;
+
     /// <summary>Declares exchange, queue, binding and dead-letter queue; idempotent.</summary>
     Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken);
 

@@ -40,6 +40,24 @@ public sealed class SampleTests
         }
     }
 
+    [Theory]
+    [InlineData(CSharp)]
+    [InlineData(FSharp)]
+    public async Task Sample_with_telemetry_should_export_to_the_console_and_summarize_its_run_from_the_metrics(string folder)
+    {
+        var text = await RunAsync(folder, amqpUri: null, "--telemetry");
+
+        AssertSummary(folder, text);
+        Assert.Contains("Activity.DisplayName:", text, StringComparison.Ordinal); // spans on the console
+        Assert.Contains("messaging.client.sent.messages", text, StringComparison.Ordinal); // metrics on the console
+
+        // 1 invalid + 5 requests + 4 confirmations sent and consumed; the invalid one and the unknown booking dead-lettered.
+        Assert.Contains("sent:          10\n", text, StringComparison.Ordinal);
+        Assert.Contains("consumed:      10\n", text, StringComparison.Ordinal);
+        Assert.Contains("dead-lettered: 2\n", text, StringComparison.Ordinal);
+        Assert.Matches(@"handler duration: p50 [0-9.]+ ms, p99 [0-9.]+ ms", text);
+    }
+
     private static void AssertSummary(string folder, string text)
     {
         Assert.True(text.Contains("navitaire-api on http://127.0.0.1:", StringComparison.Ordinal), $"{folder}:\n{text}");
@@ -55,7 +73,7 @@ public sealed class SampleTests
         Assert.Contains("member '/seats' is required but missing", text, StringComparison.Ordinal);
     }
 
-    private static async Task<string> RunAsync(string folder, string? amqpUri)
+    private static async Task<string> RunAsync(string folder, string? amqpUri, params string[] arguments)
     {
         var root = RepositoryRoot();
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
@@ -63,7 +81,7 @@ public sealed class SampleTests
         var dll = Path.Combine(root, folder, "bin", configuration, "net10.0", assembly);
         Assert.True(File.Exists(dll), $"{dll} is missing: the samples are built with the solution (dotnet test Twyla.Streams.sln).");
 
-        var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo("dotnet", [dll, .. arguments]) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var variable in AmqpVariables)
         {
             start.Environment.Remove(variable);

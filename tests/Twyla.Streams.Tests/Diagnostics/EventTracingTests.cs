@@ -68,4 +68,44 @@ public sealed class EventTracingTests : BusTestKit
         Assert.Single(spans, a => a.DisplayName == "booking.confirmed publish" && a.ParentSpanId == process.SpanId);
         Assert.Single(spans, a => a.DisplayName == "booking.confirmed process");
     }
+
+    [Fact]
+    public async Task A_retry_and_a_dead_letter_should_show_on_the_consumer_spans_of_their_deliveries()
+    {
+        var name = "booking.traced" + Guid.NewGuid().ToString("N")[..8];
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == EventTracing.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                if (a.DisplayName == name + " process")
+                {
+                    stopped.Enqueue(a);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var listen = ListenSettings.Default.WithRetryDelays([TimeSpan.FromMilliseconds(10)]);
+        await Bus.DeclareGroupAsync(name, "traced", listen);
+        var control = Bus.Listen<BookingRequested>(name, "traced", listen)
+            .To(AckOnCompletion.Sink<BookingRequested>(
+                _ => throw new InvalidOperationException("the seat map is down"), AckOnCompletionSettings.Default.WithMaxDeliveries(2)))
+            .Run(Materializer);
+
+        await Bus.EmitAsync(name, new BookingRequested("TR4CE2", 1));
+        await AwaitConditionAsync(() => Task.FromResult(stopped.Count == 2), TimeSpan.FromSeconds(10));
+        await control.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        var (first, second) = (stopped.Single(a => (int)a.GetTagItem("twyla.delivery_count")! == 1), stopped.Single(a => (int)a.GetTagItem("twyla.delivery_count")! == 2));
+        Assert.Equal("retry", first.GetTagItem("twyla.settlement"));
+        Assert.Equal(typeof(InvalidOperationException).FullName, first.GetTagItem("error.type"));
+        Assert.Equal(ActivityStatusCode.Error, first.Status);
+        Assert.Equal("InvalidOperationException: the seat map is down", Assert.Single(first.Events, e => e.Name == "retry").Tags.Single(t => t.Key == "twyla.reason").Value);
+        Assert.Equal("dead_letter", second.GetTagItem("twyla.settlement"));
+        Assert.Equal("handler_failed", second.GetTagItem("twyla.dead_letter.reason"));
+        Assert.Single(second.Events, e => e.Name == "dead_letter");
+        Assert.Equal(first.GetTagItem("messaging.message.id"), second.GetTagItem("messaging.message.id"));
+    }
 }

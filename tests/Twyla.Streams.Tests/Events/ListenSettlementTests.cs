@@ -19,7 +19,7 @@ public sealed class ListenSettlementTests
     private DeliveryBuffer<BookingRequested> Buffer(IEventSettler? settler = null) =>
         new(_ledger, new EventDecoder<BookingRequested>(EventBusSettings.DefaultJsonOptions), settler ?? Settler(), CancellationToken.None);
 
-    private ListenSettler Settler() => new(_inbox, () => _wakes++, r =>
+    private ListenSettler Settler() => new(_inbox, () => _wakes++, telemetry: null, throughStage: r =>
     {
         _throughStage.Add(r);
         return Task.CompletedTask;

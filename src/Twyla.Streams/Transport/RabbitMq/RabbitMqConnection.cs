@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
+using Twyla.Streams.Diagnostics;
 
 namespace Twyla.Streams.Transport.RabbitMq;
 
@@ -67,26 +68,26 @@ internal sealed class RabbitMqConnection(ConnectionRole role, Func<string, Cance
             connection.ConnectionBlockedAsync += (_, args) =>
             {
                 Volatile.Write(ref _blocked, args.Reason);
-                logger.LogWarning("RabbitMQ at {Broker} blocks the {Role} connection: {Reason}", description, role, args.Reason);
+                logger.ConnectionBlocked(description, role, args.Reason);
                 return Task.CompletedTask;
             };
             connection.ConnectionUnblockedAsync += (_, _) =>
             {
                 Volatile.Write(ref _blocked, null);
-                logger.LogInformation("RabbitMQ at {Broker} unblocked the {Role} connection", description, role);
+                logger.ConnectionUnblocked(description, role);
                 return Task.CompletedTask;
             };
             connection.ConnectionShutdownAsync += (_, args) =>
             {
                 if (args.Initiator != ShutdownInitiator.Application)
                 {
-                    logger.LogWarning("The {Role} connection to RabbitMQ at {Broker} was lost: {Reason}", role, description, args.ReplyText);
+                    logger.ConnectionLost(role, description, args.ReplyText);
                 }
 
                 return Task.CompletedTask;
             };
             Volatile.Write(ref _connection, connection);
-            logger.LogInformation("Connected to RabbitMQ at {Broker} ({Role})", description, role);
+            logger.Connected(description, role);
             return connection;
         }
         finally

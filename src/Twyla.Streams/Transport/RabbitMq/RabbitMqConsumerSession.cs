@@ -2,6 +2,7 @@ using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams.Events;
+using Twyla.Streams.Diagnostics;
 
 namespace Twyla.Streams.Transport.RabbitMq;
 
@@ -160,7 +161,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
             return;
         }
 
-        _logger.LogWarning(cause, "RabbitMQ consumer on {Queue} failed", _topology.QueueName);
+        _logger.ConsumerFailed(cause, _topology.QueueName);
         _target.OnConsumerFailed(cause);
     }
 

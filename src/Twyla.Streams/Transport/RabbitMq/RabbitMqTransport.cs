@@ -32,6 +32,7 @@ internal sealed class RabbitMqTransport : IEventTransport
     private readonly RabbitMqConnection _consume;
     private readonly RabbitMqConnection _publish;
     private readonly RabbitMqConnection _contracts;
+    private readonly Diagnostics.MessagingTarget _messaging;
     private int _disposed;
 
     public RabbitMqTransport(RabbitMqSettings settings, ILoggerFactory? loggerFactory = null)
@@ -41,6 +42,7 @@ internal sealed class RabbitMqTransport : IEventTransport
         Codec = new CloudEventsAmqpCodec(settings.MaxBodySize);
         DeadLetters = new RabbitMqDeadLetters(this);
         Contracts = new RabbitMqContractLog(this);
+        _messaging = new Diagnostics.MessagingTarget("rabbitmq", settings.Exchange);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Twyla.Streams.RabbitMq");
         _factory = new ConnectionFactory
         {
@@ -74,6 +76,8 @@ internal sealed class RabbitMqTransport : IEventTransport
     public string Description => Settings.ToString();
 
     public TimeSpan ConfirmTimeout => Settings.ConfirmTimeout;
+
+    public Diagnostics.MessagingTarget Messaging => _messaging;
 
     public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
     {

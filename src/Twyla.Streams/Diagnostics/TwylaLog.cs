@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Twyla.Streams.Diagnostics;
+
+/// <summary>
+/// The library's log lines, source-generated (no boxing, no parsing of the template per call). They name events by id
+/// and name and brokers by their description, never payloads or credentials.
+/// </summary>
+internal static partial class TwylaLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "RabbitMQ at {Broker} blocks the {Role} connection: {Reason}")]
+    public static partial void ConnectionBlocked(this ILogger logger, string broker, object role, string reason);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "RabbitMQ at {Broker} unblocked the {Role} connection")]
+    public static partial void ConnectionUnblocked(this ILogger logger, string broker, object role);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "The {Role} connection to RabbitMQ at {Broker} was lost: {Reason}")]
+    public static partial void ConnectionLost(this ILogger logger, object role, string broker, string reason);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Connected to RabbitMQ at {Broker} ({Role})")]
+    public static partial void Connected(this ILogger logger, string broker, object role);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "RabbitMQ consumer on {Queue} failed")]
+    public static partial void ConsumerFailed(this ILogger logger, Exception cause, string queue);
+}
