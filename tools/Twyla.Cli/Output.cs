@@ -1,0 +1,25 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Twyla.Cli;
+
+/// <summary>Where a command writes: the invocation's output and error writers, as a table or (with <c>--json</c>) as JSON.</summary>
+internal sealed class Output(ParseResult parse, bool json)
+{
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public bool Json { get; } = json;
+
+    public TextWriter Out { get; } = parse.InvocationConfiguration.Output;
+
+    public TextWriter Error { get; } = parse.InvocationConfiguration.Error;
+
+    /// <summary>The value as indented camelCase JSON, with --json; the text otherwise.</summary>
+    public void Write(object value, Func<string> text) => Out.Write(Json ? JsonSerializer.Serialize(value, JsonOptions) + "\n" : text());
+
+    public static string Time(DateTimeOffset? time) =>
+        time?.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
+
+    public static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
