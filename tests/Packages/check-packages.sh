@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Packs the library into a folder feed and uses it the way a team would, from packages only.
 #
-# Usage: tests/Packages/check-packages.sh WORKDIR
-#   1. `dotnet pack Twyla.Streams.sln` into WORKDIR/feed (every packable project: the three library packages and the
-#      twyla tool);
+# Usage: tests/Packages/check-packages.sh WORKDIR [--no-build]
+#   1. `dotnet pack` of every packable project (src/*, tools/*: the three library packages and the twyla tool) into
+#      WORKDIR/feed, in Release; with --no-build (test.sh, right after its build) the Debug build is packed as it is;
 #   2. checks each .nupkg: its lib dll and XML docs (tool: its tool folder), the README, license, description and
 #      tags in the nuspec, its dependencies at the right version, and a .snupkg beside it with the pdb;
 #   3. builds the consumers (tests/Packages/Consumers.slnx) against that feed and nuget.org only, restoring into
-#      WORKDIR/packages (never the machine's package cache), runs the C# and the F# one and the TestKit test project.
+#      WORKDIR/packages (Twyla.* only ever from the feed; the machine's package cache serves as a source for the rest, so
+#      it is copied, not downloaded, when it is there), runs the C# and the F# one and the TestKit test project.
 # Prints "package check passed: …" / "package check FAILED: …" per check and, last, "     Passed: N" and
 # "     Failed: N" lines that test.sh adds to its closing count. Exits non-zero when anything failed.
 set -uo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-work="${1:?usage: check-packages.sh WORKDIR}"
+work="${1:?usage: check-packages.sh WORKDIR [--no-build]}"
+pack_options=(-c Release -p:ContinuousIntegrationBuild=true)
+[ "${2:-}" = --no-build ] && pack_options=(-c Debug --no-build)
 feed="$work/feed"
-mkdir -p "$feed" "$work/packages"
-export TWYLA_PACKAGE_FEED="$feed" TWYLA_PACKAGES_FOLDER="$work/packages" TWYLA_PACKAGES_ARTIFACTS="$work/artifacts"
+cache="$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: //p')"
+mkdir -p "$feed" "$work/packages" "${cache:?no global-packages folder}"
+export TWYLA_PACKAGE_FEED="$feed" TWYLA_PACKAGES_FOLDER="$work/packages" TWYLA_PACKAGES_ARTIFACTS="$work/artifacts" TWYLA_NUGET_CACHE="$cache"
 passed=0
 failed=0
 check() { # check NAME COMMAND...: runs the command, counts and prints the outcome
@@ -40,7 +44,13 @@ finish() {
 }
 
 start=$SECONDS
-check "dotnet pack Twyla.Streams.sln" dotnet pack "$root/Twyla.Streams.sln" -o "$feed" -v q -p:ContinuousIntegrationBuild=true
+pack_all() {
+    local project
+    for project in "$root"/src/*/*.csproj "$root"/tools/*/*.csproj; do
+        dotnet pack "$project" -o "$feed" -v q "${pack_options[@]}" || return 1
+    done
+}
+check "dotnet pack ${pack_options[*]}" pack_all
 version="$(unzip -p "$feed"/Twyla.Streams.[0-9]*.nupkg Twyla.Streams.nuspec 2>/dev/null | sed -n 's:.*<version>\(.*\)</version>.*:\1:p')"
 if [ -z "$version" ]; then
     failed=$((failed + 1))

@@ -83,7 +83,7 @@ internal static class ListenCommand
         {
             var body = Encoding.UTF8.GetString(delivery.Body.Span);
             return json
-                ? JsonSerializer.Serialize(new { routingKey = delivery.RoutingKey, error = decoded.Error, body }) + "\n"
+                ? JsonSerializer.Serialize(new { routingKey = delivery.RoutingKey, error = decoded.Error, body }, Output.JsonLineOptions) + "\n"
                 : $"{delivery.RoutingKey}  not a valid event: {decoded.Error}\n  {body}\n";
         }
 
@@ -96,7 +96,7 @@ internal static class ListenCommand
             {
                 id = m.Id, name = m.Name, time = m.Time, source = m.Source, correlationId = m.CorrelationId,
                 causationId = m.CausationId, version = m.Version, data = payload.RootElement,
-            }) + "\n";
+            }, Output.JsonLineOptions) + "\n";
         }
 
         var cause = m.CausationId.Length > 0 ? m.CausationId : "-";

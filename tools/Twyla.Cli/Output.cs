@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Twyla.Cli;
@@ -7,7 +8,15 @@ namespace Twyla.Cli;
 /// <summary>Where a command writes: the invocation's output and error writers, as a table or (with <c>--json</c>) as JSON.</summary>
 internal sealed class Output(ParseResult parse, bool json)
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    /// <summary>camelCase, and text as it is (a body's quotes stay quotes): the output is read by people and scripts, never put in HTML.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>As <see cref="JsonOptions"/>, one line (for a stream of events).</summary>
+    public static readonly JsonSerializerOptions JsonLineOptions = new(JsonOptions) { WriteIndented = false };
 
     public bool Json { get; } = json;
 
