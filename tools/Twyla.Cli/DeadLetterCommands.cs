@@ -137,7 +137,7 @@ internal static class DeadLetterCommands
             var left = await bus.CountDeadLettersAsync(pattern, group, cancellationToken).ConfigureAwait(false);
             run.Output.Write(
                 new { queue, replayed, left },
-                () => $"Replayed {replayed} dead letter{(replayed == 1 ? "" : "s")} of {queue} to {QueueOf(pattern, group)}; {left} left.\n");
+                () => $"Replayed {Letters(replayed)} of {queue} to {QueueOf(pattern, group)}; {left} left.\n");
             return ExitCodes.Ok;
         });
         return command;
@@ -156,16 +156,16 @@ internal static class DeadLetterCommands
             if (count > 0 && !run.Parse.GetValue(yes))
             {
                 // The question goes to standard error, so --json output stays JSON.
-                await run.Output.Error.WriteAsync($"Delete the {count} dead letters of {queue}? This cannot be undone. [y/N] ").ConfigureAwait(false);
+                await run.Output.Error.WriteAsync($"Delete the {Letters(count)} of {queue}? This cannot be undone. [y/N] ").ConfigureAwait(false);
                 var answer = await run.Input.ReadLineAsync(cancellationToken).ConfigureAwait(false);
                 if (answer?.Trim().ToUpperInvariant() is not ("Y" or "YES"))
                 {
-                    throw new CliException(ExitCodes.NotConfirmed, $"Not purged: {queue} keeps its {count} dead letters (--yes skips the question).");
+                    throw new CliException(ExitCodes.NotConfirmed, $"Not purged: {queue} keeps its {Letters(count)} (--yes skips the question).");
                 }
             }
 
             var purged = count > 0 ? await run.Broker.Bus.PurgeDeadLettersAsync(pattern, group, cancellationToken).ConfigureAwait(false) : 0;
-            run.Output.Write(new { queue, purged }, () => $"Purged {purged} dead letter{(purged == 1 ? "" : "s")} of {queue}.\n");
+            run.Output.Write(new { queue, purged }, () => $"Purged {Letters(purged)} of {queue}.\n");
             return ExitCodes.Ok;
         });
         return command;
@@ -188,6 +188,8 @@ internal static class DeadLetterCommands
             }
         }
     }
+
+    private static string Letters(long count) => count == 1 ? "1 dead letter" : $"{count} dead letters";
 
     /// <summary>The group's queue and dead-letter queue, named by the library's rule (and checked by it).</summary>
     private static ListenerTopology Topology(string pattern, string group) => ListenerTopology.Create(pattern, group, QueueType.Classic);
