@@ -22,7 +22,8 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     internal EventBus(IEventTransport transport, EventBusSettings settings)
     {
         _transport = transport;
-        _sharedPublisher = new SharedPublisher(transport.OpenPublisherAsync, transport.ConfirmTimeoutWithin(EmitSettings.Default.ConfirmTimeout));
+        _sharedPublisher = new SharedPublisher(
+            transport.OpenPublisherAsync, transport.ConfirmTimeoutWithin(EmitSettings.Default.ConfirmTimeout), EmitSettings.Default.MaxInFlight);
         Settings = settings;
     }
 
@@ -331,7 +332,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
 
         try
         {
-            await publisher.PublishAsync(envelope, mandatory: false, cts.Token).ConfigureAwait(false);
+            await _sharedPublisher.PublishAsync(publisher, envelope, cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {

@@ -8,7 +8,7 @@ namespace Twyla.Streams;
 /// <summary>
 /// Settings of an <see cref="EventBus"/>: the service name written as every event's source, how payloads
 /// are (de)serialized and where the bus logs. Immutable: start from <see cref="Create"/> and use the
-/// <c>With*</c> methods.
+/// <c>With*</c> methods. Unlike the other settings there is no <c>Default</c>: a service name has none.
 /// </summary>
 public sealed class EventBusSettings
 {

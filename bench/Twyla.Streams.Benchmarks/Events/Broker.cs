@@ -33,7 +33,7 @@ internal sealed class Broker : IAsyncDisposable
         string description;
         try
         {
-            description = RabbitMqSettings.FromUri(uri).Description;
+            description = RabbitMqSettings.FromUri(uri).ToString();
         }
         catch (ArgumentException e)
         {

@@ -29,7 +29,7 @@ internal static class TwylaEventBusFactory
                 var rabbit = RabbitSettings(options);
                 logger.LogInformation(
                     "Twyla event bus for service {ServiceName} on RabbitMQ {Broker}, exchange {Exchange}",
-                    settings.ServiceName, rabbit.Description, rabbit.Exchange);
+                    settings.ServiceName, rabbit.ToString(), rabbit.Exchange);
                 return EventBus.RabbitMq(rabbit, settings);
             }
 

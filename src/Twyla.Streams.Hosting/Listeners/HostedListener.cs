@@ -215,7 +215,7 @@ internal sealed class HostedListener
                 failuresInARow = 0;
             }
 
-            var delay = Backoff(failuresInARow++);
+            var delay = Twyla.Streams.Backoff.Delay(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow++);
             _logger.LogError(
                 failure,
                 "Twyla listener {Pattern} (group {Group}) failed: {Reason}; restart {Restart} in {Delay}",
@@ -286,18 +286,4 @@ internal sealed class HostedListener
         {
         }
     }
-
-    /// <summary>
-    /// The delay before restart number <paramref name="failuresInARow"/> + 1: <paramref name="min"/> doubled per failure
-    /// in a row, times a jitter from 1 to 1.2 (<paramref name="random"/> from 0 to 1), never more than <paramref name="max"/>.
-    /// </summary>
-    internal static TimeSpan Backoff(TimeSpan min, TimeSpan max, int failuresInARow, double random)
-    {
-        var exponential = Math.Min(max.TotalMilliseconds, min.TotalMilliseconds * Math.Pow(2, Math.Min(failuresInARow, 30)));
-        return TimeSpan.FromMilliseconds(Math.Min(max.TotalMilliseconds, exponential * (1 + (random * 0.2))));
-    }
-
-#pragma warning disable CA5394 // jitter, not security
-    private TimeSpan Backoff(int failuresInARow) => Backoff(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow, Random.Shared.NextDouble());
-#pragma warning restore CA5394
 }

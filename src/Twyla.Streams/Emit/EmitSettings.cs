@@ -2,7 +2,7 @@ namespace Twyla.Streams.Emit;
 
 /// <summary>
 /// How an emit sink or flow publishes: how many events may await their confirm at once, how long a confirm
-/// may take, and whether an event nobody listens to is an error. Immutable: start from <see cref="Default"/>.
+/// may take, and whether an event nobody listens to is an error. Immutable: start from <see cref="Default"/> (or <see cref="Create()"/>, <see cref="Create(int)"/>).
 /// </summary>
 public sealed class EmitSettings
 {
@@ -16,7 +16,19 @@ public sealed class EmitSettings
     /// <summary>256 in flight, 30 s confirm timeout, not mandatory.</summary>
     public static EmitSettings Default { get; } = new(256, TimeSpan.FromSeconds(30), mandatory: false);
 
-    /// <summary>How many events may await their broker confirm at once (backpressure beyond that).</summary>
+    /// <summary>The <see cref="Default"/> settings, to change with the <c>With*</c> methods.</summary>
+    /// <returns>The settings.</returns>
+    public static EmitSettings Create() => Default;
+
+    /// <summary>The <see cref="Default"/> settings with another in-flight bound.</summary>
+    /// <param name="maxInFlight">1 to 65,535.</param>
+    /// <returns>The settings.</returns>
+    public static EmitSettings Create(int maxInFlight) => Default.WithMaxInFlight(maxInFlight);
+
+    /// <summary>
+    /// How many events may await their broker confirm at once (backpressure beyond that). The one in-flight bound:
+    /// <c>EventBus.EmitAsync</c> keeps the default's (256) across its calls.
+    /// </summary>
     public int MaxInFlight { get; }
 
     /// <summary>How long the broker may take to confirm an event before the emit fails.</summary>

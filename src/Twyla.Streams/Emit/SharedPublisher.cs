@@ -16,16 +16,38 @@ internal sealed class SharedPublisher : IAsyncDisposable
 {
     private readonly Func<CancellationToken, Task<IPublisherSession>> _open;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly SemaphoreSlim _window;
     private readonly TimeSpan _drainGrace;
     private IPublisherSession? _session;
     private int _disposed;
 
     /// <param name="open">Opens a publisher session (the transport's <see cref="IEventTransport.OpenPublisherAsync"/>).</param>
     /// <param name="drainGrace">How long a replaced session keeps its channel for the publishes still waiting on it (the confirm timeout).</param>
-    public SharedPublisher(Func<CancellationToken, Task<IPublisherSession>> open, TimeSpan drainGrace)
+    /// <param name="maxInFlight">How many publishes may wait for their confirm at once (<see cref="EmitSettings.MaxInFlight"/>).</param>
+    public SharedPublisher(Func<CancellationToken, Task<IPublisherSession>> open, TimeSpan drainGrace, int maxInFlight)
     {
         _open = open;
         _drainGrace = drainGrace;
+        _window = new SemaphoreSlim(maxInFlight, maxInFlight);
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="envelope"/> on <paramref name="session"/> (one <see cref="GetAsync"/> handed out) once
+    /// fewer than the in-flight bound of publishes wait for their confirm: the bound an emit stage keeps with its
+    /// backpressure, kept here for calls that have no stage in front of them. Waiting for room counts against
+    /// <paramref name="cancellationToken"/>.
+    /// </summary>
+    public async Task PublishAsync(IPublisherSession session, EventEnvelope envelope, CancellationToken cancellationToken)
+    {
+        await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await session.PublishAsync(envelope, mandatory: false, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _window.Release();
+        }
     }
 
     /// <summary>The open session, opening a new one when there is none or the one held died.</summary>

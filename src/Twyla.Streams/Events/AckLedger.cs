@@ -30,6 +30,13 @@ internal sealed class AckLedger(int batchSize)
     /// <summary>Whether the waiting acks fill a batch.</summary>
     public bool BatchFull => _ackPending >= BatchSize;
 
+    /// <summary>
+    /// Whether the acks waiting for their batch go out now (the batch is full, or the listener no longer runs);
+    /// otherwise they wait at most the flush delay. Not "when nothing emitted is pending": under a steady stream each
+    /// event is handled before the next one arrives, so that rule sent one ack per event and the broker paid for each.
+    /// </summary>
+    public bool FlushNow(bool running) => BatchFull || !running;
+
     /// <summary>Every entry not settled at the broker yet, in tag order.</summary>
     public IEnumerable<LedgerEntry> Unsettled => _unsettled;
 
@@ -57,6 +64,14 @@ internal sealed class AckLedger(int batchSize)
         entry.Emitted = true;
         EmittedUnsettled++;
     }
+
+    /// <summary>
+    /// An ack of <paramref name="tag"/>: recorded if the entry was handed downstream and is still open (anything else
+    /// was settled already or is gone). Returns whether the watermark moved. The ack is done for its caller then: it
+    /// reaches the broker with the next batch (waiting for it would hold handler slots hostage to the flush timer; if
+    /// the flush fails, the listener fails and the broker redelivers: at-least-once).
+    /// </summary>
+    public bool Ack(ulong tag) => FindEmitted(tag) is { State: LedgerEntryState.Open } entry && Acked(entry);
 
     /// <summary>Recorded as acked: it goes out with the batch. Returns whether the watermark moved.</summary>
     public bool Acked(LedgerEntry entry)

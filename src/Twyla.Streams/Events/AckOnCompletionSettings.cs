@@ -2,7 +2,7 @@ namespace Twyla.Streams.Events;
 
 /// <summary>
 /// How ack on completion runs a handler: how many events at once, and how many deliveries an event gets
-/// before a failing handler sends it to the dead-letter queue. Immutable: start from <see cref="Default"/>.
+/// before a failing handler sends it to the dead-letter queue. Immutable: start from <see cref="Default"/> (or <see cref="Create()"/>, <see cref="Create(int)"/>).
 /// </summary>
 public sealed class AckOnCompletionSettings
 {
@@ -24,7 +24,11 @@ public sealed class AckOnCompletionSettings
     /// </summary>
     public int MaxDeliveries { get; }
 
-    /// <summary>Settings with the given parallelism.</summary>
+    /// <summary>The <see cref="Default"/> settings, to change with the <c>With*</c> methods.</summary>
+    /// <returns>The settings.</returns>
+    public static AckOnCompletionSettings Create() => Default;
+
+    /// <summary>The <see cref="Default"/> settings with the given parallelism.</summary>
     /// <param name="parallelism">1 to 10,000.</param>
     /// <returns>The new settings.</returns>
     public static AckOnCompletionSettings Create(int parallelism) => Default.WithParallelism(parallelism);

@@ -69,7 +69,7 @@ public static partial class EventName
     /// <param name="pattern">A valid pattern.</param>
     /// <param name="name">A valid name.</param>
     /// <returns><c>true</c> when an exchange bound with the pattern routes the name.</returns>
-    public static bool Matches(string pattern, string name)
+    internal static bool Matches(string pattern, string name)
     {
         ArgumentNullException.ThrowIfNull(pattern);
         ArgumentNullException.ThrowIfNull(name);

@@ -17,14 +17,15 @@ internal sealed record ListenCall(ListenCallKind Kind, LedgerEntry? Entry = null
 
 /// <summary>
 /// The listen stage's calls to its consumer session, one at a time in the order asked for (a session takes one call
-/// at a time), and the close once everything asked for before it went out. A call that completes at once is reported
-/// through <c>onDoneNow</c> (the stage is running this turn), one that completes later through <c>onDoneLater</c>
-/// (the stage's async callback).
+/// at a time), and the close once everything asked for before it went out, as far as the <see cref="ListenLifecycle"/>
+/// allows. A call that completes at once is reported through <c>onDoneNow</c> (the stage is running this turn), one
+/// that completes later through <c>onDoneLater</c> (the stage's async callback).
 /// </summary>
 internal sealed class ListenCalls(
+    string queue,
+    ListenLifecycle lifecycle,
     Action<(ListenCall Call, Exception? Error)> onDoneNow,
     Action<(ListenCall Call, Exception? Error)> onDoneLater,
-    Action closeStarting,
     CancellationToken cancellationToken)
 {
     private static readonly TimeSpan CloseBound = TimeSpan.FromSeconds(10);
@@ -37,29 +38,56 @@ internal sealed class ListenCalls(
     /// <summary>Calls not started yet.</summary>
     public IEnumerable<ListenCall> Waiting => _queue.Waiting;
 
-    public void Enqueue(ListenCall call) => _queue.Enqueue(call);
-
-    /// <summary>The running call finished (its result was handled).</summary>
-    public void Completed() => _queue.Completed();
-
-    /// <summary>Starts the next call, unless one runs; with nothing left and <paramref name="closeWhenIdle"/>, starts the close.</summary>
-    public void RunNext(bool closeWhenIdle)
+    /// <summary>Queues <paramref name="call"/> and starts it if nothing runs.</summary>
+    public void Enqueue(ListenCall call)
     {
-        if (Session is not { } session || _queue.Running)
+        _queue.Enqueue(call);
+        RunNext();
+    }
+
+    /// <summary>
+    /// The running call finished (reported through <c>onDoneNow</c> or <c>onDoneLater</c>): the caller waiting for
+    /// its reject or drop is told how it went.
+    /// </summary>
+    public void Completed(ListenCall call, Exception? error)
+    {
+        _queue.Completed();
+        if (error is null)
+        {
+            call.Entry?.Waiter?.TrySetResult();
+        }
+        else
+        {
+            call.Entry?.Waiter?.TrySetException(new EventSettlementException($"{call.Kind} on queue '{queue}' failed: {error.Message}", error));
+        }
+
+        if (call.Kind == ListenCallKind.Close)
+        {
+            Session = null;
+        }
+    }
+
+    /// <summary>
+    /// Starts the next call, unless one runs, the session is not there or is being closed; with nothing left while the
+    /// listener is closing, starts the close.
+    /// </summary>
+    public void RunNext()
+    {
+        if (Session is not { } session || _queue.Running || !lifecycle.MayCallSession)
         {
             return;
         }
 
         if (!_queue.TryStartNext(out var call))
         {
-            if (!closeWhenIdle)
+            if (!lifecycle.ClosesWhenIdle)
             {
                 return;
             }
 
             _queue.StartUnqueued();
             call = new ListenCall(ListenCallKind.Close);
-            closeStarting();
+            lifecycle.SessionClosing();
         }
 
         Task task;
@@ -85,8 +113,25 @@ internal sealed class ListenCalls(
             TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// The stage stopped: every caller still waiting for a reject or drop (held in <paramref name="unsettled"/> or
+    /// queued) fails with <paramref name="stopped"/>, and a session the stage did not close is closed off the stage
+    /// thread (the broker requeues what is unsettled). Completes once that close is done, at once without a session.
+    /// </summary>
+    public Task AbandonAsync(IEnumerable<LedgerEntry> unsettled, Exception stopped)
+    {
+        foreach (var waiter in unsettled.Select(e => e.Waiter).Concat(Waiting.Select(c => c.Entry?.Waiter)))
+        {
+            waiter?.TrySetException(stopped);
+        }
+
+        var session = Session;
+        Session = null;
+        return session is null ? Task.CompletedTask : CloseAsync(session);
+    }
+
     /// <summary>Closes a session (the broker requeues what it did not settle), giving up waiting after a bound.</summary>
-    public static async Task CloseAsync(IConsumerSession session)
+    private static async Task CloseAsync(IConsumerSession session)
     {
         var dispose = session.DisposeAsync().AsTask();
         await Task.WhenAny(dispose, Task.Delay(CloseBound)).ConfigureAwait(false);
@@ -95,8 +140,8 @@ internal sealed class ListenCalls(
     private Task Start(ListenCall call, IConsumerSession session) => call.Kind switch
     {
         ListenCallKind.Ack => session.AckAsync(call.AckTag, multiple: true, cancellationToken),
-        ListenCallKind.Reject => session.RejectAsync(call.Entry!.Delivery, call.Delay, call.Reason ?? "rejected", cancellationToken),
-        ListenCallKind.Drop => session.DropAsync(call.Entry!.Delivery, call.Reason!, cancellationToken),
+        ListenCallKind.Reject => call.Entry!.Delivery.Handle.RejectAsync(call.Delay, call.Reason ?? "rejected", cancellationToken),
+        ListenCallKind.Drop => call.Entry!.Delivery.Handle.DropAsync(call.Reason!, cancellationToken),
         ListenCallKind.StopConsuming => session.StopConsumingAsync(cancellationToken),
         _ => CloseAsync(session),
     };

@@ -29,4 +29,10 @@ public sealed class ListenException : Exception
         : base("The listener failed.")
     {
     }
+
+    /// <summary>The failure of the listener of <paramref name="queue"/>: <paramref name="cause"/> itself if it is one, else wrapped with a message naming the queue.</summary>
+    internal static ListenException OfQueue(string queue, Exception cause) =>
+        cause as ListenException ?? new ListenException(
+            cause.Message.Contains($"queue '{queue}'", StringComparison.Ordinal) ? cause.Message : $"The listener of queue '{queue}' failed: {cause.Message}",
+            cause);
 }

@@ -5,7 +5,7 @@ namespace Twyla.Streams.Events;
 /// <summary>
 /// How a listener consumes: prefetch (the most unsettled events it holds), the queue type its group gets,
 /// how long a drain waits for in-flight events, and how long a rejected event waits before it is tried again.
-/// Immutable: start from <see cref="Default"/>.
+/// Immutable: start from <see cref="Default"/> (or <see cref="Create()"/>, <see cref="Create(int)"/>).
 /// </summary>
 public sealed class ListenSettings
 {
@@ -24,6 +24,15 @@ public sealed class ListenSettings
     public static ListenSettings Default { get; } =
         new(100, QueueType.Classic, TimeSpan.FromSeconds(30), DefaultAckFlushDelay, RetrySchedule.Default);
 
+    /// <summary>The <see cref="Default"/> settings, to change with the <c>With*</c> methods.</summary>
+    /// <returns>The settings.</returns>
+    public static ListenSettings Create() => Default;
+
+    /// <summary>The <see cref="Default"/> settings with another prefetch.</summary>
+    /// <param name="prefetch">1 to 65,535.</param>
+    /// <returns>The settings.</returns>
+    public static ListenSettings Create(int prefetch) => Default.WithPrefetch(prefetch);
+
     /// <summary>
     /// How long a rejected event waits before it is delivered again: the first delay after its first delivery, the
     /// second after its second, and the last one after every later delivery. Empty: tried again at once.
@@ -41,7 +50,11 @@ public sealed class ListenSettings
     /// <summary>The type of the group's queue when it is declared.</summary>
     public QueueType QueueType { get; }
 
-    /// <summary>How long a drain (or a cancelled stream) waits for in-flight events to be settled before it closes.</summary>
+    /// <summary>
+    /// How long a drain (or a cancelled stream) waits for in-flight events to be settled before it closes (30 s).
+    /// Hosted listeners default to 20 s: they drain inside the Generic Host's shutdown, whose default timeout is 30 s,
+    /// and the host must still close the bus after the drain.
+    /// </summary>
     public TimeSpan DrainTimeout { get; }
 
     /// <summary>Acks are sent in batches of up to this many (with <c>multiple=true</c> up to the contiguous settled watermark).</summary>

@@ -2,7 +2,7 @@ namespace Twyla.Streams.Rpc;
 
 /// <summary>
 /// How calls to one procedure are made: timeout, parallelism of a flow, retries and the correlation id.
-/// Immutable: start from <see cref="Create"/> and use the <c>With*</c> methods.
+/// Immutable: start from <see cref="Default"/> (or <see cref="Create()"/>, <see cref="Create(int)"/>) and use the <c>With*</c> methods.
 /// </summary>
 public sealed class RpcCallSettings
 {
@@ -42,10 +42,18 @@ public sealed class RpcCallSettings
     /// </summary>
     public string CorrelationId { get; }
 
-    /// <summary>The defaults: 10 s timeout, parallelism 16, not idempotent.</summary>
-    /// <returns>The settings.</returns>
-    public static RpcCallSettings Create() =>
+    /// <summary>The defaults: 10 s timeout, parallelism 16, not idempotent (3 attempts, backoff 100 ms to 2 s once it is).</summary>
+    public static RpcCallSettings Default { get; } =
         new(TimeSpan.FromSeconds(10), 16, false, 3, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), string.Empty);
+
+    /// <summary>The <see cref="Default"/> settings, to change with the <c>With*</c> methods.</summary>
+    /// <returns>The settings.</returns>
+    public static RpcCallSettings Create() => Default;
+
+    /// <summary>The <see cref="Default"/> settings with another parallelism.</summary>
+    /// <param name="parallelism">How many calls a flow keeps in flight (see <see cref="WithParallelism"/>).</param>
+    /// <returns>The settings.</returns>
+    public static RpcCallSettings Create(int parallelism) => Default.WithParallelism(parallelism);
 
     /// <summary>A copy with another timeout.</summary>
     /// <param name="timeout">Positive, at most one day.</param>

@@ -5,8 +5,8 @@ namespace Twyla.Streams.Rpc;
 
 /// <summary>
 /// Settings of an <see cref="RpcClient"/>: where services live, how bodies are (de)serialized, the default
-/// <see cref="RpcCallSettings"/> and the per-service circuit breaker. Immutable: start from <see cref="Create"/>
-/// and use the <c>With*</c> methods.
+/// <see cref="RpcCallSettings"/> and the per-service circuit breaker. Immutable: start from <see cref="Default"/> (or
+/// <see cref="Create"/>) and use the <c>With*</c> methods.
 /// </summary>
 /// <remarks>
 /// A service name resolves to its entry in <see cref="Services"/> (configuration key
@@ -69,18 +69,21 @@ public sealed class RpcClientSettings
     public TimeSpan CircuitBreakerBreakDuration { get; }
 
     /// <summary>The defaults: no configured services, template <c>http://{service}</c>, a circuit breaker per service.</summary>
-    /// <returns>The settings.</returns>
-    public static RpcClientSettings Create() =>
+    public static RpcClientSettings Default { get; } =
         new(
             FrozenDictionary<string, Uri>.Empty,
             DefaultUrlTemplate,
             EventBusSettings.DefaultJsonOptions,
-            RpcCallSettings.Create(),
+            RpcCallSettings.Default,
             true,
             0.5,
             10,
             TimeSpan.FromSeconds(30),
             TimeSpan.FromSeconds(5));
+
+    /// <summary>The <see cref="Default"/> settings, to change with the <c>With*</c> methods.</summary>
+    /// <returns>The settings.</returns>
+    public static RpcClientSettings Create() => Default;
 
     /// <summary>A copy where <paramref name="service"/> lives at <paramref name="baseAddress"/>.</summary>
     /// <param name="service">The service name, e.g. <c>navitaire-api</c>.</param>

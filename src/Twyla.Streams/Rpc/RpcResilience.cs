@@ -9,7 +9,7 @@ namespace Twyla.Streams.Rpc;
 
 /// <summary>
 /// The one Polly pipeline a call's attempts run through: retries (idempotent procedures only, transient failures only,
-/// exponential backoff with jitter, never past the deadline) around the circuit breaker of the call's service (one per
+/// the library's one backoff rule, never past the deadline) around the circuit breaker of the call's service (one per
 /// service, shared by every call to it). The deadline itself is the call's cancellation token: it cancels an attempt
 /// and a backoff delay alike.
 /// </summary>
@@ -53,13 +53,8 @@ internal sealed class RpcResilience(RpcClientSettings settings)
         }
     }
 
-    /// <summary>The delay before retry <paramref name="retry"/> (1 for the first): exponential from the base, capped, with 50-100 % jitter.</summary>
-    internal static TimeSpan Backoff(RpcCallSettings call, int retry)
-    {
-        var exponential = call.BackoffBase.TotalMilliseconds * Math.Pow(2, retry - 1);
-        var capped = Math.Min(exponential, call.BackoffMax.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.5 + (Random.Shared.NextDouble() * 0.5)));
-    }
+    /// <summary>The delay before retry <paramref name="retry"/> (1 for the first): the library's one <see cref="Streams.Backoff"/> rule.</summary>
+    internal static TimeSpan Backoff(RpcCallSettings call, int retry) => Streams.Backoff.Delay(call.BackoffBase, call.BackoffMax, retry - 1);
 
     private ResiliencePipeline<RpcAttempt> PipelineFor(RpcCall call) =>
         _pipelines.GetOrCreateValue(call.Settings).GetOrAdd(call.Target.Service, static (service, state) => state.self.Build(service, state.call), (self: this, call: call.Settings));

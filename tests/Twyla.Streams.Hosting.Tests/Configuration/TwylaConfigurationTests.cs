@@ -244,7 +244,7 @@ public sealed class TwylaConfigurationTests : IDisposable
 
         var rabbit = TwylaEventBusFactory.RabbitSettings(options);
         Assert.Equal(["rabbit-2", "rabbit-3:5673"], rabbit.ClusterHosts);
-        Assert.Contains("(+rabbit-2,rabbit-3:5673)", rabbit.Description, StringComparison.Ordinal);
+        Assert.Contains("(+rabbit-2,rabbit-3:5673)", rabbit.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

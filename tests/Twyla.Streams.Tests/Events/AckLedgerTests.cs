@@ -1,5 +1,5 @@
-using System.Text;
 using Twyla.Streams.Events;
+using Twyla.Streams.Tests.Support;
 using Twyla.Streams.Transport;
 using Xunit;
 
@@ -8,10 +8,7 @@ namespace Twyla.Streams.Tests.Events;
 /// <summary>The listen stage's ledger, without Akka: acks never pass an unsettled tag, batches fill, drains count.</summary>
 public sealed class AckLedgerTests
 {
-    private static TransportDelivery Delivery(ulong tag) => new(
-        tag,
-        new EventEnvelope(new EventMetadata($"id-{tag}", "test.happened", $"id-{tag}", "", DateTimeOffset.UtcNow, "test", 1), Encoding.UTF8.GetBytes("{}"), null, null),
-        null, false, 1, "test.happened", null, null);
+    private static TransportDelivery Delivery(ulong tag) => TestDeliveries.Create(tag);
 
     private static (AckLedger Ledger, LedgerEntry[] Entries) Emitted(int count, int batch = 100)
     {
@@ -89,5 +86,44 @@ public sealed class AckLedgerTests
         Assert.Equal(1, ledger.EmittedUnsettled);
         ledger.Acked(valid);
         Assert.Equal(0, ledger.EmittedUnsettled);
+    }
+
+    [Fact]
+    public void The_ack_should_never_go_up_to_a_tag_the_transport_settled_alone()
+    {
+        var (ledger, e) = Emitted(3);
+        ledger.Acked(e[0]);
+        ledger.Pending(e[1]);
+        ledger.Pending(e[2]);
+        ledger.Done(e[1]);
+        ledger.Done(e[2]);
+
+        Assert.Equal(1UL, ledger.TakeAck()); // 2 and 3 were acked by their reject or drop: acking them again closes the channel
+        Assert.False(ledger.HasPendingAck);
+        Assert.Empty(ledger.Unsettled);
+    }
+
+    [Fact]
+    public void An_ack_by_tag_should_count_only_for_an_emitted_event_still_open()
+    {
+        var (ledger, e) = Emitted(2);
+        ledger.Pending(e[1]);
+
+        Assert.False(ledger.Ack(2)); // its reject is on its way
+        Assert.False(ledger.Ack(99)); // not held
+        Assert.True(ledger.Ack(1));
+        Assert.False(ledger.Ack(1)); // acked already
+        Assert.Equal(1UL, ledger.TakeAck());
+    }
+
+    [Fact]
+    public void Acks_should_go_out_at_once_when_the_batch_is_full_or_the_listener_no_longer_runs()
+    {
+        var (ledger, e) = Emitted(2, batch: 2);
+        ledger.Acked(e[0]);
+        Assert.False(ledger.FlushNow(running: true)); // waits for its batch, at most the flush delay
+        Assert.True(ledger.FlushNow(running: false));
+        ledger.Acked(e[1]);
+        Assert.True(ledger.FlushNow(running: true));
     }
 }

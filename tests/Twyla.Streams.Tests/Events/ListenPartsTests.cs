@@ -1,4 +1,3 @@
-using System.Text;
 using Twyla.Streams.Events;
 using Twyla.Streams.Tests.Support;
 using Twyla.Streams.Transport;
@@ -9,10 +8,7 @@ namespace Twyla.Streams.Tests.Events;
 /// <summary>The plain parts of the listen stage: the decoder, the ack inbox, the transport call queue.</summary>
 public sealed class ListenPartsTests
 {
-    private static TransportDelivery Delivery(string? json, string? decodeError = null) => new(
-        1,
-        json is null ? null : new EventEnvelope(new EventMetadata("id-1", "booking.requested", "id-1", "", DateTimeOffset.UtcNow, "test", 1), Encoding.UTF8.GetBytes(json), null, null),
-        decodeError, false, 1, "booking.requested", null, null);
+    private static TransportDelivery Delivery(string? json, string? decodeError = null) => TestDeliveries.Create(1, json, decodeError);
 
     private readonly EventDecoder<BookingRequested> _decoder = new(EventBusSettings.DefaultJsonOptions);
 

@@ -78,15 +78,6 @@ public sealed class RpcPartsTests
         Assert.False(open.Transient);
     }
 
-    [Fact]
-    public void Backoff_should_grow_exponentially_within_its_jitter_and_stop_at_its_cap()
-    {
-        var settings = RpcCallSettings.Create().WithRetries(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300));
-        Assert.InRange(RpcResilience.Backoff(settings, 1).TotalMilliseconds, 50, 100);
-        Assert.InRange(RpcResilience.Backoff(settings, 2).TotalMilliseconds, 100, 200);
-        Assert.InRange(RpcResilience.Backoff(settings, 5).TotalMilliseconds, 150, 300);
-    }
-
     [Theory]
     [InlineData(503, "application/problem+json", """{"code":"booking_store_down","detail":"the store is down"}""", "booking_store_down", true)]
     [InlineData(404, "application/problem+json", """{"code":"booking_not_found","title":"No booking"}""", "booking_not_found", false)]

@@ -63,7 +63,7 @@ internal sealed class RecordingTransport : IEventTransport
         var target = await _target.Task;
         var metadata = new EventMetadata($"id-{tag}", "test.happened", $"id-{tag}", "", DateTimeOffset.UtcNow, "test", 1);
         var envelope = new EventEnvelope(metadata, Encoding.UTF8.GetBytes(json), null, null);
-        target.OnDelivery(new TransportDelivery(tag, envelope, null, false, 1, "test.happened", null, null));
+        target.OnDelivery(new TransportDelivery(tag, envelope, null, false, 1, "test.happened", null, Session.Handle(tag)));
     }
 
     internal sealed class RecordingSession : IConsumerSession
@@ -87,6 +87,11 @@ internal sealed class RecordingTransport : IEventTransport
                 }
                 else
                 {
+                    if (_settled.Contains(tag))
+                    {
+                        Violations.Enqueue($"ack {tag} multiple went up to a tag settled already (the broker closes the channel)");
+                    }
+
                     for (ulong t = 1; t <= tag; t++)
                     {
                         if (_settled.Add(t) && !HandlerDone.ContainsKey(t))
@@ -103,27 +108,8 @@ internal sealed class RecordingTransport : IEventTransport
         /// <summary>Tags whose handler finished (set by the test before it settles).</summary>
         public ConcurrentDictionary<ulong, bool> HandlerDone { get; } = new();
 
-        public Task RejectAsync(TransportDelivery delivery, TimeSpan delay, string reason, CancellationToken cancellationToken)
-        {
-            lock (_gate)
-            {
-                Calls.Enqueue($"reject {delivery.Tag} after {delay.TotalMilliseconds} ms: {reason}");
-                Settle(delivery.Tag);
-            }
-
-            return Task.CompletedTask;
-        }
-
-        public Task DropAsync(TransportDelivery delivery, string reason, CancellationToken cancellationToken)
-        {
-            lock (_gate)
-            {
-                Calls.Enqueue($"drop {delivery.Tag}: {reason}");
-                Settle(delivery.Tag);
-            }
-
-            return Task.CompletedTask;
-        }
+        /// <summary>The handle of delivery <paramref name="tag"/>: its reject or drop is recorded here.</summary>
+        public IDeliveryHandle Handle(ulong tag) => new RecordingHandle(this, tag);
 
         public Task StopConsumingAsync(CancellationToken cancellationToken)
         {
@@ -149,12 +135,31 @@ internal sealed class RecordingTransport : IEventTransport
             }
         }
 
+        private Task Record(string call, ulong tag)
+        {
+            lock (_gate)
+            {
+                Calls.Enqueue(call);
+                Settle(tag);
+            }
+
+            return Task.CompletedTask;
+        }
+
         private void Settle(ulong tag)
         {
             if (!_settled.Add(tag))
             {
                 Violations.Enqueue($"tag {tag} settled twice");
             }
+        }
+
+        private sealed class RecordingHandle(RecordingSession session, ulong tag) : IDeliveryHandle
+        {
+            public Task RejectAsync(TimeSpan delay, string reason, CancellationToken cancellationToken) =>
+                session.Record($"reject {tag} after {delay.TotalMilliseconds} ms: {reason}", tag);
+
+            public Task DropAsync(string reason, CancellationToken cancellationToken) => session.Record($"drop {tag}: {reason}", tag);
         }
     }
 }

@@ -6,9 +6,12 @@ namespace Twyla.Streams.Transport.InMemory;
 /// One consumer on an <see cref="InMemoryQueue"/>: at most <c>prefetch</c> unsettled deliveries, tags from 1 up.
 /// </summary>
 /// <remarks>
-/// State changes happen under the broker's lock; the target is called only from <see cref="DispatchAsync"/>, a
+/// The unsettled deliveries it keeps are the broker's side of the consumer (what counts against the prefetch and
+/// goes back to the queue when the session closes), checked as RabbitMQ checks them: a tag that is not outstanding
+/// fails the session. Which deliveries the listener settled is the listen stage's ledger to know.
+/// <para>State changes happen under the broker's lock; the target is called only from <see cref="DispatchAsync"/>, a
 /// single loop reading an unbounded channel on the thread pool, so deliveries reach it in tag order, outside
-/// the lock and never inline in the publisher's or settler's call.
+/// the lock and never inline in the publisher's or settler's call.</para>
 /// </remarks>
 internal sealed class InMemoryConsumerSession : IConsumerSession
 {
@@ -92,38 +95,9 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
         return Task.CompletedTask;
     }
 
-    public Task RejectAsync(TransportDelivery delivery, TimeSpan delay, string reason, CancellationToken cancellationToken) =>
-        Settle(
-            delivery,
-            "retry",
-            message =>
-            {
-                // As on RabbitMQ: a retried event goes to the back of its queue, after its delay, with its failure.
-                message.LastFailure = reason;
-                message.Redelivered = true;
-                _broker.EnqueueLater(_queue, message, delay);
-                _queue.Dispatch();
-            },
-            cancellationToken);
-
-    public Task DropAsync(TransportDelivery delivery, string reason, CancellationToken cancellationToken)
+    /// <summary>Takes the delivery <paramref name="tag"/> of <paramref name="message"/> off the unsettled ones and hands it to <paramref name="settle"/>, under the broker's lock.</summary>
+    private Task Settle(ulong tag, InMemoryMessage message, string operation, Action<InMemoryMessage> settle, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
-        return Settle(
-            delivery,
-            "basic.nack (dead-letter)",
-            message =>
-            {
-                _queue.DeadLetter(message, reason);
-                _queue.Dispatch();
-            },
-            cancellationToken);
-    }
-
-    /// <summary>Takes one unsettled delivery of this session and hands it to <paramref name="settle"/>, under the broker's lock.</summary>
-    private Task Settle(TransportDelivery delivery, string operation, Action<InMemoryMessage> settle, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(delivery);
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled(cancellationToken);
@@ -136,9 +110,10 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
                 return Task.FromException(ClosedException());
             }
 
-            if (!TryTakeUnsettled(delivery, out var message))
+            // As the broker: a tag settled already is unknown.
+            if (!_unsettled.Remove(tag))
             {
-                FailUnknownTag(delivery.Tag, operation);
+                FailUnknownTag(tag, operation);
                 return Task.CompletedTask;
             }
 
@@ -190,7 +165,8 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
         var tag = ++_lastTag;
         _unsettled.Add(tag, message);
         var delivery = new TransportDelivery(
-            tag, message.Envelope, DecodeError: null, message.Redelivered, message.DeliveryCount, message.RoutingKey, message.LastFailure, message);
+            tag, message.Envelope, DecodeError: null, message.Redelivered, message.DeliveryCount, message.RoutingKey, message.LastFailure,
+            new Delivery(this, tag, message));
         _outbox.Writer.TryWrite(delivery);
     }
 
@@ -221,18 +197,6 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
 
         _outbox.Writer.TryComplete();
         _broker.Forget(this);
-    }
-
-    private bool TryTakeUnsettled(TransportDelivery delivery, out InMemoryMessage message)
-    {
-        // The state check catches a delivery of another session that happens to carry an outstanding tag of this one.
-        if (_unsettled.TryGetValue(delivery.Tag, out message!) && ReferenceEquals(message, delivery.TransportState))
-        {
-            _unsettled.Remove(delivery.Tag);
-            return true;
-        }
-
-        return false;
     }
 
     private void FailUnknownTag(ulong tag, string method) =>
@@ -304,6 +268,40 @@ internal sealed class InMemoryConsumerSession : IConsumerSession
 #pragma warning restore CA1031
             {
             }
+        }
+    }
+
+    /// <summary>What a delivery keeps for a later reject or drop: its session, its tag and the queue's copy of the message.</summary>
+    private sealed class Delivery(InMemoryConsumerSession session, ulong tag, InMemoryMessage message) : IDeliveryHandle
+    {
+        public Task RejectAsync(TimeSpan delay, string reason, CancellationToken cancellationToken) =>
+            session.Settle(
+                tag,
+                message,
+                "retry",
+                m =>
+                {
+                    // As on RabbitMQ: a retried event goes to the back of its queue, after its delay, with its failure.
+                    m.LastFailure = reason;
+                    m.Redelivered = true;
+                    session._broker.EnqueueLater(session._queue, m, delay);
+                    session._queue.Dispatch();
+                },
+                cancellationToken);
+
+        public Task DropAsync(string reason, CancellationToken cancellationToken)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+            return session.Settle(
+                tag,
+                message,
+                "basic.nack (dead-letter)",
+                m =>
+                {
+                    session._queue.DeadLetter(m, reason);
+                    session._queue.Dispatch();
+                },
+                cancellationToken);
         }
     }
 }

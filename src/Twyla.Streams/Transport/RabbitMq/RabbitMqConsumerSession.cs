@@ -21,9 +21,9 @@ namespace Twyla.Streams.Transport.RabbitMq;
 /// <para><b>Drop</b> publishes a copy (original headers kept) to <c>{queue}.dead-letter</c> (routing key
 /// <c>dead-letter</c>) with the reason in <c>x-twyla-drop-reason</c> and the time in <c>x-twyla-dead-lettered-at</c>:
 /// a drop never discards.</para>
-/// <para><b>Acks</b> with <c>multiple=true</c> cover only tags this session has not settled one by one
-/// (a reject or drop acked its tag already, and acking a tag twice closes the channel), so the session
-/// keeps track of individually settled tags above its ack watermark.</para>
+/// <para><b>Acks</b> go to the broker as asked. Which tags are settled is the listen stage's ledger to know: it
+/// settles each delivery once and acks with <c>multiple=true</c> only up to a tag it did not settle alone (acking a
+/// settled tag closes the channel); a multiple ack skips the tags below it that a reject or drop acked already.</para>
 /// </remarks>
 internal sealed class RabbitMqConsumerSession : IConsumerSession
 {
@@ -35,8 +35,6 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
     private readonly IDeliveryTarget _target;
     private readonly ILogger _logger;
     private readonly Consumer _consumer;
-    private readonly SortedSet<ulong> _settledAbove = [];
-    private ulong _ackedUpTo;
     private string? _consumerTag;
     private int _failed;
     private int _closing;
@@ -65,78 +63,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
     public async Task AckAsync(ulong tag, bool multiple, CancellationToken cancellationToken)
     {
         ThrowIfClosed();
-        if (tag <= _ackedUpTo)
-        {
-            return;
-        }
-
-        if (!multiple)
-        {
-            if (_settledAbove.Contains(tag))
-            {
-                return;
-            }
-
-            await _channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
-            MarkSettled(tag);
-            return;
-        }
-
-        // The highest tag up to `tag` that is still unsettled at the broker; acking multiple up to it
-        // settles everything below that is still unsettled.
-        var top = tag;
-        while (top > _ackedUpTo && _settledAbove.Contains(top))
-        {
-            top--;
-        }
-
-        if (top > _ackedUpTo)
-        {
-            await _channel.BasicAckAsync(top, multiple: true, cancellationToken).ConfigureAwait(false);
-        }
-
-        _ackedUpTo = tag;
-        while (_settledAbove.Count > 0 && _settledAbove.Min <= _ackedUpTo)
-        {
-            _settledAbove.Remove(_settledAbove.Min);
-        }
-
-        AdvanceWatermark();
-    }
-
-    public async Task RejectAsync(TransportDelivery delivery, TimeSpan delay, string reason, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(delivery);
-        ThrowIfClosed();
-        if (IsSettled(delivery.Tag))
-        {
-            return;
-        }
-
-        var state = StateOf(delivery);
-        var props = CopyProperties(state);
-        props.Headers![CloudEventsAmqpCodec.DeliveryCountHeader] = (long)delivery.DeliveryCount;
-        props.Headers[CloudEventsAmqpCodec.LastFailureHeader] = Cut(reason);
-        var key = delay > TimeSpan.Zero ? RetrySchedule.Name(delay) : ListenerTopology.RequeueKey;
-        await PublishCopyThenAckAsync(delivery, key, props, state.Body, "retry", cancellationToken).ConfigureAwait(false);
-    }
-
-    public async Task DropAsync(TransportDelivery delivery, string reason, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(delivery);
-        ThrowIfClosed();
-        if (IsSettled(delivery.Tag))
-        {
-            return;
-        }
-
-        var state = StateOf(delivery);
-        var props = CopyProperties(state);
-        props.Headers![CloudEventsAmqpCodec.DropReasonHeader] = Cut(string.IsNullOrWhiteSpace(reason) ? "dropped" : reason);
-        props.Headers[CloudEventsAmqpCodec.DeliveryCountHeader] = (long)delivery.DeliveryCount;
-        props.Headers[CloudEventsAmqpCodec.DeadLetteredAtHeader] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        props.DeliveryMode = DeliveryModes.Persistent;
-        await PublishCopyThenAckAsync(delivery, ListenerTopology.DeadLetterKey, props, state.Body, "dead-letter", cancellationToken).ConfigureAwait(false);
+        await _channel.BasicAckAsync(tag, multiple, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopConsumingAsync(CancellationToken cancellationToken)
@@ -177,47 +104,16 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
     private void ThrowIfClosed() =>
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _closing) != 0, this);
 
-    private static RabbitMqDeliveryState StateOf(TransportDelivery delivery) =>
-        delivery.TransportState as RabbitMqDeliveryState
-        ?? throw new ArgumentException("The delivery did not come from a RabbitMQ consumer session.", nameof(delivery));
-
     /// <summary>A reason as headers keep it: at most <see cref="MaxReasonLength"/> characters.</summary>
     internal static string Cut(string text) => text.Length > MaxReasonLength ? text[..MaxReasonLength] + "…" : text;
 
     /// <summary>Publishes the copy through the group's router with <paramref name="key"/>, waits for its confirm, then acks the original.</summary>
     private async Task PublishCopyThenAckAsync(
-        TransportDelivery delivery, string key, BasicProperties props, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken)
+        ulong tag, string key, BasicProperties props, ReadOnlyMemory<byte> body, string what, CancellationToken cancellationToken)
     {
+        ThrowIfClosed();
         await RabbitMqTopology.PublishToRouterAsync(_channel, _topology, key, props, body, what, _transport.ConfirmTimeout, cancellationToken).ConfigureAwait(false);
-        await _channel.BasicAckAsync(delivery.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false); // the copy is confirmed: settle
-        MarkSettled(delivery.Tag);
-    }
-
-    private static BasicProperties CopyProperties(RabbitMqDeliveryState state) =>
-        RabbitMqTopology.CopyForRouter(state.Properties, state.RoutingKey);
-
-    private bool IsSettled(ulong tag) => tag <= _ackedUpTo || _settledAbove.Contains(tag);
-
-    private void MarkSettled(ulong tag)
-    {
-        if (tag == _ackedUpTo + 1)
-        {
-            _ackedUpTo = tag;
-            AdvanceWatermark();
-        }
-        else if (tag > _ackedUpTo)
-        {
-            _settledAbove.Add(tag);
-        }
-    }
-
-    private void AdvanceWatermark()
-    {
-        while (_settledAbove.Count > 0 && _settledAbove.Min == _ackedUpTo + 1)
-        {
-            _ackedUpTo = _settledAbove.Min;
-            _settledAbove.Remove(_ackedUpTo);
-        }
+        await _channel.BasicAckAsync(tag, multiple: false, CancellationToken.None).ConfigureAwait(false); // the copy is confirmed: settle
     }
 
     private void OnDelivery(ulong deliveryTag, bool redelivered, string routingKey, IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body)
@@ -242,7 +138,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
             count,
             originalKey,
             CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.LastFailureHeader),
-            new RabbitMqDeliveryState(copy, properties, originalKey)));
+            new Delivery(this, deliveryTag, count, copy, properties, originalKey)));
     }
 
     private void OnShutdown(ShutdownEventArgs reason)
@@ -268,8 +164,33 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         _target.OnConsumerFailed(cause);
     }
 
-    /// <summary>What a delivery keeps for a later reject or drop: the body copy, the properties and the original routing key.</summary>
-    internal sealed record RabbitMqDeliveryState(byte[] Body, IReadOnlyBasicProperties Properties, string RoutingKey);
+    /// <summary>
+    /// What a delivery keeps for a later reject or drop: its session, its tag and delivery count, the body copy, the
+    /// properties and the original routing key.
+    /// </summary>
+    private sealed class Delivery(
+        RabbitMqConsumerSession session, ulong tag, int deliveryCount, byte[] body, IReadOnlyBasicProperties properties, string routingKey)
+        : IDeliveryHandle
+    {
+        public Task RejectAsync(TimeSpan delay, string reason, CancellationToken cancellationToken)
+        {
+            var props = RabbitMqTopology.CopyForRouter(properties, routingKey);
+            props.Headers![CloudEventsAmqpCodec.DeliveryCountHeader] = (long)deliveryCount;
+            props.Headers[CloudEventsAmqpCodec.LastFailureHeader] = Cut(reason);
+            var key = delay > TimeSpan.Zero ? RetrySchedule.Name(delay) : ListenerTopology.RequeueKey;
+            return session.PublishCopyThenAckAsync(tag, key, props, body, "retry", cancellationToken);
+        }
+
+        public Task DropAsync(string reason, CancellationToken cancellationToken)
+        {
+            var props = RabbitMqTopology.CopyForRouter(properties, routingKey);
+            props.Headers![CloudEventsAmqpCodec.DropReasonHeader] = Cut(string.IsNullOrWhiteSpace(reason) ? "dropped" : reason);
+            props.Headers[CloudEventsAmqpCodec.DeliveryCountHeader] = (long)deliveryCount;
+            props.Headers[CloudEventsAmqpCodec.DeadLetteredAtHeader] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            props.DeliveryMode = DeliveryModes.Persistent;
+            return session.PublishCopyThenAckAsync(tag, ListenerTopology.DeadLetterKey, props, body, "dead-letter", cancellationToken);
+        }
+    }
 
     private sealed class Consumer(RabbitMqConsumerSession session) : AsyncDefaultBasicConsumer(session._channel)
     {

@@ -10,9 +10,8 @@ namespace Twyla.Streams.Transport.RabbitMq;
 /// </summary>
 /// <remarks>
 /// The client's confirm rate limiter is off (it starts delaying publishes at half its limit, see docs/design.md's
-/// pitfalls); the emit stage bounds the window, and as a safety net this session lets at most
-/// <see cref="RabbitMqSettings.MaxPublishesInFlight"/> publishes wait for confirms at once (the shared publisher
-/// of <c>EmitAsync</c> has no stage in front of it). <see cref="RabbitMqSettings.ConfirmTimeout"/> is enforced by
+/// pitfalls); the callers bound the window (<see cref="EmitSettings.MaxInFlight"/>: the emit stage by backpressure,
+/// <c>EmitAsync</c> through its shared publisher). <see cref="RabbitMqSettings.ConfirmTimeout"/> is enforced by
 /// the callers (<see cref="RabbitMqTransport.ConfirmTimeout"/>): a linked token source and a timer per publish cost more CPU
 /// than the rest of this method.
 /// </remarks>
@@ -20,7 +19,6 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
 {
     private readonly RabbitMqTransport _transport;
     private readonly IChannel _channel;
-    private readonly SemaphoreSlim _window;
     private readonly string _exchange;
     private int _disposed;
     private int _refused;
@@ -30,7 +28,6 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
         _transport = transport;
         _channel = channel;
         _exchange = transport.Settings.Exchange;
-        _window = new SemaphoreSlim(transport.Settings.MaxPublishesInFlight, transport.Settings.MaxPublishesInFlight);
     }
 
     public bool IsOpen => Volatile.Read(ref _disposed) == 0 && Volatile.Read(ref _refused) == 0 && _channel.IsOpen;
@@ -56,11 +53,6 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
         }
 
         var props = CloudEventsAmqpCodec.Encode(envelope);
-        if (!_window.Wait(0))
-        {
-            await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
         try
         {
             await _channel.BasicPublishAsync(_exchange, m.Name, mandatory, props, envelope.Data, cancellationToken).ConfigureAwait(false);
@@ -99,10 +91,6 @@ internal sealed class RabbitMqPublisherSession : IPublisherSession
             throw new EmitException(
                 $"Event {m.Id} ({m.Name}) may not have been emitted: the connection to {_transport.Description} failed before the broker confirmed it ({e.Message}).",
                 e);
-        }
-        finally
-        {
-            _window.Release();
         }
     }
 

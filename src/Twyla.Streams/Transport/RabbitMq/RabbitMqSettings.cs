@@ -4,11 +4,11 @@ namespace Twyla.Streams.Transport.RabbitMq;
 
 /// <summary>
 /// How an <see cref="EventBus"/> reaches RabbitMQ: the broker (or the hosts of a cluster), credentials, TLS,
-/// the events exchange and the publisher limits. Immutable: start from <see cref="Create"/> or
-/// <see cref="FromUri"/> and use the <c>With*</c> methods.
+/// the events exchange and the publisher limits. Immutable: start from <see cref="Default"/> (or
+/// <see cref="Create()"/>) or <see cref="FromUri"/> and use the <c>With*</c> methods.
 /// </summary>
 /// <remarks>
-/// The password never appears in <see cref="ToString"/>, <see cref="Description"/>, logs or exception messages.
+/// The password never appears in <see cref="ToString"/>, logs or exception messages.
 /// </remarks>
 public sealed class RabbitMqSettings
 {
@@ -31,7 +31,6 @@ public sealed class RabbitMqSettings
         bool useTls,
         string exchange,
         TimeSpan confirmTimeout,
-        int maxPublishesInFlight,
         string connectionName,
         int maxBodySize,
         string? tlsCertificateAuthorityFile)
@@ -45,7 +44,6 @@ public sealed class RabbitMqSettings
         UseTls = useTls;
         Exchange = exchange;
         ConfirmTimeout = confirmTimeout;
-        MaxPublishesInFlight = maxPublishesInFlight;
         ConnectionName = connectionName;
         MaxBodySize = maxBodySize;
         TlsCertificateAuthorityFile = tlsCertificateAuthorityFile;
@@ -81,9 +79,6 @@ public sealed class RabbitMqSettings
     /// </summary>
     public TimeSpan ConfirmTimeout { get; }
 
-    /// <summary>How many publishes one publisher keeps waiting for confirms at most, 256 by default.</summary>
-    public int MaxPublishesInFlight { get; }
-
     /// <summary>The connection's name as the broker shows it, <c>twyla-streams</c> by default.</summary>
     public string ConnectionName { get; }
 
@@ -100,39 +95,28 @@ public sealed class RabbitMqSettings
     /// </summary>
     public string? TlsCertificateAuthorityFile { get; }
 
-    /// <summary>Where the bus connects, for logs: <c>amqp://host:port/vhost</c>, never with credentials.</summary>
-    public string Description
-    {
-        get
-        {
-            var scheme = UseTls ? "amqps" : "amqp";
-            var vhost = VirtualHost == "/" ? string.Empty : Uri.EscapeDataString(VirtualHost);
-            var others = ClusterHosts.Count == 0 ? string.Empty : $" (+{string.Join(",", ClusterHosts)})";
-            return string.Create(CultureInfo.InvariantCulture, $"{scheme}://{Host}:{Port}/{vhost}{others}");
-        }
-    }
-
     internal int? ExplicitPort { get; }
 
     internal string Password { get; }
 
     /// <summary>Settings for a broker on <c>localhost:5672</c>, user <c>guest</c>, virtual host <c>/</c>.</summary>
+    public static RabbitMqSettings Default { get; } = new(
+        "localhost",
+        null,
+        "guest",
+        "guest",
+        "/",
+        [],
+        false,
+        DefaultExchange,
+        TimeSpan.FromSeconds(30),
+        "twyla-streams",
+        4 * 1024 * 1024,
+        null);
+
+    /// <summary>The <see cref="Default"/> settings, to change with the <c>With*</c> methods.</summary>
     /// <returns>The settings.</returns>
-    public static RabbitMqSettings Create() =>
-        new(
-            "localhost",
-            null,
-            "guest",
-            "guest",
-            "/",
-            [],
-            false,
-            DefaultExchange,
-            TimeSpan.FromSeconds(30),
-            256,
-            "twyla-streams",
-            4 * 1024 * 1024,
-            null);
+    public static RabbitMqSettings Create() => Default;
 
     /// <summary>
     /// Settings from an AMQP URI, <c>amqp://user:password@host:port/vhost</c> or <c>amqps://…</c> for TLS
@@ -294,15 +278,6 @@ public sealed class RabbitMqSettings
         return Copy(confirmTimeout: timeout);
     }
 
-    /// <summary>A copy with another bound on unconfirmed publishes per publisher.</summary>
-    /// <param name="max">At least 1.</param>
-    /// <returns>The new settings.</returns>
-    public RabbitMqSettings WithMaxPublishesInFlight(int max)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        return Copy(maxPublishesInFlight: max);
-    }
-
     /// <summary>A copy whose connection shows <paramref name="connectionName"/> in the broker.</summary>
     /// <param name="connectionName">The name, e.g. the service's name.</param>
     /// <returns>The new settings.</returns>
@@ -321,9 +296,15 @@ public sealed class RabbitMqSettings
         return Copy(maxBodySize: bytes);
     }
 
-    /// <summary>The <see cref="Description"/>: where the bus connects, without credentials.</summary>
+    /// <summary>Where the bus connects, for logs: <c>amqp://host:port/vhost</c>, never with credentials.</summary>
     /// <returns>The description.</returns>
-    public override string ToString() => Description;
+    public override string ToString()
+    {
+        var scheme = UseTls ? "amqps" : "amqp";
+        var vhost = VirtualHost == "/" ? string.Empty : Uri.EscapeDataString(VirtualHost);
+        var others = ClusterHosts.Count == 0 ? string.Empty : $" (+{string.Join(",", ClusterHosts)})";
+        return string.Create(CultureInfo.InvariantCulture, $"{scheme}://{Host}:{Port}/{vhost}{others}");
+    }
 
     /// <summary>Every endpoint to try, in order: <see cref="Host"/> first, then <see cref="ClusterHosts"/>.</summary>
     internal IReadOnlyList<(string Host, int Port)> Endpoints()
@@ -386,7 +367,6 @@ public sealed class RabbitMqSettings
         bool? useTls = null,
         string? exchange = null,
         TimeSpan? confirmTimeout = null,
-        int? maxPublishesInFlight = null,
         string? connectionName = null,
         int? maxBodySize = null,
         string? tlsCertificateAuthorityFile = null) =>
@@ -400,7 +380,6 @@ public sealed class RabbitMqSettings
             useTls ?? UseTls,
             exchange ?? Exchange,
             confirmTimeout ?? ConfirmTimeout,
-            maxPublishesInFlight ?? MaxPublishesInFlight,
             connectionName ?? ConnectionName,
             maxBodySize ?? MaxBodySize,
             tlsCertificateAuthorityFile ?? TlsCertificateAuthorityFile);

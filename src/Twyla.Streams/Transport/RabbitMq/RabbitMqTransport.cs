@@ -65,7 +65,7 @@ internal sealed class RabbitMqTransport : IEventTransport
 
     private RabbitMqDeadLetters DeadLetters { get; }
 
-    public string Description => Settings.Description;
+    public string Description => Settings.ToString();
 
     public TimeSpan ConfirmTimeout => Settings.ConfirmTimeout;
 

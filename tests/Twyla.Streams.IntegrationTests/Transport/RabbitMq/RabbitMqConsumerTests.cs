@@ -1,5 +1,6 @@
 using System.Text;
 using RabbitMQ.Client;
+using Twyla.Streams.Events;
 using Twyla.Streams.IntegrationTests.Infrastructure;
 using Twyla.Streams.Transport;
 using Twyla.Streams.Transport.RabbitMq;
@@ -51,7 +52,7 @@ public class RabbitMqConsumerTests
             Assert.Contains(malformed[i].Reason, bad.DecodeError, StringComparison.Ordinal);
             Assert.Null(good.DecodeError);
             Assert.Equal($"{{\"after\":\"{malformed[i].Label}\"}}", good.Text());
-            await consumer.DropAsync(bad, bad.DecodeError!, default);
+            await bad.Handle.DropAsync(bad.DecodeError!, default);
         }
 
         await consumer.AckAsync(got[^1].Tag, multiple: true, default);
@@ -89,9 +90,9 @@ public class RabbitMqConsumerTests
         await publisher.PublishAsync(sent, true, default);
 
         var first = await probe.NextAsync();
-        await consumer.RejectAsync(first, TimeSpan.Zero, "test", default);
+        await first.Handle.RejectAsync(TimeSpan.Zero, "test", default);
         var second = await probe.NextAsync();
-        await consumer.RejectAsync(second, TimeSpan.Zero, "test", default);
+        await second.Handle.RejectAsync(TimeSpan.Zero, "test", default);
         var third = await probe.NextAsync();
         await consumer.AckAsync(third.Tag, multiple: true, default);
 
@@ -109,7 +110,7 @@ public class RabbitMqConsumerTests
     }
 
     [Fact]
-    public async Task Ack_multiple_should_skip_deliveries_already_settled_one_by_one()
+    public async Task The_acks_the_listen_ledger_asks_for_should_skip_deliveries_settled_one_by_one_without_closing_the_channel()
     {
         await using var transport = new RabbitMqTransport(Broker.Settings());
         var topology = TestEvents.Topology("order.placed");
@@ -121,13 +122,27 @@ public class RabbitMqConsumerTests
             await publisher.PublishAsync(TestEvents.Envelope("order.placed", $"{{\"n\":{i}}}"), true, default);
         }
 
+        // The ledger is the one owner of what is settled; the session does what it is asked.
         var d = await probe.TakeAsync(6);
-        await consumer.RejectAsync(d[1], TimeSpan.Zero, "test", default);        // tag 2 settled alone (requeued as a copy)
-        await consumer.DropAsync(d[3], "bad order", default); // tag 4 settled alone
-        await consumer.DropAsync(d[4], "bad order", default); // tag 5, the watermark's top, settled alone
-        await consumer.AckAsync(d[4].Tag, multiple: true, default); // acks 1 and 3 only
-        await consumer.AckAsync(d[4].Tag, multiple: true, default); // twice: a no-op
-        await consumer.AckAsync(d[5].Tag, multiple: false, default);
+        var ledger = new AckLedger(batchSize: 100);
+        var e = d.Select(ledger.Add).ToArray();
+        Array.ForEach(e, ledger.Emitted);
+        ledger.Pending(e[1]);
+        await d[1].Handle.RejectAsync(TimeSpan.Zero, "test", default); // tag 2 settled alone (requeued as a copy)
+        ledger.Pending(e[3]);
+        await d[3].Handle.DropAsync("bad order", default); // tag 4 settled alone
+        ledger.Pending(e[4]);
+        await d[4].Handle.DropAsync("bad order", default); // tag 5 settled alone
+        ledger.Acked(e[0]);
+        ledger.Acked(e[2]);
+        ledger.Done(e[1]);
+        ledger.Done(e[3]);
+        ledger.Done(e[4]);
+        Assert.Equal(d[2].Tag, ledger.TakeAck()); // up to 3, not to 5: 5 was settled alone
+        await consumer.AckAsync(d[2].Tag, multiple: true, default); // acks 1 and 3
+        ledger.Acked(e[5]);
+        Assert.Equal(d[5].Tag, ledger.TakeAck());
+        await consumer.AckAsync(d[5].Tag, multiple: true, default); // acks 6, skipping 4 and 5
 
         var redelivered = await probe.NextAsync();
         Assert.Equal("{\"n\":2}", redelivered.Text());

@@ -27,7 +27,7 @@ public class RabbitMqPublisherTests
     [Fact]
     public async Task Concurrent_publishes_should_all_complete_on_confirms_and_arrive()
     {
-        await using var transport = new RabbitMqTransport(Broker.Settings().WithMaxPublishesInFlight(32));
+        await using var transport = new RabbitMqTransport(Broker.Settings());
         var topology = TestEvents.Topology("load.tested");
         var probe = new DeliveryProbe();
         await using var consumer = await transport.StartConsumerAsync(topology, 500, probe, default);

@@ -121,7 +121,7 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
 
         var first = await target.NextAsync();
         Assert.Null(first.LastFailure);
-        await session.RejectAsync(first, TimeSpan.Zero, "TimeoutException: navitaire did not answer", None);
+        await first.Handle.RejectAsync(TimeSpan.Zero, "TimeoutException: navitaire did not answer", None);
         var next = await target.NextAsync();
         Assert.Same(sent[1], next.Envelope);
         await session.AckAsync(next.Tag, multiple: false, None);
@@ -144,7 +144,7 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
 
         var first = await target.NextAsync();
         var rejected = System.Diagnostics.Stopwatch.StartNew();
-        await session.RejectAsync(first, TimeSpan.FromMilliseconds(300), "failed", None);
+        await first.Handle.RejectAsync(TimeSpan.FromMilliseconds(300), "failed", None);
         var again = await target.NextAsync();
 
         Assert.True(rejected.Elapsed >= TimeSpan.FromMilliseconds(280), $"redelivered after {rejected.Elapsed}");
@@ -161,7 +161,7 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
         var sent = await PublishAsync(("booking.created", """{"bad":true}"""), ("booking.created", """{"ok":true}"""));
 
         var bad = await target.NextAsync();
-        await session.DropAsync(bad, "price must be positive", None);
+        await bad.Handle.DropAsync("price must be positive", None);
         var next = await target.NextAsync();
 
         var peeked = await _transport.ListDeadLettersAsync(topology, 0, 10, None);
@@ -184,7 +184,7 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
         await using var session = await _transport.StartConsumerAsync(topology, 1, target, None);
         await PublishAsync(("booking.created", "\"" + new string('x', 70_000) + "\""));
 
-        await session.DropAsync(await target.NextAsync(), "too big", None);
+        await (await target.NextAsync()).Handle.DropAsync("too big", None);
 
         var deadLetter = Assert.Single(await _transport.ListDeadLettersAsync(topology, 0, 10, None));
         Assert.Equal(64 * 1024, deadLetter.Body.Length);
@@ -216,8 +216,8 @@ public sealed class InMemoryTransportTests : IAsyncLifetime
         Assert.Equal(3, closing.Count);
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => closingSession.AckAsync(1, multiple: false, None));
         Assert.Contains("was disposed", ex.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => closingSession.RejectAsync(delivered[0], TimeSpan.Zero, "failed", None));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => closingSession.DropAsync(delivered[0], "why", None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => delivered[0].Handle.RejectAsync(TimeSpan.Zero, "failed", None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => delivered[0].Handle.DropAsync("why", None));
     }
 
     [Fact]

@@ -32,15 +32,14 @@ public class RabbitMqSettingsTests
     }
 
     [Fact]
-    public void Description_and_ToString_should_never_show_credentials()
+    public void ToString_should_say_where_the_bus_connects_and_never_show_credentials()
     {
         var s = RabbitMqSettings.FromUri("amqp://app:TopSecret1@rabbit.internal:5673/bookings")
             .WithClusterHosts(["rabbit-2:5673", "rabbit-3"]);
 
-        Assert.Equal("amqp://rabbit.internal:5673/bookings (+rabbit-2:5673,rabbit-3)", s.Description);
-        Assert.Equal(s.Description, s.ToString());
+        Assert.Equal("amqp://rabbit.internal:5673/bookings (+rabbit-2:5673,rabbit-3)", s.ToString());
         Assert.DoesNotContain("TopSecret1", s.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain("app", s.Description, StringComparison.Ordinal);
+        Assert.DoesNotContain("app", s.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -57,13 +56,13 @@ public class RabbitMqSettingsTests
     {
         var a = RabbitMqSettings.Create();
         var b = a.WithHost("h").WithPort(1234).WithCredentials("u", "p").WithVirtualHost("v").WithExchange("x.events")
-            .WithConfirmTimeout(TimeSpan.FromSeconds(5)).WithMaxPublishesInFlight(10).WithConnectionName("svc").WithTls(true)
+            .WithConfirmTimeout(TimeSpan.FromSeconds(5)).WithConnectionName("svc").WithTls(true)
             .WithMaxBodySize(100);
 
-        Assert.Equal("amqp://localhost:5672/", a.Description);
+        Assert.Equal("amqp://localhost:5672/", a.ToString());
         Assert.Equal(("h", 1234, "u", "v", "x.events"), (b.Host, b.Port, b.UserName, b.VirtualHost, b.Exchange));
-        Assert.Equal((TimeSpan.FromSeconds(5), 10, "svc", true, 100), (b.ConfirmTimeout, b.MaxPublishesInFlight, b.ConnectionName, b.UseTls, b.MaxBodySize));
-        Assert.Equal("amqps://h:1234/v", b.Description);
+        Assert.Equal((TimeSpan.FromSeconds(5), "svc", true, 100), (b.ConfirmTimeout, b.ConnectionName, b.UseTls, b.MaxBodySize));
+        Assert.Equal("amqps://h:1234/v", b.ToString());
     }
 
     [Fact]
@@ -89,7 +88,6 @@ public class RabbitMqSettingsTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => RabbitMqSettings.Create().WithPort(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => RabbitMqSettings.Create().WithConfirmTimeout(TimeSpan.Zero));
-        Assert.Throws<ArgumentOutOfRangeException>(() => RabbitMqSettings.Create().WithMaxPublishesInFlight(0));
         Assert.Throws<ArgumentException>(() => RabbitMqSettings.Create().WithClusterHosts(["h:notaport"]));
     }
 
