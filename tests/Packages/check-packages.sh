@@ -5,7 +5,8 @@
 #   1. `dotnet pack` of every packable project (src/*, tools/*: the three library packages and the twyla tool) into
 #      WORKDIR/feed, in Release; with --no-build (test.sh, right after its build) the Debug build is packed as it is;
 #   2. checks each .nupkg: its lib dll and XML docs (tool: its tool folder), the README, license, description and
-#      tags in the nuspec, its dependencies at the right version, and a .snupkg beside it with the pdb;
+#      tags in the nuspec, its dependencies at the right version, and a .snupkg beside it with the pdb; installs the
+#      twyla tool from the feed into WORKDIR/tool and runs it;
 #   3. builds the consumers (tests/Packages/Consumers.slnx) against that feed and nuget.org only, restoring into
 #      WORKDIR/packages (Twyla.* only ever from the feed; the machine's package cache serves as a source for the rest, so
 #      it is copied, not downloaded, when it is there), runs the C# and the F# one and the TestKit test project.
@@ -19,8 +20,10 @@ work="${1:?usage: check-packages.sh WORKDIR [--no-build]}"
 pack_options=(-c Release -p:ContinuousIntegrationBuild=true)
 [ "${2:-}" = --no-build ] && pack_options=(-c Debug --no-build)
 feed="$work/feed"
-cache="$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: //p')"
-mkdir -p "$feed" "$work/packages" "${cache:?no global-packages folder}"
+mkdir -p "$feed" "$work/packages"
+# Asked from the work folder, outside the repository: tests/Packages/NuGet.config must not answer for the machine.
+cache="$(cd "$work" && dotnet nuget locals global-packages --list | sed -n 's/^global-packages: //p')"
+mkdir -p "${cache:?no global-packages folder}"
 export TWYLA_PACKAGE_FEED="$feed" TWYLA_PACKAGES_FOLDER="$work/packages" TWYLA_PACKAGES_ARTIFACTS="$work/artifacts" TWYLA_NUGET_CACHE="$cache"
 passed=0
 failed=0
@@ -45,10 +48,11 @@ finish() {
 
 start=$SECONDS
 pack_all() {
-    local project
+    local project ok=0
     for project in "$root"/src/*/*.csproj "$root"/tools/*/*.csproj; do
-        dotnet pack "$project" -o "$feed" -v q "${pack_options[@]}" || return 1
+        dotnet pack "$project" -o "$feed" -v q "${pack_options[@]}" || ok=1
     done
+    return $ok
 }
 check "dotnet pack ${pack_options[*]}" pack_all
 version="$(unzip -p "$feed"/Twyla.Streams.[0-9]*.nupkg Twyla.Streams.nuspec 2>/dev/null | sed -n 's:.*<version>\(.*\)</version>.*:\1:p')"
@@ -103,6 +107,12 @@ check "Twyla.Streams.Hosting package" has_package Twyla.Streams.Hosting lib "Twy
 check "Twyla.Streams.TestKit package" has_package Twyla.Streams.TestKit lib "Twyla.Streams@$version"
 if [ -d "$root/tools/Twyla.Cli" ]; then
     check "twyla tool package" has_package Twyla.Cli tool
+    tool_runs() {
+        (cd "$work" && dotnet tool install Twyla.Cli --version "$version" --tool-path "$work/tool" --add-source "$feed") &&
+            "$work/tool/twyla" --version | grep -q "^$version" &&
+            "$work/tool/twyla" dead-letters list --help | grep -q -- "--event"
+    }
+    check "twyla tool installs from the feed and runs" tool_runs
 fi
 
 check "consumers build from the packages" dotnet build "$here/Consumers.slnx" -v q -p:TwylaVersion="$version"
