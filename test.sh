@@ -5,6 +5,8 @@
 # loopback only, free ports, data in a temp folder), exports its AMQP URI as Twyla__Amqp__Uri, runs
 # `dotnet test`, and stops the node and removes its folder on exit, also on failure.
 # Extra arguments are passed to `dotnet test` (e.g. --filter FullyQualifiedName~RabbitMq).
+# Then (on a run without arguments, or with TWYLA_TEST_PACKAGES=1; never with TWYLA_TEST_PACKAGES=0) it packs the
+# library into a folder feed and builds and runs the package consumers (tests/Packages/check-packages.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -45,6 +47,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 set +e
 dotnet test Twyla.Streams.sln --logger "console;verbosity=normal" "$@" </dev/null 2>&1 | tee "$node_dir/dotnet-test.log"
 rc=${PIPESTATUS[0]}
+if [ "${TWYLA_TEST_PACKAGES:-$([ $# -eq 0 ] && echo 1 || echo 0)}" = 1 ]; then
+    "$root/tests/Packages/check-packages.sh" "$node_dir/packages" --no-build </dev/null 2>&1 | tee -a "$node_dir/dotnet-test.log"
+    packages_rc=${PIPESTATUS[0]}
+    [ "$rc" -ne 0 ] || rc=$packages_rc
+fi
 set -e
 # One closing line for every test assembly together.
 awk '/^ +Passed: +[0-9]+$/ { p += $2 } /^ +Failed: +[0-9]+$/ { f += $2 } END { printf "%d passed, %d failed\n", p, f }' "$node_dir/dotnet-test.log"

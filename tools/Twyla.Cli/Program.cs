@@ -1,0 +1,3 @@
+using Twyla.Cli;
+
+return await TwylaCommandLine.ForProcess().Parse(args).InvokeAsync().ConfigureAwait(false);
