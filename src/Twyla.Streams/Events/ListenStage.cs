@@ -8,14 +8,12 @@ using Twyla.Streams.Transport;
 namespace Twyla.Streams.Events;
 
 /// <summary>
-/// The listen source: consumes one listener queue through an <see cref="IConsumerSession"/>, emits each valid
-/// delivery as an <see cref="Event{T}"/> on demand and turns settlements into transport calls. The stage is the
-/// wiring; its state lives in plain classes: the <see cref="ListenLifecycle"/> (the phase and what each request
-/// means in it), the <see cref="DeliveryBuffer{T}"/> (deliveries waiting for demand, decoded when taken), the
-/// <see cref="AckLedger"/> (what is unsettled, up to where acks go), the <see cref="ListenSettler"/> and its
-/// <see cref="AckInbox"/> (settlements from handlers on any thread), the <see cref="ListenSettlements"/> (the
-/// answer to those that come through the stage) and the <see cref="ListenCalls"/> (one transport call at a time).
-/// Everything that comes from other threads enters through async callbacks, except acks on the fast path.
+/// The listen source: consumes one listener queue through an <see cref="IConsumerSession"/>, emits each valid delivery
+/// as an <see cref="Event{T}"/> on demand and turns settlements into transport calls. The stage is the wiring; its state
+/// lives in plain classes: <see cref="ListenLifecycle"/> (the phase), <see cref="DeliveryBuffer{T}"/> (deliveries waiting
+/// for demand), <see cref="AckLedger"/> (what is unsettled), <see cref="ListenSettler"/> and <see cref="AckInbox"/>
+/// (settlements from any thread), <see cref="ListenSettlements"/>, <see cref="ListenCalls"/> (one transport call at a
+/// time) and <see cref="ListenerTelemetry"/>. Other threads come in through async callbacks, except fast-path acks.
 /// </summary>
 internal sealed class ListenStage<T>(
     IEventTransport transport, ListenerTopology topology, ListenSettings settings, JsonSerializerOptions json, ILogger logger)

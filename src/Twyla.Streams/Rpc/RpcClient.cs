@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json;
 using Akka;
 using Akka.Streams.Dsl;
-using Twyla.Streams.Diagnostics;
 
 namespace Twyla.Streams.Rpc;
 
@@ -25,8 +23,7 @@ public sealed class RpcClient : IDisposable
 
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
-    private readonly RpcHttpSender _sender;
-    private readonly RpcResilience _resilience;
+    private readonly RpcCalls _calls;
 
     // CallAsync's targets by procedure name: parsing the name and resolving the service depend only on the name and
     // the immutable settings, so they are done once per name, not once per call.
@@ -56,8 +53,7 @@ public sealed class RpcClient : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         _http = httpClient;
         _ownsHttp = ownsHttp;
-        _sender = new RpcHttpSender(httpClient);
-        _resilience = new RpcResilience(settings);
+        _calls = new RpcCalls(settings, new RpcHttpSender(httpClient), new RpcResilience(settings));
         Settings = settings;
     }
 
@@ -255,116 +251,9 @@ public sealed class RpcClient : IDisposable
         }
     }
 
-    private RpcTarget CreateTarget(string procedure, string parameterName)
-    {
-        var (service, name) = RpcProcedureName.Parse(procedure, parameterName);
-        var baseUri = Settings.Resolve(service);
-        var endpoint = baseUri is null ? null : new Uri(baseUri.AbsoluteUri.TrimEnd('/') + RpcHeaders.PathPrefix + name, UriKind.Absolute);
-        return new RpcTarget(procedure, service, endpoint);
-    }
+    private RpcTarget CreateTarget(string procedure, string parameterName) => _calls.CreateTarget(procedure, parameterName);
 
-    private async Task<RpcResult<TResponse>> InvokeAsync<TRequest, TResponse>(
-        RpcTarget target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? correlationId = null)
-    {
-        var start = Stopwatch.GetTimestamp();
-        RpcResult<TResponse> result;
-        try
-        {
-            result = await InvokeCoreAsync<TRequest, TResponse>(target, request, settings, ambient, cancellationToken, correlationId).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // the contract: a failed call is a Failure, never an exception out of the flow
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            result = new RpcResult<TResponse>.Failure(RpcFailureCodes.TransportError, $"Calling '{target.Procedure}' failed: {e.Message}", 0);
-        }
-
-        var (outcome, errorType) = result switch
-        {
-            RpcResult<TResponse>.Success => (RpcClientTelemetry.Success, null),
-            RpcResult<TResponse>.Failure failure => (RpcClientTelemetry.Failure, failure.Code),
-            _ => (RpcClientTelemetry.Timeout, RpcClientTelemetry.Timeout),
-        };
-        RpcClientTelemetry.Called(target.Service, target.Method, start, outcome, errorType);
-        return result;
-    }
-
-    private async Task<RpcResult<TResponse>> InvokeCoreAsync<TRequest, TResponse>(
-        RpcTarget target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? explicitCorrelationId)
-    {
-        var start = Stopwatch.GetTimestamp();
-        if (target.Endpoint is null)
-        {
-            return new RpcResult<TResponse>.Failure(
-                RpcFailureCodes.UnknownService,
-                $"The service '{target.Service}' cannot be resolved: no address is configured (Twyla:Rpc:Services:{target.Service}) and no URL template is set.",
-                0);
-        }
-
-        byte[] body;
-        try
-        {
-            body = JsonSerializer.SerializeToUtf8Bytes(request, Settings.JsonOptions);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
-        {
-            return new RpcResult<TResponse>.Failure(RpcFailureCodes.SerializationError, $"The request could not be serialized: {e.Message}", 0);
-        }
-
-        var timeout = settings.Timeout;
-        if (ambient?.Deadline is { } deadline)
-        {
-            var remaining = deadline - DateTimeOffset.UtcNow;
-            if (remaining <= TimeSpan.Zero)
-            {
-                return new RpcResult<TResponse>.Timeout(TimeSpan.Zero);
-            }
-
-            timeout = remaining < timeout ? remaining : timeout;
-        }
-
-        var correlationId = explicitCorrelationId is not null ? explicitCorrelationId
-            : settings.CorrelationId.Length > 0 ? settings.CorrelationId
-            : ambient is not null ? ambient.CorrelationId
-            : Guid.CreateVersion7().ToString("D");
-
-        using var activity = RpcTracing.StartClient(target, correlationId);
-        var parent = activity ?? Activity.Current;
-        var traceParent = parent is { IdFormat: ActivityIdFormat.W3C } ? parent.Id : null;
-        var traceState = parent?.TraceStateString;
-
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout);
-        var call = new RpcCall(target, settings, body, correlationId, traceParent, traceState, start, timeout, cts.Token);
-        var result = await _resilience.ExecuteAsync(call, _sender.SendAsync).ConfigureAwait(false);
-        switch (result.Kind)
-        {
-            case RpcAttemptKind.Ok:
-                activity?.SetStatus(ActivityStatusCode.Ok);
-                return Deserialize<TResponse>(result);
-            case RpcAttemptKind.TimedOut:
-                RpcTracing.Failed(activity, RpcClientTelemetry.Timeout, "timeout");
-                return cancellationToken.IsCancellationRequested
-                    ? new RpcResult<TResponse>.Failure(RpcFailureCodes.Cancelled, "The caller cancelled the call.", 0)
-                    : new RpcResult<TResponse>.Timeout(Stopwatch.GetElapsedTime(start));
-            default:
-                RpcTracing.Failed(activity, result.Code, result.Message);
-                return new RpcResult<TResponse>.Failure(result.Code, result.Message, result.Status);
-        }
-    }
-
-    private RpcResult<TResponse> Deserialize<TResponse>(RpcAttempt result)
-    {
-        try
-        {
-            var value = JsonSerializer.Deserialize<TResponse>(result.Body, Settings.JsonOptions);
-            return value is null
-                ? new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response was JSON null, not a {TypeNames.Of(typeof(TResponse))}.", result.Status)
-                : new RpcResult<TResponse>.Success(value);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
-        {
-            return new RpcResult<TResponse>.Failure(RpcFailureCodes.DeserializationError, $"The response could not be read as {TypeNames.Of(typeof(TResponse))}: {TypeNames.InMessage(e.Message)}", result.Status);
-        }
-    }
+    private Task<RpcResult<TResponse>> InvokeAsync<TRequest, TResponse>(
+        RpcTarget target, TRequest request, RpcCallSettings settings, RpcContext? ambient, CancellationToken cancellationToken, string? correlationId = null) =>
+        _calls.InvokeAsync<TRequest, TResponse>(target, request, settings, ambient, cancellationToken, correlationId);
 }
