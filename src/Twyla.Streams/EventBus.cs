@@ -29,7 +29,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     {
         _transport = transport;
         _sharedPublisher = new SharedPublisher(
-            transport.OpenPublisherAsync, transport.ConfirmTimeoutWithin(EmitSettings.Default.ConfirmTimeout), EmitSettings.Default.MaxInFlight);
+            transport.OpenPublisherAsync, transport.ConfirmTimeout, EmitSettings.Default.MaxInFlight);
         Settings = settings;
         _contracts = new BusContracts(transport, settings);
         _contractGuard = new ContractGuard(
@@ -275,7 +275,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
     /// <para><b>Backpressures when</b> <see cref="EmitSettings.MaxInFlight"/> events await their confirm, or downstream backpressures.</para>
     /// <para><b>Completes when</b> upstream completes and every event was confirmed and passed on.</para>
     /// <para><b>Cancels when</b> downstream cancels.</para>
-    /// <para><b>Fails when</b> an event is refused (nack, unroutable while mandatory), not confirmed within <see cref="EmitSettings.ConfirmTimeout"/>,
+    /// <para><b>Fails when</b> an event is refused (nack, unroutable while mandatory), not confirmed within the confirm timeout (<see cref="Transport.RabbitMq.RabbitMqSettings.ConfirmTimeout"/>),
     /// or the connection fails (<see cref="EmitException"/> naming the event), or, with <see cref="EmitSettings.CheckContracts"/>,
     /// a group receiving the event would dead-letter its payload (<see cref="EmitException"/> naming the group; that event is not sent).</para>
     /// </summary>
@@ -358,14 +358,14 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         EmitAsync(outgoing, EmitSettings.Default, cancellationToken);
 
     /// <summary>
-    /// Emits one event outside a stream with <paramref name="settings"/>: its confirm timeout, mandatory flag and
+    /// Emits one event outside a stream with <paramref name="settings"/>: its mandatory flag and
     /// pre-emit contract check (<see cref="EmitSettings.CheckContracts"/>: a payload that a group receiving the event
     /// would dead-letter fails with <see cref="EmitException"/> naming the group, its service and the member, and nothing is sent).
     /// Otherwise as <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/>.
     /// </summary>
     /// <typeparam name="T">The payload contract.</typeparam>
     /// <param name="outgoing">The event.</param>
-    /// <param name="settings">Confirm timeout, mandatory, contract check (the in-flight bound does not apply to one event).</param>
+    /// <param name="settings">Mandatory, contract check (the in-flight bound does not apply to one event).</param>
     /// <param name="cancellationToken">Gives up waiting with <see cref="OperationCanceledException"/>.</param>
     /// <returns>The emitted event's metadata.</returns>
     public async Task<EventMetadata> EmitAsync<T>(OutgoingEvent<T> outgoing, EmitSettings settings, CancellationToken cancellationToken)
@@ -411,7 +411,7 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
             throw new EmitException($"{What(envelope)} was not emitted: the event bus was disposed.", new ObjectDisposedException(nameof(EventBus)));
         }
 
-        var timeout = _transport.ConfirmTimeoutWithin(settings.ConfirmTimeout); // opening the publisher included
+        var timeout = _transport.ConfirmTimeout; // opening the publisher included
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         IPublisherSession publisher;

@@ -35,7 +35,7 @@ public sealed class SettingsConventionTests
         Assert.Equal(8, AckOnCompletionSettings.Create(8).Parallelism);
         Assert.Equal(AckOnCompletionSettings.Default.MaxDeliveries, AckOnCompletionSettings.Create(8).MaxDeliveries);
         Assert.Equal(64, EmitSettings.Create(64).MaxInFlight);
-        Assert.Equal(EmitSettings.Default.ConfirmTimeout, EmitSettings.Create(64).ConfirmTimeout);
+        Assert.Equal(EmitSettings.Default.Mandatory, EmitSettings.Create(64).Mandatory);
         Assert.Equal(4, RpcCallSettings.Create(4).Parallelism);
         Assert.Equal(RpcCallSettings.Default.Timeout, RpcCallSettings.Create(4).Timeout);
         Assert.Throws<ArgumentOutOfRangeException>(() => ListenSettings.Create(0));

@@ -1,22 +1,22 @@
 namespace Twyla.Streams.Emit;
 
 /// <summary>
-/// How an emit sink or flow publishes: how many events may await their confirm at once, how long a confirm
-/// may take, and whether an event nobody listens to is an error. Immutable: start from <see cref="Default"/> (or <see cref="Create()"/>, <see cref="Create(int)"/>).
+/// How an emit sink or flow publishes: how many events may await their confirm at once, whether an event nobody
+/// listens to is an error, the contract check and the data version. How long a confirm may take is the bus's
+/// (<c>RabbitMqSettings.ConfirmTimeout</c>). Immutable: start from <see cref="Default"/> (or <see cref="Create()"/>, <see cref="Create(int)"/>).
 /// </summary>
 public sealed class EmitSettings
 {
-    private EmitSettings(int maxInFlight, TimeSpan confirmTimeout, bool mandatory, bool checkContracts, int? dataVersion)
+    private EmitSettings(int maxInFlight, bool mandatory, bool checkContracts, int? dataVersion)
     {
         MaxInFlight = maxInFlight;
-        ConfirmTimeout = confirmTimeout;
         Mandatory = mandatory;
         CheckContracts = checkContracts;
         DataVersion = dataVersion;
     }
 
-    /// <summary>256 in flight, 30 s confirm timeout, not mandatory, no contract check, the payload type's data version.</summary>
-    public static EmitSettings Default { get; } = new(256, TimeSpan.FromSeconds(30), mandatory: false, checkContracts: false, dataVersion: null);
+    /// <summary>256 in flight, not mandatory, no contract check, the payload type's data version.</summary>
+    public static EmitSettings Default { get; } = new(256, mandatory: false, checkContracts: false, dataVersion: null);
 
     /// <summary>The <see cref="Default"/> settings, to change with the <c>With*</c> methods.</summary>
     /// <returns>The settings.</returns>
@@ -33,9 +33,6 @@ public sealed class EmitSettings
     /// </summary>
     public int MaxInFlight { get; }
 
-    /// <summary>How long the broker may take to confirm an event before the emit fails.</summary>
-    public TimeSpan ConfirmTimeout { get; }
-
     /// <summary>Whether emitting an event that no queue is bound to fails (instead of being dropped by the broker).</summary>
     public bool Mandatory { get; }
 
@@ -50,19 +47,6 @@ public sealed class EmitSettings
         }
 
         return Copy(maxInFlight: maxInFlight);
-    }
-
-    /// <summary>A copy with another confirm timeout.</summary>
-    /// <param name="confirmTimeout">Positive.</param>
-    /// <returns>The new settings.</returns>
-    public EmitSettings WithConfirmTimeout(TimeSpan confirmTimeout)
-    {
-        if (confirmTimeout <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(confirmTimeout), confirmTimeout, "The confirm timeout must be positive.");
-        }
-
-        return Copy(confirmTimeout: confirmTimeout);
     }
 
     /// <summary>A copy where emitting an event nobody listens to fails (or not).</summary>
@@ -97,9 +81,9 @@ public sealed class EmitSettings
     public EmitSettings WithDataVersion(int dataVersion)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dataVersion, 1);
-        return new(MaxInFlight, ConfirmTimeout, Mandatory, CheckContracts, dataVersion);
+        return new(MaxInFlight, Mandatory, CheckContracts, dataVersion);
     }
 
-    private EmitSettings Copy(int? maxInFlight = null, TimeSpan? confirmTimeout = null, bool? mandatory = null, bool? checkContracts = null) =>
-        new(maxInFlight ?? MaxInFlight, confirmTimeout ?? ConfirmTimeout, mandatory ?? Mandatory, checkContracts ?? CheckContracts, DataVersion);
+    private EmitSettings Copy(int? maxInFlight = null, bool? mandatory = null, bool? checkContracts = null) =>
+        new(maxInFlight ?? MaxInFlight, mandatory ?? Mandatory, checkContracts ?? CheckContracts, DataVersion);
 }

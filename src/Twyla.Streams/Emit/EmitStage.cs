@@ -10,7 +10,7 @@ namespace Twyla.Streams.Emit;
 /// <summary>
 /// Publishes each outgoing event through one <see cref="IPublisherSession"/> and emits its metadata, in input
 /// order, once the broker confirmed it. At most <see cref="EmitSettings.MaxInFlight"/> events await their confirm;
-/// a confirm that takes longer than <see cref="EmitSettings.ConfirmTimeout"/> fails the stage.
+/// a confirm that takes longer than the transport's confirm timeout (<c>RabbitMqSettings.ConfirmTimeout</c>) fails the stage.
 /// </summary>
 internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, EventMetadata>>
 {
@@ -70,7 +70,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         {
             _stage = stage;
             _opening = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
-            _confirmTimeout = stage._transport.ConfirmTimeoutWithin(stage._settings.ConfirmTimeout);
+            _confirmTimeout = stage._transport.ConfirmTimeout;
             _onOpened = GetTypedAsyncCallback<IPublisherSession>(OnOpened);
             _onOpenFailed = GetAsyncCallback<Exception>(ex => FailStage(new EmitException(
                 ex is OperationCanceledException && _opening.IsCancellationRequested && !_cts.IsCancellationRequested
@@ -110,9 +110,13 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             _opening.CancelAfter(Timeout.InfiniteTimeSpan);
             _session = session;
 
-            // The session does not time publishes out (a timer per publish); this stage does, with one repeating timer.
-            ScheduleRepeatedly(ConfirmTimer, TimeSpan.FromTicks(Math.Clamp(
-                _confirmTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks)));
+            // The session does not time publishes out (a timer per publish); this stage does, with one repeating timer
+            // (none when the transport sets no limit).
+            if (_confirmTimeout != Timeout.InfiniteTimeSpan)
+            {
+                ScheduleRepeatedly(ConfirmTimer, TimeSpan.FromTicks(Math.Clamp(
+                    _confirmTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks)));
+            }
             PullIfRoom();
         }
 

@@ -13,10 +13,11 @@ internal interface IEventTransport : IAsyncDisposable
     string Description { get; }
 
     /// <summary>
-    /// The longest the transport lets an emit wait for its publisher and its confirm (<see cref="Timeout.InfiniteTimeSpan"/>:
-    /// no limit of its own; RabbitMQ: <c>RabbitMqSettings.ConfirmTimeout</c>). Sessions do not time publishes out
-    /// themselves (a timer per publish): callers enforce the shorter of this and their own (the emit stage with its
-    /// timer, <c>EmitAsync</c> with a token), see <see cref="EventTransportExtensions.ConfirmTimeoutWithin"/>.
+    /// The one confirm timeout: the longest an emit (stream or <c>EmitAsync</c>) and the transport's own publishes wait for
+    /// a publisher and its confirm. RabbitMQ: <c>RabbitMqSettings.ConfirmTimeout</c>; in memory:
+    /// <see cref="ConfirmTimeouts.Default"/> (its confirms come at once); <see cref="Timeout.InfiniteTimeSpan"/>: no limit.
+    /// Sessions do not time publishes out themselves (a timer per publish): the callers do (the emit stage with one
+    /// timer, <c>EmitAsync</c> with a token).
     /// </summary>
     TimeSpan ConfirmTimeout { get; }
 
@@ -69,10 +70,9 @@ internal interface IEventTransport : IAsyncDisposable
     Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken);
 }
 
-/// <summary>The one rule every emit applies to confirm timeouts.</summary>
-internal static class EventTransportExtensions
+/// <summary>The default of the one confirm timeout (<see cref="IEventTransport.ConfirmTimeout"/>).</summary>
+internal static class ConfirmTimeouts
 {
-    /// <summary>The shorter of the caller's own confirm timeout and the transport's (when it has one).</summary>
-    public static TimeSpan ConfirmTimeoutWithin(this IEventTransport transport, TimeSpan own) =>
-        transport.ConfirmTimeout > TimeSpan.Zero && transport.ConfirmTimeout < own ? transport.ConfirmTimeout : own;
+    /// <summary>30 s: long enough for a broker under load, short enough that a blocked broker fails emits.</summary>
+    public static readonly TimeSpan Default = TimeSpan.FromSeconds(30);
 }

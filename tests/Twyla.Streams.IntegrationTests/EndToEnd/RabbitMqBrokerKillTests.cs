@@ -27,7 +27,7 @@ public class RabbitMqBrokerKillTests : Akka.TestKit.Xunit2.TestKit
     public async Task Broker_killed_and_restarted_while_events_flow_should_lose_no_confirmed_event_and_the_listener_should_resume_by_itself()
     {
         var mat = Sys.Materializer();
-        await using var bus = EventBus.RabbitMq(Broker.Settings(_node.Uri), EventBusSettings.Create("booking-api"));
+        await using var bus = EventBus.RabbitMq(Broker.Settings(_node.Uri).WithConfirmTimeout(TimeSpan.FromSeconds(10)), EventBusSettings.Create("booking-api"));
         var group = TestEvents.Group();
         await bus.DeclareGroupAsync("booking.created", group, ListenSettings.Default);
 
@@ -55,7 +55,7 @@ public class RabbitMqBrokerKillTests : Akka.TestKit.Xunit2.TestKit
         var emitting = Source.From(Enumerable.Range(0, int.MaxValue))
             .Throttle(400, TimeSpan.FromSeconds(1), 50, ThrottleMode.Shaping)
             .Select(i => OutgoingEvent.Create("booking.created", new BookingCreated($"B-{i}", i % 9)))
-            .Via(bus.EmitFlow<BookingCreated>(EmitSettings.Default.WithConfirmTimeout(TimeSpan.FromSeconds(10)).WithMaxInFlight(64)))
+            .Via(bus.EmitFlow<BookingCreated>(EmitSettings.Create(64)))
             .RunForeach(m => confirmed.Add(m.Id), mat);
 
         await TestEvents.Eventually(() => Task.FromResult(received.Count), c => c >= 200);

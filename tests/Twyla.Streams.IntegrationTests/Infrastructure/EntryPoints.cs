@@ -29,7 +29,7 @@ internal sealed class EntryPoints : IAsyncDisposable
     public const string SinkName = "matrix.sink";
     public const string FlowName = "matrix.flow";
 
-    private static readonly EmitSettings StreamSettings = EmitSettings.Default.WithConfirmTimeout(Documented.ConfirmTimeout).WithMaxInFlight(16);
+    private static readonly EmitSettings StreamSettings = EmitSettings.Create(16); // the bus's confirm timeout: Documented.ConfirmTimeout
 
     private readonly EventBus _bus;
     private readonly IMaterializer _mat;

@@ -13,11 +13,10 @@ public sealed class EmitConfirmTimeoutTests : TestKit
     [Fact]
     public async Task An_emit_the_broker_never_confirms_should_fail_the_stream_naming_the_event_and_close_the_publisher()
     {
-        var transport = new SilentBrokerTransport(Timeout.InfiniteTimeSpan);
+        var transport = new SilentBrokerTransport(TimeSpan.FromMilliseconds(300));
         await using var bus = new EventBus(transport, EventBusSettings.Create("booking-api"));
 
-        var done = Source.Single(new Probe(1))
-            .RunWith(bus.Emit<Probe>("booking.created", EmitSettings.Default.WithConfirmTimeout(TimeSpan.FromMilliseconds(300))), Sys.Materializer());
+        var done = Source.Single(new Probe(1)).RunWith(bus.Emit<Probe>("booking.created", EmitSettings.Create(8)), Sys.Materializer());
 
         var error = await Assert.ThrowsAsync<EmitException>(() => done.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Contains("booking.created", error.Message, StringComparison.Ordinal);
@@ -27,19 +26,7 @@ public sealed class EmitConfirmTimeoutTests : TestKit
     }
 
     [Fact]
-    public async Task The_emit_stage_should_use_the_transports_confirm_timeout_when_it_is_shorter()
-    {
-        var transport = new SilentBrokerTransport(TimeSpan.FromMilliseconds(300));
-        await using var bus = new EventBus(transport, EventBusSettings.Create("booking-api"));
-
-        var done = Source.Single(new Probe(1)).RunWith(bus.Emit<Probe>("booking.created"), Sys.Materializer());
-
-        var error = await Assert.ThrowsAsync<EmitException>(() => done.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Contains("was not confirmed by the broker within 00:00:00.3", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task EmitAsync_should_use_the_transports_confirm_timeout_when_it_is_shorter()
+    public async Task EmitAsync_should_use_the_transports_confirm_timeout_too()
     {
         var transport = new SilentBrokerTransport(TimeSpan.FromMilliseconds(300));
         await using var bus = new EventBus(transport, EventBusSettings.Create("booking-api"));

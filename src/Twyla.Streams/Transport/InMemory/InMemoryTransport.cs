@@ -38,7 +38,7 @@ internal sealed class InMemoryTransport : IEventTransport
 
     public string Description => "in-memory";
 
-    public TimeSpan ConfirmTimeout => Timeout.InfiniteTimeSpan;
+    public TimeSpan ConfirmTimeout => ConfirmTimeouts.Default;
 
     public Task DeclareListenerAsync(ListenerTopology topology, CancellationToken cancellationToken)
     {

@@ -74,8 +74,9 @@ public sealed class RabbitMqSettings
     public string Exchange { get; }
 
     /// <summary>
-    /// How long an emit waits for the broker's confirm before it fails, 30 s by default; an emit stage whose
-    /// <see cref="Emit.EmitSettings.ConfirmTimeout"/> is shorter uses its own.
+    /// The one confirm timeout of the bus, 30 s by default: how long an emit (an emit stream or <c>EmitAsync</c>, opening
+    /// its publisher included) and the bus's own publishes (retries, dead letters, replays, the contract log) wait for
+    /// the broker's confirm before they fail.
     /// </summary>
     public TimeSpan ConfirmTimeout { get; }
 
@@ -109,7 +110,7 @@ public sealed class RabbitMqSettings
         [],
         false,
         DefaultExchange,
-        TimeSpan.FromSeconds(30),
+        ConfirmTimeouts.Default,
         "twyla-streams",
         4 * 1024 * 1024,
         null);
