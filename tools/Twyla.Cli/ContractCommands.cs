@@ -71,7 +71,7 @@ internal static class ContractCommands
                     g.AcceptsAnything ? [] : ContractCompatibility.Check(producer, g.Schema!).Problems))
                 .ToList();
             var compatible = verdicts.All(v => v.Compatible);
-            run.Output.Write(new { eventName, compatible, groups = verdicts }, () => CheckText(eventName, verdicts));
+            run.Output.Write(new { @event = eventName, compatible, groups = verdicts }, () => CheckText(eventName, verdicts));
             return compatible ? ExitCodes.Ok : ExitCodes.Invalid;
         });
         return command;
