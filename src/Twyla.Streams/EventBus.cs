@@ -482,6 +482,23 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         _contracts.DiscoverAsync(eventName, cancellationToken);
 
     /// <summary>
+    /// Discovers the contracts of every listener group announced on the broker whose queue exists, whatever events they
+    /// receive (to list or inspect all groups, as an operator's tool does), by pattern, service and group. A round trip to
+    /// the broker, like <see cref="DiscoverContractsAsync(string)"/>.
+    /// </summary>
+    /// <returns>The groups' contracts.</returns>
+    public Task<IReadOnlyList<GroupContract>> DiscoverGroupContractsAsync() => DiscoverGroupContractsAsync(CancellationToken.None);
+
+    /// <summary>
+    /// Discovers the contracts of every listener group announced on the broker whose queue exists
+    /// (see <see cref="DiscoverGroupContractsAsync()"/>); fails with <see cref="Transport.BrokerException"/> when the broker cannot be read.
+    /// </summary>
+    /// <param name="cancellationToken">Gives up waiting for the broker.</param>
+    /// <returns>The groups' contracts.</returns>
+    public Task<IReadOnlyList<GroupContract>> DiscoverGroupContractsAsync(CancellationToken cancellationToken) =>
+        _contracts.DiscoverGroupsAsync(cancellationToken);
+
+    /// <summary>
     /// Retires the contract of a listener group that is gone: discovery no longer shows it (until a listener of the group
     /// starts again and announces it). A group whose queue was deleted disappears from discovery by itself.
     /// </summary>

@@ -102,9 +102,12 @@ has_package() {
 # Dependencies: the versions of Directory.Packages.props, the library's own packages at the version just packed.
 pinned() { sed -n "s:.*<PackageVersion Include=\"$1\" Version=\"\([^\"]*\)\".*:$1@\1:p" "$root/Directory.Packages.props"; }
 check "Twyla.Streams package" has_package Twyla.Streams lib \
-    "$(pinned Akka.Streams)" "$(pinned RabbitMQ.Client)" "$(pinned Polly.Core)" "$(pinned Microsoft.Extensions.Logging.Abstractions)"
-check "Twyla.Streams.Hosting package" has_package Twyla.Streams.Hosting lib "Twyla.Streams@$version" "$(pinned Akka.Hosting)"
-check "Twyla.Streams.TestKit package" has_package Twyla.Streams.TestKit lib "Twyla.Streams@$version"
+    "$(pinned Akka.Streams)" "$(pinned RabbitMQ.Client)" "$(pinned Polly.Core)" "$(pinned Microsoft.Extensions.Logging.Abstractions)" \
+    "$(pinned JsonSchema.Net)"
+check "Twyla.Streams.Hosting package" has_package Twyla.Streams.Hosting lib \
+    "Twyla.Streams@$version" "$(pinned Akka.Hosting)" "$(pinned OpenTelemetry.Api)"
+check "Twyla.Streams.TestKit package" has_package Twyla.Streams.TestKit lib \
+    "Twyla.Streams@$version" "Twyla.Streams.Hosting@$version" "$(pinned Akka.Streams.TestKit)"
 if [ -d "$root/tools/Twyla.Cli" ]; then
     check "twyla tool package" has_package Twyla.Cli tool
     tool_runs() {

@@ -92,9 +92,11 @@ public sealed class BrokerCommandTests
     [InlineData("dead-letters", "list", "--take")]
     [InlineData("listen", "--count", "Ctrl+C")]
     [InlineData("topology", "--group", "--json")]
+    [InlineData("contracts", "check", "--schema")]
+    [InlineData("contracts", "list", "--event")]
     public async Task Help_should_describe_each_command(string command, string sub, string expected)
     {
-        var args = command == "dead-letters" ? new[] { command, sub, "--help" } : [command, "--help"];
+        var args = command is "dead-letters" or "contracts" ? new[] { command, sub, "--help" } : [command, "--help"];
         var result = await CliHarness.RunAsync(new Invocation(_twyla.Configuration(withEnvironment: false), ""), args);
         Assert.Equal(ExitCodes.Ok, result.Code);
         Assert.Contains(expected, result.Out, StringComparison.Ordinal);

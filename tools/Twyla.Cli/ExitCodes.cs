@@ -9,7 +9,7 @@ internal static class ExitCodes
     /// <summary>The command line is not valid (System.CommandLine's own code for parse errors), or a check failed.</summary>
     public const int Invalid = 1;
 
-    /// <summary>Nothing matched: no dead letter with that id.</summary>
+    /// <summary>Nothing matched: no dead letter with that id, no schema file, no group announced for the event to check.</summary>
     public const int NotFound = 2;
 
     /// <summary>No broker is configured, or the broker could not be reached or refused the operation.</summary>

@@ -31,6 +31,7 @@ internal static class TwylaCommandLine
             UriOption,
             JsonOption,
         };
+        root.Subcommands.Add(ContractCommands.Create(context));
         root.Subcommands.Add(DeadLetterCommands.Create(context));
         root.Subcommands.Add(EmitCommand.Create(context));
         root.Subcommands.Add(ListenCommand.Create(context));

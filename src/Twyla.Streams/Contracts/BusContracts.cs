@@ -84,17 +84,31 @@ internal sealed class BusContracts
     {
         EventName.Validate(eventName, nameof(eventName));
         var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false));
-        var groups = new List<GroupContract>();
-        foreach (var record in catalog.GroupsReceiving(eventName))
+        var groups = await ExistingAsync(catalog.GroupsReceiving(eventName), cancellationToken).ConfigureAwait(false);
+        return new DiscoveredContracts(eventName, groups, catalog.ProducersOf(eventName));
+    }
+
+    /// <summary>The announced contracts of every group whose queue exists, by pattern, service and group.</summary>
+    public async Task<IReadOnlyList<GroupContract>> DiscoverGroupsAsync(CancellationToken cancellationToken)
+    {
+        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false));
+        return await ExistingAsync(catalog.Groups(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The contracts of the announced <paramref name="groups"/> whose queue exists (a deleted queue is a group that is gone).</summary>
+    private async Task<IReadOnlyList<GroupContract>> ExistingAsync(IEnumerable<ContractRecord> groups, CancellationToken cancellationToken)
+    {
+        var existing = new List<GroupContract>();
+        foreach (var record in groups)
         {
             var topology = new ListenerTopology(record.Pattern!, record.Group!, QueueType.Classic, RetrySchedule.Default);
             if (await _transport.GroupExistsAsync(topology, cancellationToken).ConfigureAwait(false))
             {
-                groups.Add(ContractCatalog.ToContract(record));
+                existing.Add(ContractCatalog.ToContract(record));
             }
         }
 
-        return new DiscoveredContracts(eventName, groups, catalog.ProducersOf(eventName));
+        return existing;
     }
 
     /// <summary>The schema (null: accepts anything), accepted versions and content hash of a listener of <paramref name="type"/>.</summary>

@@ -47,6 +47,13 @@ internal sealed class ContractCatalog
             .OrderBy(r => r.Service, StringComparer.Ordinal)
             .ThenBy(r => r.Group, StringComparer.Ordinal)];
 
+    /// <summary>The latest announcements of every group, by pattern, service and group.</summary>
+    public IReadOnlyList<ContractRecord> Groups() =>
+        [.. _groups.Values
+            .OrderBy(r => r.Pattern, StringComparer.Ordinal)
+            .ThenBy(r => r.Service, StringComparer.Ordinal)
+            .ThenBy(r => r.Group, StringComparer.Ordinal)];
+
     /// <summary>The versions services emit <paramref name="eventName"/> with, by service and version.</summary>
     public IReadOnlyList<ProducerVersion> ProducersOf(string eventName) =>
         [.. _producers.Values

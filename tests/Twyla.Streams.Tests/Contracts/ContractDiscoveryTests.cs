@@ -176,6 +176,26 @@ public sealed class ContractDiscoveryTests : TestKit, IAsyncLifetime
         await listener.ShutdownAsync();
     }
 
+    [Fact]
+    public async Task Discovering_all_groups_should_list_every_announced_group_whatever_its_events_until_it_is_retired()
+    {
+        var ledger = await StartAsync<Invoice>(_billing, "invoice.*", "ledger");
+        var audit = await StartAsync<JsonElement>(_billing, "refund.created", "audit");
+        var mailer = await StartAsync<InvoiceWithoutAmount>(_billing, "invoice.created", "mailer");
+
+        var all = await _shop.DiscoverGroupContractsAsync();
+
+        Assert.Equal(
+            [("invoice.*", "ledger"), ("invoice.created", "mailer"), ("refund.created", "audit")],
+            all.Select(g => (g.Pattern, g.Group)));
+        Assert.True(all[2].AcceptsAnything);
+        Assert.Equal(["number"], all[1].Schema!["required"]!.AsArray().Select(n => n!.GetValue<string>()));
+
+        await _billing.RetireGroupAsync("invoice.created", "mailer", CancellationToken.None);
+        Assert.Equal(["ledger", "audit"], (await _shop.DiscoverGroupContractsAsync()).Select(g => g.Group));
+        await Task.WhenAll(ledger.ShutdownAsync(), audit.ShutdownAsync(), mailer.ShutdownAsync());
+    }
+
     private Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group) => StartAsync<T>(bus, pattern, group, _ => { });
 
     private async Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group, Action<T> handle)
