@@ -101,7 +101,7 @@ public static class RpcEndpointRouteBuilderExtensions
         var metadata = new RpcProcedureMetadata(procedure, typeof(TRequest), typeof(TResponse), options.EffectiveJsonOptions);
         return endpoints.MapPost(RpcHeaders.PathPrefix + procedure, handle)
             .WithDisplayName("RPC " + procedure)
-            .WithMetadata(metadata)
+            .WithMetadata(handle.Method, metadata) // ApiExplorer (hence OpenAPI) lists endpoints that name their method
             .WithDescribedProcedure(metadata);
     }
 
