@@ -117,19 +117,22 @@ internal static class AsyncApiDocument
         }
 
         var messages = channels[channelId]!["messages"]!.AsObject();
-        var messageId = Id(TypeName(payloadType));
-        if (!messages.ContainsKey(messageId))
+        var title = payloadType.FullName ?? payloadType.Name;
+        var existing = messages.FirstOrDefault(m => (string?)m.Value?["title"] == title).Key;
+        if (existing is not null)
         {
-            messages[messageId] = new JsonObject
-            {
-                ["name"] = TypeName(payloadType),
-                ["title"] = payloadType.FullName ?? payloadType.Name,
-                ["contentType"] = "application/json",
-                ["headers"] = CloudEventsHeaders(),
-                ["payload"] = ContractSchema.For(payloadType, service.JsonOptions),
-            };
+            return (channelId, existing);
         }
 
+        var messageId = Unique([.. messages.Select(m => m.Key)], Id(TypeName(payloadType))); // two types of one name stay apart
+        messages[messageId] = new JsonObject
+        {
+            ["name"] = TypeName(payloadType),
+            ["title"] = title,
+            ["contentType"] = "application/json",
+            ["headers"] = CloudEventsHeaders(),
+            ["payload"] = ContractSchema.For(payloadType, service.JsonOptions),
+        };
         return (channelId, messageId);
     }
 

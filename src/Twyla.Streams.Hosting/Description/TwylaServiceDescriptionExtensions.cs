@@ -96,7 +96,7 @@ public static class TwylaServiceDescriptionExtensions
             entry?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? entry?.GetName().Version?.ToString() ?? "1.0.0",
             options?.Exchange ?? RabbitMqSettings.DefaultExchange,
             [.. listeners.Select(l => new Description.ConsumedEvents(l.Pattern, l.Group, l.PayloadType))],
-            [.. services.GetServices<Description.EmittedEvents>()],
+            [.. services.GetServices<Description.EmittedEvents>().Distinct()], // declared twice, listed once
             [.. procedures],
             bus?.Settings.JsonOptions ?? EventBusSettings.DefaultJsonOptions);
     }
