@@ -12,6 +12,7 @@
 // Events run on the embedded in-memory broker unless Twyla__Amqp__Uri (or TWYLA_AMQP_HOST...) names RabbitMQ.
 // The sample exits by itself with a summary; `-- --serve` keeps both services running until Ctrl+C; `-- --telemetry`
 // exports traces and metrics to the console and adds a summary read from the metrics (SampleTelemetry.cs).
+// navitaire-api describes itself: OpenAPI at /openapi/v1.json, AsyncAPI at /asyncapi.json.
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Streams;
@@ -25,6 +26,7 @@ using Twyla.Samples.Booking;
 using Twyla.Streams;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
+using Twyla.Streams.Hosting;
 using Twyla.Streams.Hosting.Rpc;
 
 var serve = args.Contains("--serve");
@@ -42,13 +44,21 @@ var apiBuilder = WebApplication.CreateSlimBuilder();
 apiBuilder.WebHost.UseUrls("http://127.0.0.1:0");
 apiBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
 apiBuilder.Services.AddRpc(apiBuilder.Configuration);
+apiBuilder.Services.AddOpenApi();
 var api = apiBuilder.Build();
 api.MapRpc<GetBooking, BookingDetails>("get_booking", (request, cancellationToken) =>
     bookings.TryGetValue(request.Pnr, out var booking)
         ? Task.FromResult(booking)
         : throw new RpcException("booking_not_found", $"navitaire has no booking {request.Pnr}.", 404));
+api.MapOpenApi();       // GET /openapi/v1.json: the procedure with its request and response schemas
+api.MapTwylaAsyncApi(); // GET /asyncapi.json: the service's AsyncAPI document (here: the procedure it serves)
 await api.StartAsync();
 var apiAddress = api.Urls.First();
+
+// What navitaire-api says it serves, read as any client tool would.
+using var http = new HttpClient { BaseAddress = new Uri(apiAddress) };
+var openApi = JsonNode.Parse(await http.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
+var described = string.Join(", ", openApi?["paths"]?.AsObject().Select(p => "POST " + p.Key) ?? []);
 
 // ---- booking: listeners as hosted graphs ---------------------------------------------------------------
 var builder = Host.CreateApplicationBuilder(args);
@@ -137,6 +147,7 @@ foreach (var group in contracts?.Groups ?? [])
 }
 
 Console.WriteLine($"  checked:      refused before sending: {refused}");
+Console.WriteLine($"  described:    navitaire-api's OpenAPI document lists {described} (and /asyncapi.json)");
 
 if (measured is not null)
 {

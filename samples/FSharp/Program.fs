@@ -6,7 +6,8 @@
 //
 // Events run on the embedded in-memory broker unless Twyla__Amqp__Uri names RabbitMQ. Exits by itself with a
 // summary; `-- --serve` keeps both services running until Ctrl+C; `-- --telemetry` exports traces and metrics to
-// the console and adds a summary read from the metrics (Telemetry.fs).
+// the console and adds a summary read from the metrics (Telemetry.fs). navitaire-api describes itself: OpenAPI at
+// /openapi/v1.json, AsyncAPI at /asyncapi.json.
 open System
 open System.Collections.Concurrent
 open System.Text.Json.Nodes
@@ -50,6 +51,7 @@ let startNavitaire () = task {
     builder.WebHost.UseUrls "http://127.0.0.1:0" |> ignore
     builder.Logging.SetMinimumLevel LogLevel.Warning |> ignore
     builder.Services.AddRpc builder.Configuration |> ignore
+    builder.Services.AddOpenApi() |> ignore
     let api = builder.Build()
     api.MapRpc("get_booking", fun (request: GetBooking) (_: CancellationToken) ->
         task {
@@ -57,6 +59,8 @@ let startNavitaire () = task {
             | true, booking -> return booking
             | _ -> return raise (RpcException("booking_not_found", $"navitaire has no booking {request.Pnr}.", 404)) })
     |> ignore
+    api.MapOpenApi() |> ignore       // GET /openapi/v1.json: the procedure with its schemas
+    api.MapTwylaAsyncApi() |> ignore // GET /asyncapi.json: the service's AsyncAPI document
     do! api.StartAsync()
     return api }
 
@@ -65,6 +69,16 @@ let run (args: string array) = task {
     let telemetry = Telemetry.SampleTelemetry.FromArgs args
     let! api = startNavitaire ()
     let apiAddress = api.Urls |> Seq.head
+    // What navitaire-api says it serves, read as any client tool would.
+    use http = new System.Net.Http.HttpClient(BaseAddress = Uri apiAddress)
+    let! openApiText = http.GetStringAsync(Uri("/openapi/v1.json", UriKind.Relative))
+    let described =
+        match JsonNode.Parse openApiText with
+        | null -> ""
+        | document ->
+            match document["paths"] with
+            | :? JsonObject as paths -> paths |> Seq.map (fun p -> "POST " + p.Key) |> String.concat ", "
+            | _ -> ""
 
     let builder = Host.CreateApplicationBuilder(args)
     builder.Logging.SetMinimumLevel LogLevel.Warning |> ignore
@@ -144,6 +158,7 @@ let run (args: string array) = task {
                 | _ -> []
         printfn "    %s/%s on '%s': versions %s, requires %s" group.Service group.Group group.Pattern (String.Join(", ", group.Versions)) (String.Join(", ", required))
     printfn "  checked:      refused before sending: %s" refused
+    printfn "  described:    navitaire-api's OpenAPI document lists %s (and /asyncapi.json)" described
     measured |> Option.iter (printfn "%s")
     return if finished && contracts.IsSome then 0 else 1 }
 

@@ -28,10 +28,12 @@ internal sealed class HostedListener
     private int _restarts;
     private Exception? _lastFailure;
 
-    public HostedListener(string pattern, string group, ListenerSettings settings, Func<(IListenControl, Task)> materialize, ILogger logger)
+    public HostedListener(
+        string pattern, string group, Type payloadType, ListenerSettings settings, Func<(IListenControl, Task)> materialize, ILogger logger)
     {
         Pattern = pattern;
         Group = group;
+        PayloadType = payloadType;
         Settings = settings;
         _materialize = materialize;
         _logger = logger;
@@ -40,6 +42,9 @@ internal sealed class HostedListener
     public string Pattern { get; }
 
     public string Group { get; }
+
+    /// <summary>The payload contract the listener reads (for the service's AsyncAPI document).</summary>
+    public Type PayloadType { get; }
 
     public string Name => $"{Pattern}/{Group}";
 

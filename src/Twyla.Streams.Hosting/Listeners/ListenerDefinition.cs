@@ -12,6 +12,9 @@ internal interface IListenerDefinition
 
     string Group { get; }
 
+    /// <summary>The payload contract the listener reads.</summary>
+    Type PayloadType { get; }
+
     TwylaListenerOptions Options { get; }
 
     /// <summary>The listen source through the handler, as a runnable graph materializing the control and the end.</summary>
@@ -40,6 +43,8 @@ internal sealed class ListenerDefinition<T> : IListenerDefinition
     public string Pattern { get; }
 
     public string Group { get; }
+
+    public Type PayloadType => typeof(T);
 
     public TwylaListenerOptions Options { get; }
 

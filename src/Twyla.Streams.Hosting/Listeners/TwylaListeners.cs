@@ -78,6 +78,7 @@ internal sealed class TwylaListeners
             listener = new HostedListener(
                 definition.Pattern,
                 definition.Group,
+                definition.PayloadType,
                 settings,
                 () => definition.CreateGraph(bus, _services, settings, outcomes).Run(materializer.Result), // completed before Start()
                 _loggerFactory.CreateLogger("Twyla.Streams.Hosting.Listener"));

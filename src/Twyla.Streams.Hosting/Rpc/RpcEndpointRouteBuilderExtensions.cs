@@ -14,6 +14,10 @@ namespace Twyla.Streams.Hosting.Rpc;
 /// <c>/rpc/{**rest}</c> to a 404 problem with code <c>unknown_procedure</c>.
 /// </summary>
 /// <remarks>
+/// <para>Every procedure describes itself to ASP.NET Core's OpenAPI document (<c>builder.Services.AddOpenApi()</c> and
+/// <c>app.MapOpenApi()</c>): <c>POST /rpc/{procedure}</c> with its request body, its 200 response and its
+/// <c>application/problem+json</c> failures, the schemas being those of <see cref="Contracts.ContractSchema"/> under the
+/// procedure's JSON options (<see cref="RpcServerOptions.JsonOptions"/>).</para>
 /// <para>A served procedure honours the caller's <c>Twyla-Deadline-Ms</c> header (the handler's token is cancelled when
 /// it passes, and when the caller disconnects), answers 400 (<c>invalid_request</c>, naming the member) to a malformed
 /// body or a missing required member, 413 (<c>payload_too_large</c>) to a body over
@@ -41,7 +45,7 @@ public static class RpcEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(handler);
         RpcProcedureName.ValidateProcedure(procedure, nameof(procedure));
         var endpoint = new RpcEndpoint<TRequest, TResponse>(procedure, handler, endpoints.ServiceProvider);
-        return Map(endpoints, procedure, endpoint.HandleAsync);
+        return Map<TRequest, TResponse>(endpoints, procedure, endpoint.HandleAsync, endpoint.Options);
     }
 
     /// <summary>
@@ -83,17 +87,22 @@ public static class RpcEndpointRouteBuilderExtensions
             (request, token) => runner!.InvokeAsync(request, RpcContext.Current!, token), // the endpoint sets the call's context before the handler
             services);
         runner = new RpcFlowRunner<TRequest, TResponse>(procedure, flow, endpoint.Options, services);
-        return Map(endpoints, procedure, endpoint.HandleAsync);
+        return Map<TRequest, TResponse>(endpoints, procedure, endpoint.HandleAsync, endpoint.Options);
     }
 
-    private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, string procedure, RequestDelegate handle)
+    private static IEndpointConventionBuilder Map<TRequest, TResponse>(
+        IEndpointRouteBuilder endpoints, string procedure, RequestDelegate handle, RpcServerOptions options)
     {
         if (FallbackMapped.TryAdd(endpoints, new object()))
         {
             endpoints.Map(RpcHeaders.PathPrefix + "{**rest}", UnknownProcedureAsync).WithDisplayName("RPC unknown procedure");
         }
 
-        return endpoints.MapPost(RpcHeaders.PathPrefix + procedure, handle).WithDisplayName("RPC " + procedure);
+        var metadata = new RpcProcedureMetadata(procedure, typeof(TRequest), typeof(TResponse), options.EffectiveJsonOptions);
+        return endpoints.MapPost(RpcHeaders.PathPrefix + procedure, handle)
+            .WithDisplayName("RPC " + procedure)
+            .WithMetadata(handle.Method, metadata) // ApiExplorer (hence OpenAPI) lists endpoints that name their method
+            .WithDescribedProcedure(metadata);
     }
 
     internal static Task UnknownProcedureAsync(HttpContext http)

@@ -10,6 +10,24 @@ internal static class RpcProblem
 {
     public const string ContentType = "application/problem+json";
 
+    /// <summary>The JSON Schema of what <see cref="WriteAsync"/> writes (for the OpenAPI document).</summary>
+    public const string Schema = """
+        {
+          "type": "object",
+          "properties": {
+            "type": { "type": "string" },
+            "title": { "type": "string" },
+            "status": { "type": "integer" },
+            "detail": { "type": "string" },
+            "instance": { "type": "string" },
+            "code": { "type": "string" },
+            "member": { "type": "string" },
+            "correlationId": { "type": "string" }
+          },
+          "required": ["type", "title", "status", "detail", "code"]
+        }
+        """;
+
     public static async Task WriteAsync(HttpContext http, int status, string code, string detail, string correlationId, string? member = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);

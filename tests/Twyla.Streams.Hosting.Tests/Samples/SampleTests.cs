@@ -65,6 +65,7 @@ public sealed class SampleTests
         Assert.True(text.Contains("dead letters: 2\n", StringComparison.Ordinal), $"{folder}:\n{text}");
         Assert.Contains("missing required properties including: 'seats'", text, StringComparison.Ordinal);
         Assert.Contains("booking_not_found: navitaire has no booking Z8R4NV.", text, StringComparison.Ordinal);
+        Assert.Contains("described:    navitaire-api's OpenAPI document lists POST /rpc/get_booking (and /asyncapi.json)", text, StringComparison.Ordinal);
 
         // The confirmer's announced contract, discovered, and the pre-emit check refusing what it would dead-letter.
         Assert.Contains("booking/confirmer on 'booking.requested': versions 1, requires pnr, seats", text, StringComparison.Ordinal);
