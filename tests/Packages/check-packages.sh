@@ -105,7 +105,7 @@ check "Twyla.Streams package" has_package Twyla.Streams lib \
     "$(pinned Akka.Streams)" "$(pinned RabbitMQ.Client)" "$(pinned Polly.Core)" "$(pinned Microsoft.Extensions.Logging.Abstractions)" \
     "$(pinned JsonSchema.Net)"
 check "Twyla.Streams.Hosting package" has_package Twyla.Streams.Hosting lib \
-    "Twyla.Streams@$version" "$(pinned Akka.Hosting)" "$(pinned OpenTelemetry.Api)"
+    "Twyla.Streams@$version" "$(pinned Akka.Hosting)" "$(pinned OpenTelemetry.Api)" "$(pinned Microsoft.AspNetCore.OpenApi)"
 check "Twyla.Streams.TestKit package" has_package Twyla.Streams.TestKit lib \
     "Twyla.Streams@$version" "Twyla.Streams.Hosting@$version" "$(pinned Akka.Streams.TestKit)"
 if [ -d "$root/tools/Twyla.Cli" ]; then
