@@ -336,7 +336,11 @@ public sealed class RabbitMqSettings
         return (value[..colon].Trim(), port);
     }
 
-    /// <summary>The URI with any password replaced by <c>***</c>, for error messages.</summary>
+    /// <summary>
+    /// The URI with everything that may hold credentials replaced by <c>***</c>, for error messages: all between the
+    /// scheme (or the start, when the scheme is mistyped) and the last <c>@</c>. A mistyped URI cannot be trusted to
+    /// have its user and password where they belong (<c>amqp//bob:pw@host</c>, <c>amqp://bob@pw@host</c>).
+    /// </summary>
     private static string Redact(string? uri)
     {
         if (uri is null)
@@ -345,16 +349,14 @@ public sealed class RabbitMqSettings
         }
 
         var at = uri.LastIndexOf('@');
-        var schemeEnd = uri.IndexOf("://", StringComparison.Ordinal);
-        if (at < 0 || schemeEnd < 0 || at < schemeEnd)
+        if (at < 0)
         {
             return uri;
         }
 
-        var userInfo = uri[(schemeEnd + 3)..at];
-        var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
-        var user = colon < 0 ? userInfo : userInfo[..colon];
-        return $"{uri[..(schemeEnd + 3)]}{user}:***{uri[at..]}";
+        var schemeEnd = uri.IndexOf("://", StringComparison.Ordinal);
+        var start = schemeEnd >= 0 && schemeEnd < at ? schemeEnd + 3 : 0;
+        return $"{uri[..start]}***{uri[at..]}";
     }
 
     private RabbitMqSettings Copy(

@@ -42,13 +42,17 @@ public class RabbitMqSettingsTests
         Assert.DoesNotContain("app", s.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void FromUri_should_not_show_the_password_when_the_URI_is_rejected()
+    [Theory]
+    [InlineData("http://app:TopSecret1@rabbit:5672/")]
+    [InlineData("amqp//app:TopSecret1@rabbit:5672/")] // the scheme's colon forgotten
+    [InlineData("amqp://app@TopSecret1@rabbit:5672/")] // '@' typed for ':'
+    [InlineData("amqp:/app:TopSecret1@rabbit:5672/")]
+    public void FromUri_should_not_show_the_password_when_the_URI_is_rejected(string uri)
     {
-        var e = Assert.Throws<ArgumentException>(() => RabbitMqSettings.FromUri("http://app:TopSecret1@rabbit:5672/"));
+        var e = Assert.Throws<ArgumentException>(() => RabbitMqSettings.FromUri(uri));
 
         Assert.DoesNotContain("TopSecret1", e.Message, StringComparison.Ordinal);
-        Assert.Contains("not an AMQP URI", e.Message, StringComparison.Ordinal);
+        Assert.Contains("@rabbit:5672/", e.Message, StringComparison.Ordinal); // still says which broker
     }
 
     [Fact]
