@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Events;
 using Twyla.Streams.Transport;
 
@@ -46,7 +47,7 @@ internal sealed class BusContracts
         }
         catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException)
         {
-            _logger.LogWarning(e, "The contract of group '{Queue}' is not announced: no JSON Schema for {Type}: {Reason}", topology.QueueName, typeof(T), e.Message);
+            _logger.ContractNotAnnounced(e, topology.QueueName, typeof(T), e.Message);
             return topology;
         }
 
@@ -172,7 +173,7 @@ internal sealed class BusContracts
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _logger.LogWarning(e, "Could not store {What} on {Transport}: {Reason}", what, _transport.Description, e.Message);
+            _logger.ContractNotStored(e, what, _transport.Description, e.Message);
             return false;
         }
     }

@@ -22,4 +22,13 @@ internal static partial class TwylaLog
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "RabbitMQ consumer on {Queue} failed")]
     public static partial void ConsumerFailed(this ILogger logger, Exception cause, string queue);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "The contract of group '{Queue}' is not announced: no JSON Schema for {Type}: {Reason}")]
+    public static partial void ContractNotAnnounced(this ILogger logger, Exception cause, string queue, Type type, string reason);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Could not store {What} on {Transport}: {Reason}")]
+    public static partial void ContractNotStored(this ILogger logger, Exception cause, string what, string transport, string reason);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Could not refresh the contracts of '{EventName}'; the pre-emit check keeps using those discovered before: {Reason}")]
+    public static partial void ContractsNotRefreshed(this ILogger logger, Exception cause, string eventName, string reason);
 }
