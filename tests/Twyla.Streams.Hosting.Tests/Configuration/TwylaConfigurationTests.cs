@@ -143,7 +143,7 @@ public sealed class TwylaConfigurationTests : IDisposable
     {
         var error = await StartFailureAsync(Json("""{ "Twyla": { "Amqp": { "Uri": "http://app:hunter2@broker.local" } } }"""));
 
-        Assert.Contains("Twyla:Amqp:Uri: 'http://app:", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Twyla:Amqp:Uri: 'http://***@broker.local", error.Message, StringComparison.Ordinal); // user and password both hidden
         Assert.Contains("' is not an AMQP URI: expected amqp://user:password@host:port/vhost", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
     }
