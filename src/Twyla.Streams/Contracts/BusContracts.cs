@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -116,15 +114,13 @@ internal sealed class BusContracts
     {
         if (IsUntyped(t))
         {
-            return (null, [], Hash("*"));
+            return (null, [], ContractRecord.ContentHash(null, []));
         }
 
         var schema = ContractSchema.For(t, _settings.JsonOptions);
         int[] versions = [.. ContractVersions.AcceptedBy(t)];
-        return (schema, versions, Hash(schema.ToJsonString() + "|" + string.Join(",", versions)));
+        return (schema, versions, ContractRecord.ContentHash(schema, versions));
     });
-
-    private static string Hash(string content) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
 
     /// <summary>
     /// Starts storing the group's contract unless this bus stored it already, and returns at once: a contract log that is
