@@ -17,6 +17,7 @@ internal sealed class BusContracts
     private readonly IEventTransport _transport;
     private readonly EventBusSettings _settings;
     private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, byte> _forged = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Type, (JsonNode? Schema, int[] Versions, string Hash)> _types = new();
     private readonly ConcurrentDictionary<string, string> _announced = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string EventName, int Version), byte> _produced = new();
@@ -81,7 +82,7 @@ internal sealed class BusContracts
     public async Task<DiscoveredContracts> DiscoverAsync(string eventName, CancellationToken cancellationToken)
     {
         EventName.Validate(eventName, nameof(eventName));
-        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false));
+        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false), Ignored);
         var groups = await ExistingAsync(catalog.GroupsReceiving(eventName), cancellationToken).ConfigureAwait(false);
         return new DiscoveredContracts(eventName, groups, catalog.ProducersOf(eventName));
     }
@@ -89,8 +90,19 @@ internal sealed class BusContracts
     /// <summary>The announced contracts of every group whose queue exists, by pattern, service and group.</summary>
     public async Task<IReadOnlyList<GroupContract>> DiscoverGroupsAsync(CancellationToken cancellationToken)
     {
-        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false));
+        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false), Ignored);
         return await ExistingAsync(catalog.Groups(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Warns, once per announcement, of a group announcement whose hash does not match its content.</summary>
+    private void Ignored(ContractRecord record)
+    {
+        if (_forged.TryAdd($"{record.GroupKey}|{record.Hash}|{record.At:O}", 0))
+        {
+            _logger.LogWarning(
+                "The contract log holds an announcement of group '{Group}' (listening to '{Pattern}', service '{Service}') whose hash does not match its schema; it is ignored",
+                record.Group, record.Pattern, record.Service);
+        }
     }
 
     /// <summary>The contracts of the announced <paramref name="groups"/> whose queue exists (a deleted queue is a group that is gone).</summary>
