@@ -2,12 +2,11 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using Akka.TestKit.Xunit2;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams.Contracts;
 using Twyla.Streams.Emit;
-using Twyla.Streams.Events;
+using Twyla.Streams.Tests.Support;
 using Xunit;
 
 namespace Twyla.Streams.Tests.Contracts;
@@ -129,20 +128,7 @@ public sealed class UntrustedContractTests : TestKit, IAsyncLifetime
             },
             CancellationToken.None);
 
-    private async Task StartAsync<T>(string group, Action<T> handle)
-    {
-        var control = _billing.Listen<T>("invoice.created", group)
-            .Via(AckOnCompletion.Flow<T>(
-                e =>
-                {
-                    handle(e.Payload);
-                    return Task.CompletedTask;
-                },
-                AckOnCompletionSettings.Default))
-            .To(Sink.Ignore<HandledEvent>())
-            .Run(_mat);
-        await control.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-    }
+    private Task StartAsync<T>(string group, Action<T> handle) => Listeners.StartAsync(_billing, "invoice.created", group, handle, _mat);
 
     /// <summary>Keeps every formatted log line, to assert the warning a user would read.</summary>
     private sealed class LogLines : ILoggerFactory
