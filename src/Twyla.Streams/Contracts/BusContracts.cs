@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -20,6 +18,7 @@ internal sealed class BusContracts
     private readonly IEventTransport _transport;
     private readonly EventBusSettings _settings;
     private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, byte> _forged = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Type, (JsonNode? Schema, int[] Versions, string Hash)> _types = new();
     private readonly ConcurrentDictionary<string, string> _announced = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string EventName, int Version), byte> _produced = new();
@@ -84,7 +83,7 @@ internal sealed class BusContracts
     public async Task<DiscoveredContracts> DiscoverAsync(string eventName, CancellationToken cancellationToken)
     {
         EventName.Validate(eventName, nameof(eventName));
-        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false));
+        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false), Ignored);
         var groups = await ExistingAsync(catalog.GroupsReceiving(eventName), cancellationToken).ConfigureAwait(false);
         return new DiscoveredContracts(eventName, groups, catalog.ProducersOf(eventName));
     }
@@ -92,8 +91,19 @@ internal sealed class BusContracts
     /// <summary>The announced contracts of every group whose queue exists, by pattern, service and group.</summary>
     public async Task<IReadOnlyList<GroupContract>> DiscoverGroupsAsync(CancellationToken cancellationToken)
     {
-        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false));
+        var catalog = ContractCatalog.Of(await _transport.ReadContractsAsync(cancellationToken).ConfigureAwait(false), Ignored);
         return await ExistingAsync(catalog.Groups(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Warns, once per announcement, of a group announcement whose hash does not match its content.</summary>
+    private void Ignored(ContractRecord record)
+    {
+        if (_forged.TryAdd($"{record.GroupKey}|{record.Hash}|{record.At:O}", 0))
+        {
+            _logger.LogWarning(
+                "The contract log holds an announcement of group '{Group}' (listening to '{Pattern}', service '{Service}') whose hash does not match its schema; it is ignored",
+                record.Group, record.Pattern, record.Service);
+        }
     }
 
     /// <summary>The contracts of the announced <paramref name="groups"/> whose queue exists (a deleted queue is a group that is gone).</summary>
@@ -117,15 +127,13 @@ internal sealed class BusContracts
     {
         if (IsUntyped(t))
         {
-            return (null, [], Hash("*"));
+            return (null, [], ContractRecord.ContentHash(null, []));
         }
 
         var schema = ContractSchema.For(t, _settings.JsonOptions);
         int[] versions = [.. ContractVersions.AcceptedBy(t)];
-        return (schema, versions, Hash(schema.ToJsonString() + "|" + string.Join(",", versions)));
+        return (schema, versions, ContractRecord.ContentHash(schema, versions));
     });
-
-    private static string Hash(string content) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
 
     /// <summary>
     /// Starts storing the group's contract unless this bus stored it already, and returns at once: a contract log that is

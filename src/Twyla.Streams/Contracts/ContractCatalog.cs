@@ -11,22 +11,34 @@ internal sealed class ContractCatalog
     private readonly Dictionary<string, ContractRecord> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<(string EventName, string Service, int Version), ContractRecord> _producers = [];
 
-    public static ContractCatalog Of(IEnumerable<ContractRecord> log)
+    public static ContractCatalog Of(IEnumerable<ContractRecord> log) => Of(log, _ => { });
+
+    /// <summary>The catalog of <paramref name="log"/>; a group announcement whose hash does not match its schema and versions is left out and passed to <paramref name="ignored"/>.</summary>
+    public static ContractCatalog Of(IEnumerable<ContractRecord> log, Action<ContractRecord> ignored)
     {
         var catalog = new ContractCatalog();
         foreach (var record in log)
         {
-            catalog.Apply(record);
+            if (!catalog.Apply(record))
+            {
+                ignored(record);
+            }
         }
 
         return catalog;
     }
 
-    public void Apply(ContractRecord record)
+    /// <summary>Applies one entry of the log; false for a group announcement whose hash does not match its content.</summary>
+    public bool Apply(ContractRecord record)
     {
         switch (record.Kind)
         {
             case ContractRecord.GroupKind when record is { Pattern: not null, Group: not null, Service: not null, Hash: not null }:
+                if (!string.Equals(record.Hash, ContractRecord.ContentHash(record.Schema, record.Versions ?? []), StringComparison.Ordinal))
+                {
+                    return false;
+                }
+
                 _groups[record.GroupKey] = record;
                 break;
             case ContractRecord.RetiredKind when record is { Pattern: not null, Group: not null }:
@@ -38,6 +50,8 @@ internal sealed class ContractCatalog
             default:
                 break; // sync markers and entries of unknown kinds
         }
+
+        return true;
     }
 
     /// <summary>The latest announcements of the groups whose pattern receives <paramref name="eventName"/>, by service and group.</summary>

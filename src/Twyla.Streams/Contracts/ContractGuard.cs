@@ -24,7 +24,8 @@ internal sealed class ContractGuard
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, JsonSchema> _compiled = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, JsonSchema?> _compiled = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _skipped = new(StringComparer.Ordinal);
 
     public ContractGuard(
         Func<string, CancellationToken, Task<DiscoveredContracts>> discover, JsonSerializerOptions json, ILogger logger, TimeProvider time)
@@ -61,7 +62,19 @@ internal sealed class ContractGuard
                 continue;
             }
 
-            var results = group.Schema.Evaluate(instance, Evaluation);
+            EvaluationResults results;
+            try
+            {
+                results = group.Schema.Evaluate(instance, Evaluation);
+            }
+#pragma warning disable CA1031 // an untrusted schema the check cannot evaluate: the group is skipped, as one it cannot read
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Skip(group.Contract, $"it could not be evaluated: {e.Message}");
+                continue;
+            }
+
             if (!results.IsValid)
             {
                 var contract = group.Contract;
@@ -193,9 +206,49 @@ internal sealed class ContractGuard
             throw new EmitException($"Event '{name}' was not emitted: its consumers' contracts could not be discovered for the pre-emit check: {e.Message}", e);
         }
 
-        // Compiled once per distinct contract (by its content hash), however often the contracts are refreshed.
-        return [.. discovered.Groups.Select(g => new Compiled(
-            g, g.Schema is { } s ? _compiled.GetOrAdd(g.ContentHash, h => JsonSchema.FromText(s.ToJsonString(), baseUri: new Uri($"https://contracts.twyla.invalid/{h}"))) : null))];
+        // Compiled once per distinct contract (by its content hash), however often the contracts are refreshed; a
+        // contract that cannot be compiled is left out of the check.
+        return [.. discovered.Groups.Where(g => g.Schema is not null)
+            .Select(g => new Compiled(g, _compiled.GetOrAdd(g.ContentHash, _ => Compile(g))))
+            .Where(c => c.Schema is not null)];
+    }
+
+    /// <summary>
+    /// A validator of the group's schema, or null (logged once) when the schema cannot be evaluated safely:
+    /// it refers to itself without consuming input, may reach schemas that check does not follow, or JsonSchema.Net refuses it. Each contract is built with its own
+    /// schema registry, so a failed build leaves nothing behind.
+    /// </summary>
+    private JsonSchema? Compile(GroupContract group)
+    {
+        var schema = group.Schema!;
+        var reason = SchemaCycles.Find(schema) ?? SchemaCycles.Unfollowed(schema);
+        if (reason is null)
+        {
+            try
+            {
+                var options = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
+                return JsonSchema.FromText(schema.ToJsonString(), options, new Uri($"https://contracts.twyla.invalid/{group.ContentHash}"));
+            }
+#pragma warning disable CA1031 // any failure to build an untrusted schema makes the contract unreadable
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                reason = e.Message;
+            }
+        }
+
+        Skip(group, reason);
+        return null;
+    }
+
+    private void Skip(GroupContract group, string reason)
+    {
+        if (_skipped.TryAdd(group.ContentHash, 0))
+        {
+            _logger.LogWarning(
+                "The pre-emit check skips group '{Group}' of service '{Service}' (listening to '{Pattern}'): its contract cannot be read ({Reason}); the group still validates the events it receives",
+                group.Group, group.Service, group.Pattern, reason);
+        }
     }
 
     private sealed record Compiled(GroupContract Contract, JsonSchema? Schema);

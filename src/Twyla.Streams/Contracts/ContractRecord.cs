@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -54,6 +56,10 @@ internal sealed record ContractRecord
 
     public static ContractRecord Sync() =>
         new() { Kind = SyncKind, Id = Guid.NewGuid().ToString("N"), At = DateTimeOffset.UtcNow };
+
+    /// <summary>The hash a group's announcement carries: of its schema and accepted versions (of "*" for a group that accepts anything).</summary>
+    public static string ContentHash(JsonNode? schema, IReadOnlyList<int> versions) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema is null ? "*" : schema.ToJsonString() + "|" + string.Join(",", versions))));
 
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 

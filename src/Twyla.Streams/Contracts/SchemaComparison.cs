@@ -47,6 +47,20 @@ internal sealed class SchemaComparison
     public static IReadOnlyList<ContractProblem> Run(JsonNode producer, JsonNode consumer)
     {
         var comparison = new SchemaComparison(producer, consumer);
+        var unreadable = new List<ContractProblem>();
+        foreach (var (schema, side) in new[] { (producer, "producer"), (consumer, "consumer") })
+        {
+            if (SchemaCycles.Find(schema) is { } reason)
+            {
+                unreadable.Add(new ContractProblem("", $"the {side}'s schema cannot be compared: {reason}"));
+            }
+        }
+
+        if (unreadable.Count > 0)
+        {
+            return unreadable;
+        }
+
         comparison.Compare(producer, consumer, "", 0);
         return comparison._problems.ToArray();
     }
@@ -114,6 +128,12 @@ internal sealed class SchemaComparison
 
     private void CompareResolved(JsonNode p, JsonNode c, string path, int depth)
     {
+        if (depth > MaxDepth)
+        {
+            Report(path, $"the schemas nest deeper than {MaxDepth} levels here; the check stops");
+            return;
+        }
+
         if (AsBoolean(c) == true || AsBoolean(p) == false)
         {
             return; // the consumer accepts anything, or the producer sends nothing here

@@ -28,7 +28,7 @@ internal sealed class SchemaDocument(JsonNode root, string side)
                 return schema;
             }
 
-            var target = Find(pointer);
+            var target = Find(root, pointer);
             if (target is null)
             {
                 error = $"the {Side}'s $ref '{pointer}' does not resolve within its schema (only local references such as '#/$defs/Name' are followed)";
@@ -44,7 +44,8 @@ internal sealed class SchemaDocument(JsonNode root, string side)
         return null;
     }
 
-    private JsonNode? Find(string reference)
+    /// <summary>The node a local reference (<c>#</c> or <c>#/json/pointer</c>) names in <paramref name="root"/>, or null.</summary>
+    public static JsonNode? Find(JsonNode root, string reference)
     {
         if (!reference.StartsWith('#'))
         {

@@ -14,9 +14,22 @@ public sealed class ContractCatalogTests
         var v1 = Group("invoice.*", "ledger", "h1");
         var v2 = Group("invoice.*", "ledger", "h2");
 
-        Assert.Equal("h2", Assert.Single(ContractCatalog.Of([v1, v2]).GroupsReceiving("invoice.created")).Hash);
+        Assert.Equal("h2", Title(Assert.Single(ContractCatalog.Of([v1, v2]).GroupsReceiving("invoice.created"))));
         Assert.Empty(ContractCatalog.Of([v1, v2, ContractRecord.Retired("invoice.*", "ledger", "billing")]).GroupsReceiving("invoice.created"));
-        Assert.Equal("h1", Assert.Single(ContractCatalog.Of([v2, ContractRecord.Retired("invoice.*", "ledger", "billing"), v1]).GroupsReceiving("invoice.created")).Hash);
+        Assert.Equal("h1", Title(Assert.Single(ContractCatalog.Of([v2, ContractRecord.Retired("invoice.*", "ledger", "billing"), v1]).GroupsReceiving("invoice.created"))));
+    }
+
+    [Fact]
+    public void An_announcement_whose_hash_does_not_match_its_content_should_be_ignored_and_reported()
+    {
+        var genuine = Group("invoice.*", "ledger", "genuine");
+        var forged = Group("invoice.*", "ledger", "forged") with { Schema = JsonNode.Parse("""{"title":"forged"}""") };
+        var ignored = new List<ContractRecord>();
+
+        var catalog = ContractCatalog.Of([genuine, forged], ignored.Add);
+
+        Assert.Equal("genuine", Title(Assert.Single(catalog.GroupsReceiving("invoice.created"))));
+        Assert.Same(forged, Assert.Single(ignored));
     }
 
     [Fact]
@@ -74,15 +87,22 @@ public sealed class ContractCatalogTests
         Assert.Contains("'/customer/email'", description, StringComparison.Ordinal);
     }
 
-    private static ContractRecord Group(string pattern, string group, string hash) => new()
+    /// <summary>A group's announcement whose schema is titled <paramref name="title"/>, with the hash of its content.</summary>
+    private static ContractRecord Group(string pattern, string group, string title)
     {
-        Kind = ContractRecord.GroupKind,
-        Service = "billing",
-        Pattern = pattern,
-        Group = group,
-        Hash = hash,
-        Versions = [1],
-        Schema = JsonNode.Parse("""{"type":"object","required":["number"]}"""),
-        At = DateTimeOffset.UtcNow,
-    };
+        var schema = JsonNode.Parse($$"""{"title":"{{title}}","type":"object","required":["number"]}""")!;
+        return new()
+        {
+            Kind = ContractRecord.GroupKind,
+            Service = "billing",
+            Pattern = pattern,
+            Group = group,
+            Hash = ContractRecord.ContentHash(schema, [1]),
+            Versions = [1],
+            Schema = schema,
+            At = DateTimeOffset.UtcNow,
+        };
+    }
+
+    private static string? Title(ContractRecord record) => record.Schema?["title"]?.GetValue<string>();
 }

@@ -6,6 +6,7 @@ using Akka.TestKit.Xunit2;
 using Twyla.Streams.Contracts;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
+using Twyla.Streams.Tests.Support;
 using Xunit;
 
 namespace Twyla.Streams.Tests.Contracts;
@@ -198,21 +199,8 @@ public sealed class ContractDiscoveryTests : TestKit, IAsyncLifetime
 
     private Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group) => StartAsync<T>(bus, pattern, group, _ => { });
 
-    private async Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group, Action<T> handle)
-    {
-        var control = bus.Listen<T>(pattern, group)
-            .Via(AckOnCompletion.Flow<T>(
-                e =>
-                {
-                    handle(e.Payload);
-                    return Task.CompletedTask;
-                },
-                AckOnCompletionSettings.Default))
-            .To(Sink.Ignore<HandledEvent>())
-            .Run(_mat);
-        await control.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        return control;
-    }
+    private Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group, Action<T> handle) =>
+        Listeners.StartAsync(bus, pattern, group, handle, _mat);
 
     private async Task<DiscoveredContracts> AwaitDiscoveryAsync(string eventName, Func<DiscoveredContracts, bool> done)
     {
