@@ -100,9 +100,7 @@ internal sealed class BusContracts
     {
         if (_forged.TryAdd($"{record.GroupKey}|{record.Hash}|{record.At:O}", 0))
         {
-            _logger.LogWarning(
-                "The contract log holds an announcement of group '{Group}' (listening to '{Pattern}', service '{Service}') whose hash does not match its schema; it is ignored",
-                record.Group, record.Pattern, record.Service);
+            _logger.ContractHashMismatch(record.Group, record.Pattern, record.Service);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Json.Schema;
 using Microsoft.Extensions.Logging;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Emit;
 
 namespace Twyla.Streams.Contracts;
@@ -185,7 +186,7 @@ internal sealed class ContractGuard
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _logger.LogWarning(e, "Could not refresh the contracts of '{EventName}'; the pre-emit check keeps using those discovered before: {Reason}", name, e.Message);
+            _logger.ContractsNotRefreshed(e, name, e.Message);
             Volatile.Write(ref stale.Refreshing, 0);
         }
     }
@@ -245,9 +246,7 @@ internal sealed class ContractGuard
     {
         if (_skipped.TryAdd(group.ContentHash, 0))
         {
-            _logger.LogWarning(
-                "The pre-emit check skips group '{Group}' of service '{Service}' (listening to '{Pattern}'): its contract cannot be read ({Reason}); the group still validates the events it receives",
-                group.Group, group.Service, group.Pattern, reason);
+            _logger.ContractSkipped(group.Group, group.Service, group.Pattern, reason);
         }
     }
 

@@ -31,4 +31,10 @@ internal static partial class TwylaLog
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Could not refresh the contracts of '{EventName}'; the pre-emit check keeps using those discovered before: {Reason}")]
     public static partial void ContractsNotRefreshed(this ILogger logger, Exception cause, string eventName, string reason);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "The contract log holds an announcement of group '{Group}' (listening to '{Pattern}', service '{Service}') whose hash does not match its schema; it is ignored")]
+    public static partial void ContractHashMismatch(this ILogger logger, string? group, string? pattern, string? service);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "The pre-emit check skips group '{Group}' of service '{Service}' (listening to '{Pattern}'): its contract cannot be read ({Reason}); the group still validates the events it receives")]
+    public static partial void ContractSkipped(this ILogger logger, string group, string service, string pattern, string reason);
 }
