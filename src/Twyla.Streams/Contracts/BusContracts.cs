@@ -160,27 +160,39 @@ internal sealed class BusContracts
         return Task.CompletedTask;
     }
 
+    /// <summary>How often an append that failed is tried again, with <see cref="Backoff"/> from 200 ms to 5 s between.</summary>
+    internal const int AppendRetries = 4;
+
     /// <summary>
-    /// Appends to the log; a failure is logged, never thrown: a contract that cannot be stored must not stop a listener
-    /// or an emit (the listener announces again at its next start).
+    /// Appends to the log, trying again after a failure (a lost connection is replaced on the next try); a failure
+    /// that lasts is logged, never thrown: a contract that cannot be stored must not stop a listener or an emit (the
+    /// listener announces again at its next start).
     /// </summary>
     private async Task<bool> AppendQuietlyAsync(ContractRecord record, string what, CancellationToken cancellationToken)
     {
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            await _transport.AppendContractAsync(record, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
+            try
+            {
+                await _transport.AppendContractAsync(record, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
 #pragma warning disable CA1031 // logged: announcing is best effort
-        catch (Exception e)
+            catch (Exception e)
 #pragma warning restore CA1031
-        {
-            _logger.ContractNotStored(e, what, _transport.Description, e.Message);
-            return false;
+            {
+                if (attempt >= AppendRetries)
+                {
+                    _logger.ContractNotStored(e, what, _transport.Description, e.Message);
+                    return false;
+                }
+            }
+
+            await Task.Delay(Backoff.Delay(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), attempt), cancellationToken).ConfigureAwait(false);
         }
     }
 }

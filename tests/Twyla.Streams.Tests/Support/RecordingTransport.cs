@@ -53,7 +53,22 @@ internal sealed class RecordingTransport : IEventTransport
 
     public Task<BrokerHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(BrokerHealth.Healthy);
 
-    public Task AppendContractAsync(Twyla.Streams.Contracts.ContractRecord record, CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>How many appends to the contract log fail (as a lost connection does) before they succeed.</summary>
+    public int AppendFailures { get; set; }
+
+    /// <summary>What was appended to the contract log.</summary>
+    public ConcurrentQueue<Twyla.Streams.Contracts.ContractRecord> Appended { get; } = new();
+
+    public Task AppendContractAsync(Twyla.Streams.Contracts.ContractRecord record, CancellationToken cancellationToken)
+    {
+        if (AppendFailures-- > 0)
+        {
+            return Task.FromException(new BrokerException("Storing a contract failed: the broker closed the connection (504 CHANNEL_ERROR)."));
+        }
+
+        Appended.Enqueue(record);
+        return Task.CompletedTask;
+    }
 
     public Task<IReadOnlyList<Twyla.Streams.Contracts.ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<Twyla.Streams.Contracts.ContractRecord>>([]);
