@@ -54,5 +54,9 @@ if [ "${TWYLA_TEST_PACKAGES:-$([ $# -eq 0 ] && echo 1 || echo 0)}" = 1 ]; then
 fi
 set -e
 # One closing line for every test assembly together.
+# The failed tests again, with the first lines of their messages, so that the end of the log names them.
+awk '/^ +Failed [^ ]/ { n = 12; print "failed:" substr($0, index($0, "Failed") + 6) ; next }
+     n > 0 && /^ +(Passed|Failed|Skipped) / { n = 0 }
+     n > 0 { print "    " $0; n-- }' "$node_dir/dotnet-test.log" | cut -c1-300
 awk '/^ +Passed: +[0-9]+$/ { p += $2 } /^ +Failed: +[0-9]+$/ { f += $2 } END { printf "%d passed, %d failed\n", p, f }' "$node_dir/dotnet-test.log"
 exit "$rc"
