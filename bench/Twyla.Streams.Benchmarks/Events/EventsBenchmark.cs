@@ -105,6 +105,11 @@ internal static class EventsBenchmark
             (RawRound.Variant.Padded, "raw_padded"),
         ];
         var wirePartRates = wireParts.ToDictionary(p => p.Label, _ => new List<double>());
+        var stepResults = WireSteps.All.ToDictionary(s => s.Label, _ => new List<RoundResult>());
+        var rawResults = new List<RoundResult>();
+        var oursResults = new List<RoundResult>();
+        Task<RoundResult> RawStep(Func<Twyla.Streams.Transport.EventEnvelope, RabbitMQ.Client.BasicProperties> properties, int count) =>
+            WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-step", count, options, RawRound.Variant.Custom, properties));
 
         if (options.Only is { } only)
         {
@@ -134,8 +139,12 @@ internal static class EventsBenchmark
         var oursTelemetry = new List<double>();
         for (var i = 1; i <= options.Rounds; i++)
         {
-            ours.Add(Report($"round {i} ours", await Ours(options.Count)));
-            raw.Add(Report($"round {i} raw", await Raw(options.Count)));
+            var oursRound = await Ours(options.Count);
+            oursResults.Add(oursRound);
+            ours.Add(Report($"round {i} ours", oursRound));
+            var rawRound = await Raw(options.Count);
+            rawResults.Add(rawRound);
+            raw.Add(Report($"round {i} raw", rawRound));
             if (options.Telemetry)
             {
                 oursTelemetry.Add(Report($"round {i} ours+telemetry", await OursTelemetry(options.Count)));
@@ -155,6 +164,16 @@ internal static class EventsBenchmark
                 foreach (var (variant, label) in wireParts)
                 {
                     wirePartRates[label].Add(Report($"round {i} {label.Replace('_', '-')}", await RawVariant(variant, options.Count)));
+                }
+            }
+
+            if (options.WireSteps)
+            {
+                foreach (var (label, properties) in WireSteps.All)
+                {
+                    var result = await RawStep(properties, options.Count);
+                    Report($"round {i} raw+{label}", result);
+                    stepResults[label].Add(result);
                 }
             }
         }
@@ -215,6 +234,25 @@ internal static class EventsBenchmark
             {
                 figures.Add(($"events_{label}_per_sec", F0(Median(wirePartRates[label]))));
                 figures.Add(($"events_{label}_ratio_vs_raw", F2(Median(wirePartRates[label]) / Median(raw))));
+            }
+        }
+
+        // CPU per event, medians of the rounds (broker: 0 unless TWYLA_RABBITMQ_DIR names the node).
+        static double Us(List<RoundResult> results, Func<RoundResult, TimeSpan?> cpu) =>
+            Median(results.Select(r => (cpu(r) ?? TimeSpan.Zero).TotalMicroseconds / r.Count).ToList());
+        figures.Add(("events_ours_client_us", F1(Us(oursResults, r => r.ClientCpu))));
+        figures.Add(("events_ours_broker_us", F1(Us(oursResults, r => r.BrokerCpu))));
+        figures.Add(("events_raw_client_us", F1(Us(rawResults, r => r.ClientCpu))));
+        figures.Add(("events_raw_broker_us", F1(Us(rawResults, r => r.BrokerCpu))));
+        if (options.WireSteps)
+        {
+            // Per step: throughput against plain raw, and the medians of broker and client CPU per event.
+            foreach (var (label, _) in WireSteps.All)
+            {
+                var results = stepResults[label];
+                figures.Add(($"events_step_{label}_ratio_vs_raw", F2(Median(results.Select(r => r.PerSecond).ToList()) / Median(raw))));
+                figures.Add(($"events_step_{label}_broker_us", F1(Us(results, r => r.BrokerCpu))));
+                figures.Add(($"events_step_{label}_client_us", F1(Us(results, r => r.ClientCpu))));
             }
         }
 

@@ -17,6 +17,8 @@ internal sealed class EventsOptions
         "  --raw-cloudevents    also measure the raw client sending our exact wire format (CloudEvents headers)\n" +
         "  --raw-wire-parts     also measure the raw client sending parts of it: only our headers, only our native\n" +
         "                       properties, and a plain message whose body is padded to our message's size\n" +
+        "  --wire-steps         also measure the raw client sending the plain message plus, step by step, what our\n" +
+        "                       messages carried up to 0.1.0 (native copies, then one cloudEvents_* header after another)\n" +
         "  --telemetry          also measure ours with tracing and metrics on, exported to the in-memory exporter\n" +
         "  --split              also measure emit only and consume only (a filled queue), ours and raw\n" +
         "  --only ours|raw      profiling aid: run rounds of one side only and print no figures\n" +
@@ -49,6 +51,8 @@ internal sealed class EventsOptions
     public bool RawCloudEvents { get; private set; }
 
     public bool RawWireParts { get; private set; }
+
+    public bool WireSteps { get; private set; }
 
     public string? Only { get; private set; }
 
@@ -93,6 +97,7 @@ internal sealed class EventsOptions
                 case "--telemetry": o.Telemetry = true; break;
                 case "--raw-cloudevents": o.RawCloudEvents = true; break;
                 case "--raw-wire-parts": o.RawWireParts = true; break;
+                case "--wire-steps": o.WireSteps = true; break;
                 case "--only":
                     o.Only = i + 1 < args.Count && args[i + 1] is "ours" or "raw" ? args[++i] : throw new ArgumentException("--only needs 'ours' or 'raw'");
                     break;

@@ -40,14 +40,18 @@ internal static class RawRound
 
         /// <summary>Plain properties, the body padded (a longer e-mail member) by as many bytes as our properties and headers take.</summary>
         Padded,
+
+        /// <summary>The properties a caller makes of our envelope (<see cref="WireSteps"/>).</summary>
+        Custom,
     }
 
     public static async Task<RoundResult> RunAsync(
-        Broker broker, string exchange, string eventName, string group, int count, EventsOptions options, Variant variant)
+        Broker broker, string exchange, string eventName, string group, int count, EventsOptions options, Variant variant,
+        Func<EventEnvelope, BasicProperties>? custom = null)
     {
         var topology = await DeclareAsync(broker, exchange, eventName, group);
         await using var consumer = await RawConsumer.StartAsync(broker.Connection, topology.QueueName, count, options.Prefetch);
-        var (published, start) = await PublishAsync(broker.Connection, exchange, eventName, count, options.MaxInFlight, variant, consumer.Fail);
+        var (published, start) = await PublishAsync(broker.Connection, exchange, eventName, count, options.MaxInFlight, variant, consumer.Fail, custom);
         var end = await consumer.AllAcked.WaitAsync(RoundResult.Timeout(count));
         await published;
         await consumer.StopAsync();
@@ -86,7 +90,8 @@ internal static class RawRound
 
     /// <summary>Starts publishing <paramref name="count"/> records; returns the task of the last confirm and the start time.</summary>
     private static async Task<(Task Published, long Start)> PublishAsync(
-        IConnection connection, string exchange, string routingKey, int count, int maxInFlight, Variant variant, Action<Exception> fail)
+        IConnection connection, string exchange, string routingKey, int count, int maxInFlight, Variant variant, Action<Exception> fail,
+        Func<EventEnvelope, BasicProperties>? custom = null)
     {
         // With tracking on, BasicPublishAsync completes when the broker confirmed the message. The window is bounded
         // here like the emit stage bounds ours; with --raw-limiter the client's ThrottlingRateLimiter, with a limit
@@ -138,6 +143,11 @@ internal static class RawRound
                 }
 
                 var envelope = EnvelopeFactory.Create(OutgoingEvent.Create(routingKey, BookingConfirmed.Sample(i)), busSettings);
+                if (v == Variant.Custom)
+                {
+                    return (custom!(envelope), envelope.Data);
+                }
+
                 var ce = CloudEventsAmqpCodec.Encode(envelope);
                 if (v == Variant.CloudEventsHeadersOnly)
                 {

@@ -13,10 +13,15 @@ namespace Twyla.Streams.Transport.RabbitMq;
 /// Writes and reads events as AMQP 0-9-1 messages in the CloudEvents 1.0 AMQP binding.
 /// </summary>
 /// <remarks>
-/// <para>Written: binary mode. The body is the payload as UTF-8 JSON (<c>content_type = application/json</c>,
-/// persistent); the attributes are <c>cloudEvents_*</c> headers plus <c>traceparent</c>/<c>tracestate</c>;
-/// <c>message_id</c>, <c>correlation_id</c>, <c>timestamp</c>, <c>type</c> and <c>app_id</c> repeat them
-/// for the broker's UI.</para>
+/// <para>Written: binary mode. The body is the payload as UTF-8 JSON (<c>content_type = application/json</c>, the
+/// binding's mapping of <c>datacontenttype</c>; persistent); the attributes are <c>cloudEvents_*</c> headers (the
+/// binding's primary mapping, which it requires) and nothing else: what a reader would derive anyway is left out.
+/// <c>cloudEvents_correlationid</c> only when it is not the event's own id (it is at a chain start),
+/// <c>cloudEvents_causationid</c> only when there is a cause, <c>cloudEvents_dataversion</c> only when the version
+/// is not 1, <c>traceparent</c>/<c>tracestate</c> only when there is a trace. Every reader of this format, this
+/// version's and the earlier ones', reads an absent attribute as that default, so nothing is lost. Version
+/// 0.1.0 wrote every attribute and repeated them in the native <c>message_id</c>, <c>correlation_id</c>,
+/// <c>timestamp</c>, <c>type</c> and <c>app_id</c>: its messages read the same (docs/design.md).</para>
 /// <para>Read: binary mode with the <c>cloudEvents_</c> or <c>cloudEvents:</c> prefix, structured mode
 /// (<c>application/cloudevents+json</c>), and a plain JSON body with no CloudEvents attributes at all
 /// (the routing key as the name, a chain start). Anything else is a decode error whose text becomes the
@@ -60,6 +65,9 @@ internal sealed class CloudEventsAmqpCodec
 
     private const string SpecVersion = "1.0";
 
+    /// <summary>The contract version of an event that names none (no <c>dataversion</c>).</summary>
+    private const int DefaultDataVersion = 1;
+
     public CloudEventsAmqpCodec(int maxBodySize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBodySize, 1);
@@ -69,22 +77,34 @@ internal sealed class CloudEventsAmqpCodec
     public int MaxBodySize { get; }
 
     /// <summary>The properties of a binary-mode message carrying <paramref name="envelope"/>; the body is <see cref="EventEnvelope.Data"/>.</summary>
+    /// <remarks>
+    /// Headers cost the broker CPU per field and per byte on every publish (docs/benchmarks.md measures each), so an
+    /// attribute whose value every reader derives when it is absent is not written (see the class remarks).
+    /// </remarks>
     public static BasicProperties Encode(EventEnvelope envelope)
     {
         var m = envelope.Metadata;
-        var headers = new Dictionary<string, object?>(12, StringComparer.Ordinal)
+        var headers = new Dictionary<string, object?>(8, StringComparer.Ordinal)
         {
             [HeaderPrefix + "specversion"] = SpecVersion,
             [HeaderPrefix + "id"] = m.Id,
             [HeaderPrefix + "type"] = m.Name,
             [HeaderPrefix + "source"] = m.Source,
             [HeaderPrefix + "time"] = FormatTime(m.Time),
-            [HeaderPrefix + "correlationid"] = m.CorrelationId,
-            [HeaderPrefix + "dataversion"] = m.Version.ToString(CultureInfo.InvariantCulture),
         };
+        if (!string.Equals(m.CorrelationId, m.Id, StringComparison.Ordinal))
+        {
+            headers[HeaderPrefix + "correlationid"] = m.CorrelationId;
+        }
+
         if (m.CausationId.Length > 0)
         {
             headers[HeaderPrefix + "causationid"] = m.CausationId;
+        }
+
+        if (m.Version != DefaultDataVersion)
+        {
+            headers[HeaderPrefix + "dataversion"] = m.Version.ToString(CultureInfo.InvariantCulture);
         }
 
         if (!string.IsNullOrEmpty(envelope.TraceParent))
@@ -101,11 +121,6 @@ internal sealed class CloudEventsAmqpCodec
         {
             ContentType = ContentTypeJson,
             DeliveryMode = DeliveryModes.Persistent,
-            MessageId = m.Id,
-            CorrelationId = m.CorrelationId,
-            Timestamp = new AmqpTimestamp(m.Time.ToUnixTimeSeconds()),
-            Type = m.Name,
-            AppId = m.Source,
             Headers = headers,
         };
     }
@@ -433,7 +448,7 @@ internal sealed class CloudEventsAmqpCodec
             return DecodeResult.Failed($"the CloudEvents time '{timeText}' is not an RFC 3339 timestamp");
         }
 
-        var version = 1;
+        var version = DefaultDataVersion;
         var versionText = a.DataVersion;
         if (versionText is not null &&
             (!int.TryParse(versionText, NumberStyles.Integer, CultureInfo.InvariantCulture, out version) || version < 1))

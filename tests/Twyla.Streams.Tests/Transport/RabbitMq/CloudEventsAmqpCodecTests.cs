@@ -26,7 +26,7 @@ public class CloudEventsAmqpCodecTests
         CloudEventsAmqpCodec.HeaderString(headers, name) ?? throw new Xunit.Sdk.XunitException($"header {name} missing");
 
     [Fact]
-    public void Encode_should_write_binary_mode_CloudEvents_headers_and_native_properties()
+    public void Encode_should_write_binary_mode_CloudEvents_headers_and_no_native_copies()
     {
         var env = new EventEnvelope(Metadata, Json("{\"id\":1}"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "congo=t61rcWkgMzE");
 
@@ -34,11 +34,9 @@ public class CloudEventsAmqpCodecTests
 
         Assert.Equal("application/json", p.ContentType);
         Assert.Equal(DeliveryModes.Persistent, p.DeliveryMode);
-        Assert.Equal(Metadata.Id, p.MessageId);
-        Assert.Equal(Metadata.CorrelationId, p.CorrelationId);
-        Assert.Equal("booking.created", p.Type);
-        Assert.Equal("booking-api", p.AppId);
-        Assert.Equal(Metadata.Time.ToUnixTimeSeconds(), p.Timestamp.UnixTime);
+        Assert.Equal(
+            (false, false, false, false, false),
+            (p.IsMessageIdPresent(), p.IsCorrelationIdPresent(), p.IsTimestampPresent(), p.IsTypePresent(), p.IsAppIdPresent()));
         var h = p.Headers!;
         Assert.Equal("1.0", H(h, "cloudEvents_specversion"));
         Assert.Equal(Metadata.Id, H(h, "cloudEvents_id"));
@@ -50,6 +48,20 @@ public class CloudEventsAmqpCodecTests
         Assert.Equal("3", H(h, "cloudEvents_dataversion"));
         Assert.Equal(env.TraceParent, H(h, "traceparent"));
         Assert.Equal(env.TraceState, H(h, "tracestate"));
+        Assert.Equal(10, h.Count);
+    }
+
+    [Fact]
+    public void Encode_should_write_only_the_required_attributes_and_time_for_an_untraced_chain_start_of_version_1()
+    {
+        var id = "0195b4a0-0000-7000-8000-0000000000aa";
+        var start = Metadata with { Id = id, CorrelationId = id, CausationId = string.Empty, Version = 1 };
+
+        var h = CloudEventsAmqpCodec.Encode(new EventEnvelope(start, Json("{}"), null, null)).Headers!;
+
+        Assert.Equal(
+            ["cloudEvents_id", "cloudEvents_source", "cloudEvents_specversion", "cloudEvents_time", "cloudEvents_type"],
+            h.Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -62,6 +74,58 @@ public class CloudEventsAmqpCodecTests
         Assert.False(h.ContainsKey("cloudEvents_causationid"));
         Assert.False(h.ContainsKey("traceparent"));
         Assert.False(h.ContainsKey("tracestate"));
+    }
+
+    /// <summary>
+    /// Both directions between this version and 0.1.0, which wrote every attribute and the native copies: the same
+    /// event encoded either way decodes to the same metadata, payload and trace context. 0.1.0's decoder is this
+    /// one's (its rules for absent attributes are pinned by the next test), so it reads this version's messages.
+    /// </summary>
+    [Theory]
+    [InlineData(true, 1, false)]
+    [InlineData(false, 1, false)]
+    [InlineData(true, 4, true)]
+    [InlineData(false, 2, true)]
+    public void Messages_of_this_version_and_of_0_1_0_should_decode_to_the_same_event(bool chainStart, int version, bool traced)
+    {
+        var id = "0195b4a0-0000-7000-8000-0000000000bb";
+        var m = chainStart
+            ? Metadata with { Id = id, CorrelationId = id, CausationId = string.Empty, Version = version }
+            : Metadata with { Version = version };
+        var env = new EventEnvelope(
+            m, Json("{\"seats\":2}"), traced ? "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" : null, traced ? "a=b" : null);
+
+        var current = Codec.Decode("booking.created", AsReceived(CloudEventsAmqpCodec.Encode(env)), env.Data.ToArray());
+        var previous = Codec.Decode("booking.created", AsReceived(AsVersion010Wrote(env)), env.Data.ToArray());
+
+        Assert.Null(current.Error);
+        Assert.Null(previous.Error);
+        Assert.Equal(m, current.Envelope!.Metadata);
+        Assert.Equal(m, previous.Envelope!.Metadata);
+        Assert.Equal((env.TraceParent, env.TraceState), (current.Envelope.TraceParent, current.Envelope.TraceState));
+        Assert.Equal((env.TraceParent, env.TraceState), (previous.Envelope.TraceParent, previous.Envelope.TraceState));
+        Assert.Equal("{\"seats\":2}", Encoding.UTF8.GetString(current.Envelope.Data.Span));
+    }
+
+    [Fact]
+    public void Decode_should_read_an_absent_correlationid_as_the_event_id_and_an_absent_dataversion_as_1()
+    {
+        var props = new BasicProperties
+        {
+            ContentType = "application/json",
+            Headers = new Dictionary<string, object?>
+            {
+                ["cloudEvents_specversion"] = "1.0"u8.ToArray(),
+                ["cloudEvents_id"] = "e-1"u8.ToArray(),
+                ["cloudEvents_type"] = "booking.created"u8.ToArray(),
+                ["cloudEvents_source"] = "booking-api"u8.ToArray(),
+                ["cloudEvents_time"] = "2026-11-27T18:30:15Z"u8.ToArray(),
+            },
+        };
+
+        var m = Codec.Decode("booking.created", props, Json("{}")).Envelope!.Metadata;
+
+        Assert.Equal(("e-1", "e-1", string.Empty, 1, true), (m.Id, m.CorrelationId, m.CausationId, m.Version, m.IsChainStart));
     }
 
     [Fact]
@@ -387,6 +451,48 @@ public class CloudEventsAmqpCodecTests
         var result = Codec.Decode("booking.created", props, Json("{}"));
 
         Assert.Contains("lack specversion", result.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A message as version 0.1.0 wrote it: every attribute as a header, and the native property copies.</summary>
+    private static BasicProperties AsVersion010Wrote(EventEnvelope env)
+    {
+        var m = env.Metadata;
+        var headers = new Dictionary<string, object?>
+        {
+            ["cloudEvents_specversion"] = "1.0",
+            ["cloudEvents_id"] = m.Id,
+            ["cloudEvents_type"] = m.Name,
+            ["cloudEvents_source"] = m.Source,
+            ["cloudEvents_time"] = m.Time.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["cloudEvents_correlationid"] = m.CorrelationId,
+            ["cloudEvents_dataversion"] = m.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (!m.IsChainStart)
+        {
+            headers["cloudEvents_causationid"] = m.CausationId;
+        }
+
+        if (env.TraceParent is not null)
+        {
+            headers["traceparent"] = env.TraceParent;
+        }
+
+        if (env.TraceState is not null)
+        {
+            headers["tracestate"] = env.TraceState;
+        }
+
+        return new BasicProperties
+        {
+            ContentType = "application/json",
+            DeliveryMode = DeliveryModes.Persistent,
+            MessageId = m.Id,
+            CorrelationId = m.CorrelationId,
+            Timestamp = new AmqpTimestamp(m.Time.ToUnixTimeSeconds()),
+            Type = m.Name,
+            AppId = m.Source,
+            Headers = headers,
+        };
     }
 
     /// <summary>Headers as the client hands them to a consumer: AMQP long strings arrive as byte arrays.</summary>
