@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
 namespace Twyla.Streams.Benchmarks.Listeners;
@@ -9,9 +10,13 @@ namespace Twyla.Streams.Benchmarks.Listeners;
 internal sealed class CountingLoggerProvider : ILoggerProvider
 {
     private const int Shown = 5;
+    private readonly ConcurrentDictionary<string, int> _byEvent = new(StringComparer.Ordinal);
     private int _count;
 
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>How many of each (event id and name), for the summary line.</summary>
+    public string Summary => string.Join(", ", _byEvent.OrderByDescending(e => e.Value).Select(e => $"{e.Key} ×{e.Value}"));
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
@@ -33,6 +38,7 @@ internal sealed class CountingLoggerProvider : ILoggerProvider
                 return;
             }
 
+            provider._byEvent.AddOrUpdate($"{eventId.Id} {eventId.Name}", 1, (_, n) => n + 1);
             if (Interlocked.Increment(ref provider._count) <= Shown)
             {
                 Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] library {logLevel} ({category}): {formatter(state, exception)}");

@@ -101,6 +101,11 @@ internal static class ListenersBenchmark
             await DeleteRunAsync(broker, exchange);
         }
 
+        if (warnings.Count > 0)
+        {
+            Log($"library warnings and errors: {warnings.Summary}");
+        }
+
         foreach (var (name, value) in Figures(sides[1], sides[many], hosted[1], hosted[many], many, options, warnings.Count))
         {
             Console.WriteLine($"{name} {value}");
