@@ -373,15 +373,16 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(outgoing);
         ArgumentNullException.ThrowIfNull(settings);
         cancellationToken.ThrowIfCancellationRequested();
+        if (settings.CheckContracts)
+        {
+            // Before the envelope: a refused event gets no id, no publish span and no emit metric, as in EmitFlow.
+            await _contractGuard.CheckAsync(outgoing.Name, outgoing.Payload, cancellationToken).ConfigureAwait(false);
+        }
+
         var envelope = EnvelopeFactory.Create(outgoing, Settings, _transport.Messaging, out var span);
         var start = Stopwatch.GetTimestamp();
         try
         {
-            if (settings.CheckContracts)
-            {
-                await _contractGuard.CheckAsync(outgoing.Name, outgoing.Payload, cancellationToken).ConfigureAwait(false);
-            }
-
             _contracts.NoteProduced(outgoing.Name, outgoing.Version);
             await PublishAsync(envelope, settings, cancellationToken).ConfigureAwait(false);
         }
