@@ -105,7 +105,7 @@ let run (args: string array) = task {
     let checking = EmitSettings.Default.WithContractCheck true
     let! refused = task {
         try
-            let! _ = bus.EmitAsync(OutgoingEvent.Create("booking.requested", JsonObject.Parse """{"pnr": "UNCHECKED"}"""), checking, CancellationToken.None)
+            do! bus.EmitAndConfirmAsync(OutgoingEvent.Create("booking.requested", JsonObject.Parse """{"pnr": "UNCHECKED"}"""), checking, CancellationToken.None)
             return "nothing (the check let it through)"
         with :? EmitException as e -> return e.Message }
 

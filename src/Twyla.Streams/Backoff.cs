@@ -26,11 +26,7 @@ public static class Backoff
     /// <returns><paramref name="min"/> × 2^<paramref name="retry"/> × (1 + 0.2 × <paramref name="jitter"/>), at most <paramref name="max"/>.</returns>
     public static TimeSpan Delay(TimeSpan min, TimeSpan max, int retry, double jitter)
     {
-        if (min <= TimeSpan.Zero || max < min)
-        {
-            throw new ArgumentOutOfRangeException(nameof(min), min, $"A backoff needs a positive minimum of at most the maximum ({max}).");
-        }
-
+        Validate(min, max, nameof(min), nameof(max));
         ArgumentOutOfRangeException.ThrowIfNegative(retry);
         if (double.IsNaN(jitter) || jitter is < 0 or > 1)
         {
@@ -39,5 +35,23 @@ public static class Backoff
 
         var exponential = min.TotalMilliseconds * Math.Pow(2, Math.Min(retry, 30));
         return TimeSpan.FromMilliseconds(Math.Min(max.TotalMilliseconds, exponential * (1 + (jitter * 0.2))));
+    }
+
+    /// <summary>
+    /// Checks the range of a backoff, as every setting that takes one does: a minimum (the first delay) more than zero and
+    /// at most the maximum.
+    /// </summary>
+    /// <param name="min">The first delay.</param>
+    /// <param name="max">The longest delay.</param>
+    /// <param name="minName">What the caller calls the minimum (a parameter or setting name), for the message.</param>
+    /// <param name="maxName">What the caller calls the maximum, for the message.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The minimum is not more than zero or exceeds the maximum; the message names both.</exception>
+    public static void Validate(TimeSpan min, TimeSpan max, string minName, string maxName)
+    {
+        if (min <= TimeSpan.Zero || max < min)
+        {
+            throw new ArgumentOutOfRangeException(
+                minName, min, $"A backoff must be more than zero with {minName} ({min}) <= {maxName} ({max}).");
+        }
     }
 }

@@ -373,15 +373,16 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(outgoing);
         ArgumentNullException.ThrowIfNull(settings);
         cancellationToken.ThrowIfCancellationRequested();
+        if (settings.CheckContracts)
+        {
+            // Before the envelope: a refused event gets no id, no publish span and no emit metric, as in EmitFlow.
+            await _contractGuard.CheckAsync(outgoing.Name, outgoing.Payload, cancellationToken).ConfigureAwait(false);
+        }
+
         var envelope = EnvelopeFactory.Create(outgoing, Settings, _transport.Messaging, out var span);
         var start = Stopwatch.GetTimestamp();
         try
         {
-            if (settings.CheckContracts)
-            {
-                await _contractGuard.CheckAsync(outgoing.Name, outgoing.Payload, cancellationToken).ConfigureAwait(false);
-            }
-
             _contracts.NoteProduced(outgoing.Name, outgoing.Version);
             await PublishAsync(envelope, settings, cancellationToken).ConfigureAwait(false);
         }
@@ -402,6 +403,62 @@ public sealed class EventBus : IAsyncDisposable, IDisposable
         EventTracing.EndPublish(span, EmitTelemetry.Confirmed, null);
         return envelope.Metadata;
     }
+
+    /// <summary>
+    /// Emits one event outside a stream, as <see cref="EmitAsync{T}(string, T)"/> does, and completes when the broker
+    /// confirmed it, without handing back its metadata: a plain <see cref="Task"/>, so F# awaits it with <c>do!</c>
+    /// inside <c>task { }</c>. Fails as <see cref="EmitAsync{T}(string, T)"/> fails.
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="payload">The payload; not null.</param>
+    /// <returns>Completes once the broker confirmed the event.</returns>
+    public Task EmitAndConfirmAsync<T>(string eventName, T payload) => EmitAsync(eventName, payload);
+
+    /// <summary>
+    /// Emits one event outside a stream, as <see cref="EmitAsync{T}(string, T, CancellationToken)"/> does, without
+    /// handing back its metadata (a plain <see cref="Task"/>, for F#'s <c>do!</c>).
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="payload">The payload; not null.</param>
+    /// <param name="cancellationToken">Gives up waiting (see <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/>).</param>
+    /// <returns>Completes once the broker confirmed the event.</returns>
+    public Task EmitAndConfirmAsync<T>(string eventName, T payload, CancellationToken cancellationToken) =>
+        EmitAsync(eventName, payload, cancellationToken);
+
+    /// <summary>
+    /// Emits one event outside a stream, as <see cref="EmitAsync{T}(OutgoingEvent{T})"/> does, without handing back
+    /// its metadata (a plain <see cref="Task"/>, for F#'s <c>do!</c>, e.g. with <see cref="Event{T}.Derive{TOut}"/>).
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="outgoing">The event.</param>
+    /// <returns>Completes once the broker confirmed the event.</returns>
+    public Task EmitAndConfirmAsync<T>(OutgoingEvent<T> outgoing) => EmitAsync(outgoing);
+
+    /// <summary>
+    /// Emits one event outside a stream, as <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/> does,
+    /// without handing back its metadata (a plain <see cref="Task"/>, for F#'s <c>do!</c>).
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="outgoing">The event.</param>
+    /// <param name="cancellationToken">Gives up waiting (see <see cref="EmitAsync{T}(OutgoingEvent{T}, CancellationToken)"/>).</param>
+    /// <returns>Completes once the broker confirmed the event.</returns>
+    public Task EmitAndConfirmAsync<T>(OutgoingEvent<T> outgoing, CancellationToken cancellationToken) =>
+        EmitAsync(outgoing, cancellationToken);
+
+    /// <summary>
+    /// Emits one event outside a stream with <paramref name="settings"/>, as
+    /// <see cref="EmitAsync{T}(OutgoingEvent{T}, EmitSettings, CancellationToken)"/> does (contract check included),
+    /// without handing back its metadata (a plain <see cref="Task"/>, for F#'s <c>do!</c>).
+    /// </summary>
+    /// <typeparam name="T">The payload contract.</typeparam>
+    /// <param name="outgoing">The event.</param>
+    /// <param name="settings">Mandatory, contract check.</param>
+    /// <param name="cancellationToken">Gives up waiting with <see cref="OperationCanceledException"/>.</param>
+    /// <returns>Completes once the broker confirmed the event.</returns>
+    public Task EmitAndConfirmAsync<T>(OutgoingEvent<T> outgoing, EmitSettings settings, CancellationToken cancellationToken) =>
+        EmitAsync(outgoing, settings, cancellationToken);
 
     /// <summary>Publishes <paramref name="envelope"/> on the shared publisher and waits for the broker's confirm; the failures of <c>EmitAsync</c>.</summary>
     private async Task PublishAsync(EventEnvelope envelope, EmitSettings settings, CancellationToken cancellationToken)

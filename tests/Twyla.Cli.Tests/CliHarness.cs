@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Configuration;
 using RabbitMQ.Client;
 using Twyla.Streams;
+using Twyla.Streams.Testing;
 using Twyla.Streams.Transport.RabbitMq;
 
 namespace Twyla.Cli.Tests;
@@ -78,26 +79,8 @@ internal sealed class CliHarness
         }
     }
 
-    /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> (broker-side state has no completion to await).</summary>
-    public static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Condition not met within 30 s; last value: {value}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> (broker-side state has no completion to await); 30 s at most.</summary>
+    public static Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done) => Poll.Eventually(read, done, TimeSpan.FromSeconds(30));
 }
 
 /// <summary>One command line run: its configuration, what it reads as input, and writers that can be watched while it runs.</summary>

@@ -31,7 +31,7 @@ let ``An anonymous record should be an untyped payload, with no JsonNode upcasts
     use fixture = new BusFixture()
     let seen = TaskCompletionSource<Booked>()
     let! _ = fixture.ListenAsync<Booked>("booking.created", "anonymous", fun e -> task { seen.TrySetResult e.Payload |> ignore })
-    let! _ = fixture.Bus.EmitAsync("booking.created", {| pnr = "U1"; seats = 3 |})
+    do! fixture.Bus.EmitAndConfirmAsync("booking.created", {| pnr = "U1"; seats = 3 |})
     let! booked = firstOf seen
     Assert.Equal({ Pnr = "U1"; Seats = 3 }, booked) }
 
@@ -47,7 +47,7 @@ let ``AddTwyla should take a lambda that returns the Akka builder, with no ignor
     use host = builder.Build()
     do! fixture.Bus.DeclareGroupAsync("booking.created", "fluent", ListenSettings.Default)
     do! host.StartAsync()
-    let! _ = fixture.Bus.EmitAsync("booking.created", { Pnr = "B1"; Seats = 1 })
+    do! fixture.Bus.EmitAndConfirmAsync("booking.created", { Pnr = "B1"; Seats = 1 })
     let! pnr = firstOf seen
     Assert.Equal("B1", pnr)
     do! host.StopAsync() }

@@ -17,7 +17,7 @@ let private receive<'T> (json: string) = task {
     use fixture = new BusFixture()
     let received = TaskCompletionSource<'T>()
     let! _ = fixture.ListenAsync<'T>("note.sent", "reader", fun e -> task { received.TrySetResult e.Payload |> ignore })
-    let! _ = fixture.Bus.EmitAsync("note.sent", JsonNode.Parse json)
+    do! fixture.Bus.EmitAndConfirmAsync("note.sent", JsonNode.Parse json)
     return! firstOf received }
 
 [<Fact>]
@@ -46,7 +46,7 @@ let ``A listener should accept a payload without its voption member, as ValueNon
 let ``A payload without a member that is not an option should still be dead-lettered`` () = task {
     use fixture = new BusFixture()
     let! _ = fixture.ListenAsync<Noted>("note.sent", "reader", fun _ -> task { failwith "an invalid payload reached the handler" })
-    let! _ = fixture.Bus.EmitAsync("note.sent", JsonNode.Parse """{"note":"x"}""")
+    do! fixture.Bus.EmitAndConfirmAsync("note.sent", JsonNode.Parse """{"note":"x"}""")
     let! letters = fixture.DeadLettersAsync("note.sent", "reader", 1)
     Assert.Contains("'pnr'", letters.Head.Reason) }
 

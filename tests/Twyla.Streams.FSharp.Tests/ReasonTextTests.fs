@@ -12,7 +12,7 @@ type Envelope<'T> = { Id: string; Item: 'T }
 let private reasonFor<'T> (json: string) = task {
     use fixture = new BusFixture()
     let! _ = fixture.ListenAsync<'T>("booking.requested", "confirmer", fun _ -> task { failwith "an invalid payload reached the handler" })
-    let! _ = fixture.Bus.EmitAsync("booking.requested", JsonDocument.Parse(json).RootElement) // JSON null too
+    do! fixture.Bus.EmitAndConfirmAsync("booking.requested", JsonDocument.Parse(json).RootElement) // JSON null too
     let! letters = fixture.DeadLettersAsync("booking.requested", "confirmer", 1)
     return letters.Head.Reason }
 

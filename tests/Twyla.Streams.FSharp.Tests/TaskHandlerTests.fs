@@ -31,7 +31,7 @@ let ``AckOnCompletion.Sink should take a named handler returning Task<unit>`` ()
     let handle = recordInto seen
     let control = fixture.Bus.Listen<Booked>("booking.created", "sink").To(AckOnCompletion.Sink(handle, AckOnCompletionSettings.Default)).Run fixture.Materializer
     do! control.Ready.WaitAsync hang
-    let! _ = fixture.Bus.EmitAsync("booking.created", { Booked.Pnr = "S1" })
+    do! fixture.Bus.EmitAndConfirmAsync("booking.created", { Booked.Pnr = "S1" })
     let! pnr = firstOf seen
     Assert.Equal("S1", pnr) }
 
@@ -65,7 +65,7 @@ let ``AckOnCompletion should still take a lambda`` () = task {
             .To(AckOnCompletion.Sink((fun (e: Event<Booked>) -> task { seen.TrySetResult e.Payload.Pnr |> ignore }), AckOnCompletionSettings.Create 2))
             .Run fixture.Materializer
     do! control.Ready.WaitAsync hang
-    let! _ = fixture.Bus.EmitAsync("booking.created", { Booked.Pnr = "L1" })
+    do! fixture.Bus.EmitAndConfirmAsync("booking.created", { Booked.Pnr = "L1" })
     let! pnr = firstOf seen
     Assert.Equal("L1", pnr) }
 
@@ -89,7 +89,7 @@ let ``Hosted listeners should take named handlers returning Task<unit>`` () = ta
     do! fixture.Bus.DeclareGroupAsync("booking.created", "plain", ListenSettings.Default)
     do! fixture.Bus.DeclareGroupAsync("booking.created", "scoped", ListenSettings.Default)
     do! host.StartAsync()
-    let! _ = fixture.Bus.EmitAsync("booking.created", { Booked.Pnr = "H1" })
+    do! fixture.Bus.EmitAndConfirmAsync("booking.created", { Booked.Pnr = "H1" })
     let! plainPnr = firstOf plain
     let! scopedPnr = firstOf scoped
     Assert.Equal("H1", plainPnr)

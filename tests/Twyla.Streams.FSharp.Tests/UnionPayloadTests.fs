@@ -43,8 +43,7 @@ let ``With FSharp.SystemTextJson in the bus's JSON options unions should round t
         received.Enqueue e.Payload
         if received.Count = changes.Length then all.TrySetResult() |> ignore })
     for change in changes do
-        let! _ = fixture.Bus.EmitAsync("booking.changed", change)
-        ()
+        do! fixture.Bus.EmitAndConfirmAsync("booking.changed", change)
     do! all.Task.WaitAsync hang
     Assert.Equal<BookingChanged list>(changes, List.ofSeq received) }
 
@@ -53,6 +52,6 @@ let ``With FSharp.SystemTextJson a record holding a union keeps its option membe
     use fixture = new BusFixture(unionSettings ())
     let received = TaskCompletionSource<Booked>()
     let! _ = fixture.ListenAsync<Booked>("booking.booked", "audit", fun e -> task { received.TrySetResult e.Payload |> ignore })
-    let! _ = fixture.Bus.EmitAsync("booking.booked", Nodes.JsonNode.Parse """{"pnr":"A1","change":{"Case":"Cancelled","Fields":["A1"]}}""")
+    do! fixture.Bus.EmitAndConfirmAsync("booking.booked", Nodes.JsonNode.Parse """{"pnr":"A1","change":{"Case":"Cancelled","Fields":["A1"]}}""")
     let! booked = firstOf received
     Assert.Equal({ Pnr = "A1"; Change = Cancelled "A1"; Note = None }, booked) }

@@ -36,6 +36,20 @@ public sealed class BackoffTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Backoff.Delay(minSeconds * Second, maxSeconds * Second, retry, jitter));
     }
 
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(2, 1)]
+    public void Rpc_retries_should_refuse_a_backoff_by_the_same_rule_naming_their_parameters(int baseSeconds, int maxSeconds)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => Backoff.Delay(baseSeconds * Second, maxSeconds * Second, 0, 0));
+
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(
+            () => RpcCallSettings.Create().WithRetries(3, baseSeconds * Second, maxSeconds * Second));
+
+        Assert.Equal("backoffBase", refused.ParamName);
+        Assert.Contains($"more than zero with backoffBase ({baseSeconds * Second}) <= backoffMax ({maxSeconds * Second})", refused.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Rpc_retries_should_wait_by_the_same_rule_from_their_backoff_base()
     {

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Twyla.Streams.Contracts;
+using Twyla.Streams.Transport.RabbitMq;
 
 namespace Twyla.Streams.Hosting.Description;
 
@@ -130,14 +131,14 @@ internal static class AsyncApiDocument
             ["name"] = TypeName(payloadType),
             ["title"] = title,
             ["contentType"] = "application/json",
-            ["headers"] = CloudEventsHeaders(),
+            ["headers"] = CloudEventsHeaderSchema(),
             ["payload"] = ContractSchema.For(payloadType, service.JsonOptions),
         };
         return (channelId, messageId);
     }
 
     /// <summary>The CloudEvents attributes the bus writes as AMQP headers (binary mode), as a JSON Schema.</summary>
-    private static JsonObject CloudEventsHeaders()
+    private static JsonObject CloudEventsHeaderSchema()
     {
         static JsonObject Text(string description) => new() { ["type"] = "string", ["description"] = description };
         return new JsonObject
@@ -145,18 +146,18 @@ internal static class AsyncApiDocument
             ["type"] = "object",
             ["properties"] = new JsonObject
             {
-                ["cloudEvents_specversion"] = new JsonObject { ["type"] = "string", ["const"] = "1.0", ["description"] = "CloudEvents spec version." },
-                ["cloudEvents_id"] = Text("Unique per event (UUID v7)."),
-                ["cloudEvents_type"] = Text("The event name, equal to the routing key."),
-                ["cloudEvents_source"] = Text("The emitting service's name."),
-                ["cloudEvents_time"] = new JsonObject { ["type"] = "string", ["format"] = "date-time", ["description"] = "UTC time of the emit." },
-                ["cloudEvents_correlationid"] = Text("The id of the first event of the chain; absent at a chain start, where it is the event's own id."),
-                ["cloudEvents_causationid"] = Text("The id of the event that caused this one; absent at a chain start."),
-                ["cloudEvents_dataversion"] = new JsonObject { ["type"] = "string", ["pattern"] = "^[1-9][0-9]*$", ["description"] = "The contract version; absent when it is 1." },
-                ["traceparent"] = Text("W3C trace context; only when the emit was part of a trace."),
-                ["tracestate"] = Text("W3C trace state; only when the trace has one."),
+                [CloudEventsHeaders.SpecVersion] = new JsonObject { ["type"] = "string", ["const"] = "1.0", ["description"] = "CloudEvents spec version." },
+                [CloudEventsHeaders.Id] = Text("Unique per event (UUID v7)."),
+                [CloudEventsHeaders.Type] = Text("The event name, equal to the routing key."),
+                [CloudEventsHeaders.Source] = Text("The emitting service's name."),
+                [CloudEventsHeaders.Time] = new JsonObject { ["type"] = "string", ["format"] = "date-time", ["description"] = "UTC time of the emit." },
+                [CloudEventsHeaders.CorrelationId] = Text("The id of the first event of the chain; absent at a chain start, where it is the event's own id."),
+                [CloudEventsHeaders.CausationId] = Text("The id of the event that caused this one; absent at a chain start."),
+                [CloudEventsHeaders.DataVersion] = new JsonObject { ["type"] = "string", ["pattern"] = "^[1-9][0-9]*$", ["description"] = "The contract version; absent when it is 1." },
+                [CloudEventsHeaders.TraceParent] = Text("W3C trace context; only when the emit was part of a trace."),
+                [CloudEventsHeaders.TraceState] = Text("W3C trace state; only when the trace has one."),
             },
-            ["required"] = new JsonArray("cloudEvents_specversion", "cloudEvents_id", "cloudEvents_type", "cloudEvents_source"),
+            ["required"] = new JsonArray(CloudEventsHeaders.SpecVersion, CloudEventsHeaders.Id, CloudEventsHeaders.Type, CloudEventsHeaders.Source),
         };
     }
 

@@ -32,12 +32,7 @@ internal sealed record ListenerSettings(
         return new ListenerSettings(listen, ack, min, max);
     }
 
-    /// <summary>The rule of a listener's restart backoff: more than zero, the minimum at most the maximum.</summary>
-    public static void CheckBackoff(TimeSpan min, TimeSpan max)
-    {
-        if (min <= TimeSpan.Zero || max < min)
-        {
-            throw new ArgumentException($"The backoff of a listener must be more than zero with MinBackoff ({min}) <= MaxBackoff ({max}).");
-        }
-    }
+    /// <summary>The rule of a listener's restart backoff (<see cref="Backoff.Validate"/>), named as its options are.</summary>
+    public static void CheckBackoff(TimeSpan min, TimeSpan max) =>
+        Backoff.Validate(min, max, nameof(TwylaListenerOptions.MinBackoff), nameof(TwylaListenerOptions.MaxBackoff));
 }

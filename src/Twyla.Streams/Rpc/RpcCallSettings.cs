@@ -94,11 +94,7 @@ public sealed class RpcCallSettings
     public RpcCallSettings WithRetries(int maxAttempts, TimeSpan backoffBase, TimeSpan backoffMax)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
-        if (backoffBase <= TimeSpan.Zero || backoffMax < backoffBase)
-        {
-            throw new ArgumentOutOfRangeException(nameof(backoffBase), backoffBase, "The backoff base must be positive and at most the backoff maximum.");
-        }
-
+        Backoff.Validate(backoffBase, backoffMax, nameof(backoffBase), nameof(backoffMax));
         return Copy(maxAttempts: maxAttempts, backoffBase: backoffBase, backoffMax: backoffMax);
     }
 

@@ -1,5 +1,6 @@
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Twyla.Streams.Rpc;
+using Twyla.Streams.Testing;
 using Xunit;
 using Xunit.Abstractions;
 

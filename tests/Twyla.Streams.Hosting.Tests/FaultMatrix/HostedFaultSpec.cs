@@ -1,30 +1,21 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Akka.Hosting;
-using Akka.Streams.Dsl;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Twyla.Streams.Events;
 using Twyla.Streams.Hosting.Listeners;
-using Twyla.Streams.Hosting.Rpc;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Twyla.Streams.Hosting.Tests.RabbitMq;
 using Twyla.Streams.Rpc;
+using Twyla.Streams.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
 namespace Twyla.Streams.Hosting.Tests.FaultMatrix;
 
-public sealed record Billed(int N);
-
-public sealed record Bill(int N);
-
 /// <summary>
 /// The Hosting part of the fault matrix (tests/README.md): a hosted listener whose handler calls
 /// <c>bus.EmitAsync(evt.Derive(...))</c> (the README's pattern) and a <c>MapRpcFlow</c> procedure that emits, both on
-/// the host's bus, through one broker fault. Events are counted per payload number: at-least-once, no loss.
+/// the host's bus, through one broker fault (both from tests/Shared/BillingEntryPoints.cs). Events are counted per
+/// payload number: at-least-once, no loss.
 /// </summary>
 public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostingSpec(output)
 {
@@ -44,22 +35,10 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
 
     protected string Queue => $"{Pattern}.{Group}";
 
+    // Retries 1 s, 5 s, 15 s: shorter than the default, still longer in total (36 s) than a broker restart here.
     protected override void ConfigureListeners(AkkaConfigurationBuilder builder) =>
-        builder.WithTwylaScopedListener<Booking>(
-            Pattern,
-            Group,
-            async (services, e) =>
-            {
-                await services.GetRequiredService<EventBus>().EmitAsync(e.Derive("booking.billed", new Billed(e.Payload.N)));
-                _handled.AddOrUpdate(e.Payload.N, 1, (_, n) => n + 1);
-            },
-            new TwylaListenerOptions
-            {
-                MinBackoff = TimeSpan.FromMilliseconds(200),
-                MaxBackoff = TimeSpan.FromSeconds(2),
-                // Shorter than the default 1 s, 5 s, 30 s, still longer in total (36 s) than a broker restart here.
-                RetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)],
-            });
+        builder.WithTwylaScopedListener(
+            Pattern, Group, BillingListener.EmitThenCount<Booking>(b => b.N, _handled), BillingListener.Options(TimeSpan.FromSeconds(15)));
 
     /// <summary>
     /// Emits events before the fault, keeps emitting during it (counting those confirmed), calls the procedure during
@@ -73,7 +52,7 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
     protected async Task RunAsync(Func<Task> faultOn, Func<Task> faultOff, Action<RpcResult<Billed>>? duringFault, bool emitsDuringFaultCount = true)
     {
         await using var emitter = SecondBus();
-        await using var rpc = await EmittingRpcServer.StartAsync(Bus);
+        await using var rpc = await StartRpcServerAsync();
         await emitter.DeclareGroupAsync(Pattern, Group, ListenSettings.Default, Ct);
         await AwaitConditionAsync(() => Task.FromResult(Listener(Group).State == ListenerState.Running), TimeSpan.FromSeconds(30), cancellationToken: Ct);
         await EmitAsync(emitter, 1, 10);
@@ -146,7 +125,7 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
     /// </summary>
     protected async Task AssertRefusedAsync(string cause)
     {
-        await using var rpc = await EmittingRpcServer.StartAsync(Bus);
+        await using var rpc = await StartRpcServerAsync();
         var call = System.Diagnostics.Stopwatch.StartNew();
         var result = await rpc.CallAsync(1).WaitAsync(CallTimeout + Tolerance, Ct);
         Output?.WriteLine($"RPC call: {result} after {call.Elapsed}");
@@ -179,45 +158,11 @@ public abstract class HostedFaultSpec(ITestOutputHelper output) : RabbitMqHostin
         }
     }
 
-    /// <summary>A Kestrel server whose <c>MapRpcFlow</c> procedure <c>billing.bill</c> emits on the given bus.</summary>
-    private sealed class EmittingRpcServer : IAsyncDisposable
+    /// <summary>A Kestrel server of its own whose <c>MapRpcFlow</c> procedure <c>billing.bill</c> emits on the host's bus.</summary>
+    private Task<BillingServer> StartRpcServerAsync()
     {
-        private readonly WebApplication _app;
-        private readonly RpcClient _client;
-
-        private EmittingRpcServer(WebApplication app, RpcClient client)
-        {
-            _app = app;
-            _client = client;
-        }
-
-        public static async Task<EmittingRpcServer> StartAsync(EventBus bus)
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-            builder.Services.AddAkka("rpc-matrix", _ => { });
-            var app = builder.Build();
-            app.MapRpcFlow("bill", FlowWithContext.Create<Bill, RpcContext>().SelectAsync(1, async b =>
-            {
-                await bus.EmitAsync("booking.billed", new Billed(b.N));
-                return new Billed(b.N);
-            }));
-            await app.StartAsync();
-            var client = new RpcClient(RpcClientSettings.Create()
-                .WithService("billing", new Uri(app.Urls.First()))
-                .WithoutCircuitBreaker()
-                .WithCallDefaults(RpcCallSettings.Create().WithTimeout(CallTimeout)));
-            return new EmittingRpcServer(app, client);
-        }
-
-        public Task<RpcResult<Billed>> CallAsync(int n) => _client.CallAsync<Bill, Billed>("billing.bill", new Bill(n), CancellationToken.None);
-
-        public async ValueTask DisposeAsync()
-        {
-            _client.Dispose();
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        var builder = BillingServer.NewBuilder();
+        builder.Services.AddAkka("rpc-matrix", _ => { });
+        return BillingServer.StartAsync(builder, _ => Bus, CallTimeout);
     }
 }

@@ -6,6 +6,7 @@ using Twyla.Streams.Hosting.Diagnostics;
 using Twyla.Streams.Hosting.Rpc;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Twyla.Streams.Rpc;
+using Twyla.Streams.Testing;
 using Xunit;
 
 namespace Twyla.Streams.Hosting.Tests.Observability;
@@ -224,13 +225,5 @@ public sealed class ObservabilityMetricsTests
     }
 
     /// <summary>Polls (no sleeps as assertions) until <paramref name="condition"/> holds; fails after 30 s.</summary>
-    internal static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(50, timeout.Token);
-        }
-    }
+    internal static Task WaitUntilAsync(Func<bool> condition) => Poll.Until(condition, TimeSpan.FromSeconds(30));
 }

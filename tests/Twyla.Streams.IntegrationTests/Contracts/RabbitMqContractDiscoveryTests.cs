@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
 using Twyla.Streams.IntegrationTests.Infrastructure;
 using Twyla.Streams.IntegrationTests.Transport.RabbitMq;
+using Twyla.Streams.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -99,21 +99,8 @@ public sealed class RabbitMqContractDiscoveryTests : Akka.TestKit.Xunit2.TestKit
         Assert.Contains("weight", letters[0].Reason, StringComparison.Ordinal);
     }
 
-    private async Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group, Action<T> handle)
-    {
-        var control = bus.Listen<T>(pattern, group)
-            .Via(AckOnCompletion.Flow<T>(
-                e =>
-                {
-                    handle(e.Payload);
-                    return Task.CompletedTask;
-                },
-                AckOnCompletionSettings.Default))
-            .To(Sink.Ignore<HandledEvent>())
-            .Run(Sys.Materializer());
-        await control.Ready.WaitAsync(Documented.Hang);
-        return control;
-    }
+    private Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group, Action<T> handle) =>
+        Listeners.StartAsync(bus, pattern, group, handle, Sys.Materializer());
 }
 
 /// <summary>The contract log survives a broker restart: a service that starts afterwards discovers what was announced before.</summary>
@@ -127,11 +114,7 @@ public sealed class RabbitMqContractRestartTests(ITestOutputHelper output, Priva
         var group = TestEvents.Group();
         await using (var warehouse = EventBus.RabbitMq(settings, EventBusSettings.Create("warehouse")))
         {
-            var control = warehouse.Listen<Shipment>("shipment.created", group)
-                .Via(AckOnCompletion.Flow<Shipment>(_ => Task.CompletedTask, AckOnCompletionSettings.Default))
-                .To(Sink.Ignore<HandledEvent>())
-                .Run(Sys.Materializer());
-            await control.Ready.WaitAsync(Documented.Hang);
+            await Listeners.StartAsync<Shipment>(warehouse, "shipment.created", group, _ => { }, Sys.Materializer());
             await TestEvents.Eventually(() => warehouse.DiscoverContractsAsync("shipment.created"), d => d.Groups.Count == 1, Documented.Hang);
         }
 

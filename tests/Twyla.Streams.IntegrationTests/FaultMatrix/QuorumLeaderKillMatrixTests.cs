@@ -80,7 +80,7 @@ public class QuorumLeaderKillMatrixTests(ITestOutputHelper output, ClusterFixtur
             await EmitAsync(n);
         }
 
-        Assert.IsType<RpcResult<Booked>.Success>(await host.CallAsync(1).WaitAsync(Documented.Hang));
+        Assert.IsType<RpcResult<Billed>.Success>(await host.CallAsync(1).WaitAsync(Documented.Hang));
         var leader = await cluster.LeaderOfAsync(host.Queue);
         TestOutput.WriteLine($"leader of {host.Queue}: {leader.Dir}");
 
@@ -110,7 +110,7 @@ public class QuorumLeaderKillMatrixTests(ITestOutputHelper output, ClusterFixtur
 
         // Calls that emit succeed again, every confirmed event is handled by the hosted listener, none dead-lettered.
         await TestEvents.Eventually(
-            () => host.CallAsync(3), r => r is RpcResult<Booked>.Success, Documented.LeaderElection + Documented.Tolerance);
+            () => host.CallAsync(3), r => r is RpcResult<Billed>.Success, Documented.LeaderElection + Documented.Tolerance);
         for (var n = 2000; n < 2010; n++)
         {
             await EmitAsync(n);

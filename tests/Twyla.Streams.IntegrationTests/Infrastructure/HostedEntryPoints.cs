@@ -1,15 +1,10 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Akka.Hosting;
-using Akka.Streams.Dsl;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Logging;
 using Twyla.Streams.Hosting;
-using Twyla.Streams.Hosting.Rpc;
 using Twyla.Streams.Rpc;
+using Twyla.Streams.Testing;
 using Twyla.Streams.Transport;
 
 namespace Twyla.Streams.IntegrationTests.Infrastructure;
@@ -18,19 +13,17 @@ namespace Twyla.Streams.IntegrationTests.Infrastructure;
 /// The hosted entry points of the fault matrix in one ASP.NET Core host made as a service makes it (<c>AddTwylaEvents</c>,
 /// <c>AddAkka</c>): a hosted scoped listener whose handler calls <c>bus.EmitAsync(e.Derive(...))</c> (the README's
 /// pattern), counting each event it finished by its payload key, and a <c>MapRpcFlow</c> procedure <c>billing.bill</c>
-/// that emits on the host's bus.
+/// that emits on the host's bus (both from tests/Shared/BillingEntryPoints.cs).
 /// </summary>
 internal sealed class HostedEntryPoints : IAsyncDisposable
 {
     public const string Pattern = "hosted.booking";
 
-    private readonly WebApplication _app;
-    private readonly RpcClient _client;
+    private readonly BillingServer _server;
 
-    private HostedEntryPoints(WebApplication app, RpcClient client, string group, ConcurrentDictionary<int, int> handled)
+    private HostedEntryPoints(BillingServer server, string group, ConcurrentDictionary<int, int> handled)
     {
-        _app = app;
-        _client = client;
+        _server = server;
         Group = group;
         Handled = handled;
     }
@@ -44,7 +37,7 @@ internal sealed class HostedEntryPoints : IAsyncDisposable
     public ConcurrentDictionary<int, int> Handled { get; }
 
     /// <summary>The host's bus.</summary>
-    public EventBus Bus => _app.Services.GetRequiredService<EventBus>();
+    public EventBus Bus => _server.App.Services.GetRequiredService<EventBus>();
 
     /// <summary>Starts the host on the broker at <paramref name="uri"/> (then <paramref name="clusterHosts"/>) with a listener of <paramref name="queueType"/>.</summary>
     public static async Task<HostedEntryPoints> StartAsync(
@@ -52,9 +45,7 @@ internal sealed class HostedEntryPoints : IAsyncDisposable
     {
         var group = TestEvents.Group();
         var handled = new ConcurrentDictionary<int, int>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var builder = BillingServer.NewBuilder();
         builder.Services.AddTwylaEvents(o =>
         {
             o.Amqp.Uri = uri;
@@ -62,48 +53,22 @@ internal sealed class HostedEntryPoints : IAsyncDisposable
             o.Exchange = exchange;
             o.ServiceName = "hosted-matrix";
         });
-        builder.Services.AddAkka("hosted-matrix", akka => akka.WithTwylaScopedListener<Booked>(
-            Pattern,
-            group,
-            async (services, e) =>
-            {
-                await services.GetRequiredService<EventBus>().EmitAsync(e.Derive("hosted.billed", new Booked(e.Payload.N)));
-                handled.AddOrUpdate(e.Payload.N, 1, (_, n) => n + 1);
-            },
-            new TwylaListenerOptions
-            {
-                QueueType = queueType,
-                MinBackoff = TimeSpan.FromMilliseconds(200),
-                MaxBackoff = TimeSpan.FromSeconds(2),
-                // Shorter than the default 1 s, 5 s, 30 s, still longer in total (66 s) than a leader election here.
-                RetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)],
-            }));
-        var app = builder.Build();
-        app.MapRpcFlow("bill", FlowWithContext.Create<Booked, RpcContext>().SelectAsync(1, async b =>
-        {
-            await app.Services.GetRequiredService<EventBus>().EmitAsync("hosted.billed", new Booked(b.N));
-            return new Booked(b.N);
-        }));
-        await app.StartAsync();
-        var client = new RpcClient(RpcClientSettings.Create()
-            .WithService("billing", new Uri(app.Urls.First()))
-            .WithoutCircuitBreaker()
-            .WithCallDefaults(RpcCallSettings.Create().WithTimeout(callTimeout)));
-        return new HostedEntryPoints(app, client, group, handled);
+        // Retries 1 s, 5 s, 60 s: longer in total (66 s) than a leader election here.
+        var options = BillingListener.Options(TimeSpan.FromSeconds(60));
+        options.QueueType = queueType;
+        builder.Services.AddAkka("hosted-matrix", akka => akka.WithTwylaScopedListener(
+            Pattern, group, BillingListener.EmitThenCount<Booked>(b => b.N, handled), options));
+        var server = await BillingServer.StartAsync(builder, app => app.Services.GetRequiredService<EventBus>(), callTimeout);
+        return new HostedEntryPoints(server, group, handled);
     }
 
     /// <summary>Calls <c>billing.bill</c>, whose procedure emits on the host's bus.</summary>
-    public Task<RpcResult<Booked>> CallAsync(int n) => _client.CallAsync<Booked, Booked>("billing.bill", new Booked(n), CancellationToken.None);
+    public Task<RpcResult<Billed>> CallAsync(int n) => _server.CallAsync(n);
 
     /// <summary>The host's health report, as its health endpoint would give it.</summary>
-    public Task<HealthReport> HealthAsync() => _app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+    public Task<HealthReport> HealthAsync() => _server.App.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
 
 /// <summary>The payload of the hosted entry points.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using Twyla.Streams.Events;
+using Twyla.Streams.Testing;
 using Twyla.Streams.Transport;
 
 namespace Twyla.Streams.IntegrationTests.Infrastructure;
@@ -30,24 +31,6 @@ internal static class TestEvents
     public static string Group() => "g-" + Guid.NewGuid().ToString("N")[..10];
 
     /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> (for broker-side state there is no completion to await); 20 s at most by default.</summary>
-    public static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null)
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(20);
-        var deadline = DateTime.UtcNow + limit;
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Condition not met within {limit.TotalSeconds} s; last value: {value}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    public static Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? timeout = null) =>
+        Poll.Eventually(read, done, timeout ?? TimeSpan.FromSeconds(20));
 }

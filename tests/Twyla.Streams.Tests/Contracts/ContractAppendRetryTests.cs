@@ -1,4 +1,5 @@
 using Twyla.Streams.Contracts;
+using Twyla.Streams.Testing;
 using Twyla.Streams.Tests.Support;
 using Xunit;
 
@@ -22,11 +23,7 @@ public sealed class ContractAppendRetryTests
         await Assert.ThrowsAsync<Twyla.Streams.Emit.EmitException>(() => bus.EmitAsync("booking.created", new Booked("A1")).WaitAsync(TimeSpan.FromSeconds(10)));
 
         // Bounded only against a hang: the retries wait 0.2 s, then 0.4 s (Backoff, with jitter).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (transport.Appended.IsEmpty && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        await Poll.Until(() => !transport.Appended.IsEmpty, TimeSpan.FromSeconds(20));
 
         var stored = Assert.Single(transport.Appended);
         Assert.Equal("booking.created", stored.EventName);

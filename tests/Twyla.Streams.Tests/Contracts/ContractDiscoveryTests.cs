@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.TestKit.Xunit2;
 using Twyla.Streams.Contracts;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Emit;
 using Twyla.Streams.Events;
-using Twyla.Streams.Tests.Support;
+using Twyla.Streams.Testing;
 using Xunit;
 
 namespace Twyla.Streams.Tests.Contracts;
@@ -135,6 +137,34 @@ public sealed class ContractDiscoveryTests : TestKit, IAsyncLifetime
         var sinkFailure = await Assert.ThrowsAsync<EmitException>(
             () => Source.Single(new InvoiceWithoutAmount("I-4")).RunWith(_shop.Emit<InvoiceWithoutAmount>("invoice.created", checking), _mat));
         Assert.Contains("group 'ledger'", sinkFailure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_payload_the_check_refuses_should_start_no_publish_span()
+    {
+        var name = "invoice.traced" + Guid.NewGuid().ToString("N")[..8];
+        var publishes = new ConcurrentQueue<string>();
+        using var tracing = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == EventTracing.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                if (a.DisplayName == $"{name} publish")
+                {
+                    publishes.Enqueue(a.GetTagItem(TelemetryTags.MessageId) as string ?? a.DisplayName);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(tracing);
+        await StartAsync<Invoice>(_billing, name, "ledger");
+        var checking = EmitSettings.Default.WithContractCheck(true);
+
+        await Assert.ThrowsAsync<EmitException>(
+            () => _shop.EmitAsync(OutgoingEvent.Create(name, new InvoiceWithoutAmount("I-1")), checking, CancellationToken.None));
+        var accepted = await _shop.EmitAsync(OutgoingEvent.Create(name, new Invoice("I-2", 10m)), checking, CancellationToken.None);
+
+        Assert.Equal([accepted.Id], publishes);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ using Akka.TestKit.Xunit2;
 using Microsoft.Extensions.Logging;
 using Twyla.Streams.Contracts;
 using Twyla.Streams.Emit;
-using Twyla.Streams.Tests.Support;
+using Twyla.Streams.Testing;
 using Xunit;
 
 namespace Twyla.Streams.Tests.Contracts;

@@ -34,4 +34,17 @@ public sealed class EmitConfirmTimeoutTests : TestKit
         var error = await Assert.ThrowsAsync<EmitException>(() => bus.EmitAsync("booking.created", new Probe(1)).WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Contains("was not confirmed by the broker within 00:00:00.3", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task EmitAndConfirmAsync_should_wait_for_the_confirm_and_fail_as_EmitAsync_does_when_none_comes()
+    {
+        var transport = new SilentBrokerTransport(TimeSpan.FromMilliseconds(300));
+        await using var bus = new EventBus(transport, EventBusSettings.Create("booking-api"));
+
+        var emit = bus.EmitAndConfirmAsync(OutgoingEvent.Create("booking.created", new Probe(1)));
+
+        var error = await Assert.ThrowsAsync<EmitException>(() => emit.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Matches("^Event [0-9a-f-]{36} \\(booking.created\\) was not confirmed by the broker within 00:00:00.3", error.Message);
+        Assert.Equal(1, transport.Publisher.Published);
+    }
 }

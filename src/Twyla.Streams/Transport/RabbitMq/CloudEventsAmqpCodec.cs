@@ -37,10 +37,10 @@ internal sealed class CloudEventsAmqpCodec
 {
     public const string ContentTypeJson = "application/json";
     public const string ContentTypeCloudEventsJson = "application/cloudevents+json";
-    public const string HeaderPrefix = "cloudEvents_";
+    public const string HeaderPrefix = CloudEventsHeaders.Prefix;
     public const string HeaderPrefixColon = "cloudEvents:";
-    public const string TraceParentHeader = "traceparent";
-    public const string TraceStateHeader = "tracestate";
+    public const string TraceParentHeader = CloudEventsHeaders.TraceParent;
+    public const string TraceStateHeader = CloudEventsHeaders.TraceState;
 
     /// <summary>The routing key a message was first published with, kept on copies we republish to a queue directly.</summary>
     public const string RoutingKeyHeader = "x-twyla-routing-key";
@@ -86,25 +86,25 @@ internal sealed class CloudEventsAmqpCodec
         var m = envelope.Metadata;
         var headers = new Dictionary<string, object?>(8, StringComparer.Ordinal)
         {
-            [HeaderPrefix + "specversion"] = SpecVersion,
-            [HeaderPrefix + "id"] = m.Id,
-            [HeaderPrefix + "type"] = m.Name,
-            [HeaderPrefix + "source"] = m.Source,
-            [HeaderPrefix + "time"] = FormatTime(m.Time),
+            [CloudEventsHeaders.SpecVersion] = SpecVersion,
+            [CloudEventsHeaders.Id] = m.Id,
+            [CloudEventsHeaders.Type] = m.Name,
+            [CloudEventsHeaders.Source] = m.Source,
+            [CloudEventsHeaders.Time] = FormatTime(m.Time),
         };
         if (!string.Equals(m.CorrelationId, m.Id, StringComparison.Ordinal))
         {
-            headers[HeaderPrefix + "correlationid"] = m.CorrelationId;
+            headers[CloudEventsHeaders.CorrelationId] = m.CorrelationId;
         }
 
         if (m.CausationId.Length > 0)
         {
-            headers[HeaderPrefix + "causationid"] = m.CausationId;
+            headers[CloudEventsHeaders.CausationId] = m.CausationId;
         }
 
         if (m.Version != DefaultDataVersion)
         {
-            headers[HeaderPrefix + "dataversion"] = m.Version.ToString(CultureInfo.InvariantCulture);
+            headers[CloudEventsHeaders.DataVersion] = m.Version.ToString(CultureInfo.InvariantCulture);
         }
 
         if (!string.IsNullOrEmpty(envelope.TraceParent))
