@@ -8,13 +8,14 @@ namespace Twyla.Streams.Benchmarks.Events;
 
 /// <summary>
 /// End-to-end events throughput of our emit sink → RabbitMQ → listen source with ack on completion, against plain
-/// RabbitMQ.Client 7 doing the same work on the same broker in the same run; optionally, memory under sustained load.
-/// Progress goes to stderr; stdout gets one line per figure, the ratio against the baseline last.
+/// RabbitMQ.Client 7 and MassTransit 8 doing the same work on the same broker in the same run; optionally, memory
+/// under sustained load. Progress goes to stderr; stdout gets one line per figure, the ratios against MassTransit and
+/// the raw baseline last.
 /// </summary>
 internal static class EventsBenchmark
 {
-    private const string DefaultUri = "amqp://guest:guest@127.0.0.1:5672/";
     private const string RatioFigure = "events_end_to_end_ratio_vs_raw";
+    private const string MassTransitRatioFigure = "events_ratio_vs_masstransit";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -35,7 +36,7 @@ internal static class EventsBenchmark
             return 0;
         }
 
-        var uri = Environment.GetEnvironmentVariable("Twyla__Amqp__Uri") is { Length: > 0 } u ? u : DefaultUri;
+        var uri = Broker.UriFromEnvironment();
         await using var broker = await Broker.ConnectAsync(uri);
         if (broker is null)
         {
@@ -60,7 +61,10 @@ internal static class EventsBenchmark
 
             if (options.Throughput)
             {
-                await ThroughputAsync(bus, materializer, broker, exchange, run, options, figures);
+                await using var mt = options.Only == "masstransit" || (options.MassTransit && options.Only is null)
+                    ? await MassTransitSide.StartAsync(uri, "twyla-bench-masstransit", options.Prefetch)
+                    : null;
+                await ThroughputAsync(bus, materializer, broker, mt, exchange, run, options, figures);
             }
 
             if (options.Memory)
@@ -74,8 +78,9 @@ internal static class EventsBenchmark
             await broker.DeleteExchangeAsync(exchange);
         }
 
-        // The ratio against the baseline is the last line, also when the memory figures were measured after it.
-        foreach (var (name, value) in figures.OrderBy(f => f.Name == RatioFigure))
+        // The ratios against MassTransit and the raw baseline are the last lines, also when the memory figures were
+        // measured after them.
+        foreach (var (name, value) in figures.OrderBy(f => f.Name switch { RatioFigure => 2, MassTransitRatioFigure => 1, _ => 0 }))
         {
             Console.WriteLine($"{name} {value}");
         }
@@ -84,7 +89,7 @@ internal static class EventsBenchmark
     }
 
     private static async Task ThroughputAsync(
-        EventBus bus, IMaterializer materializer, Broker broker, string exchange, string run, EventsOptions options,
+        EventBus bus, IMaterializer materializer, Broker broker, MassTransitSide? mt, string exchange, string run, EventsOptions options,
         List<(string Name, string Value)> figures)
     {
         var round = 0;
@@ -94,6 +99,7 @@ internal static class EventsBenchmark
         Task<RoundResult> OursTelemetry(int count) =>
             WithCpu(() => TelemetrySide.RunAsync(() => OursRound.RunAsync(bus, materializer, broker, NextName(), "ours", count, options)));
         Task<RoundResult> Raw(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw", count, options, RawRound.Variant.Plain));
+        Task<RoundResult> MassTransit(int count) => WithCpu(() => MassTransitRound.RunAsync(mt!, broker, $"{NextName()}.masstransit", count, options));
         Task<RoundResult> RawLimiter(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-limiter", count, options, RawRound.Variant.Limiter));
         Task<RoundResult> RawCloudEvents(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-ce", count, options, RawRound.Variant.CloudEvents));
         Task<RoundResult> RawVariant(RawRound.Variant variant, int count) =>
@@ -111,7 +117,7 @@ internal static class EventsBenchmark
             // Profiling aid: one side only, no figures.
             for (var i = 1; i <= options.Rounds; i++)
             {
-                Report($"round {i} {only}", await (only == "ours" ? Ours(options.Count) : Raw(options.Count)));
+                Report($"round {i} {only}", await (only switch { "ours" => Ours(options.Count), "raw" => Raw(options.Count), _ => MassTransit(options.Count) }));
             }
 
             return;
@@ -121,6 +127,11 @@ internal static class EventsBenchmark
         {
             Report("warm-up ours", await Ours(options.Warmup));
             Report("warm-up raw", await Raw(options.Warmup));
+            if (mt is not null)
+            {
+                Report("warm-up masstransit", await MassTransit(options.Warmup));
+            }
+
             if (options.Telemetry)
             {
                 Report("warm-up ours+telemetry", await OursTelemetry(options.Warmup));
@@ -129,13 +140,22 @@ internal static class EventsBenchmark
 
         var ours = new List<double>();
         var raw = new List<double>();
+        var masstransit = new List<double>();
+        (string Name, Func<int, Task<RoundResult>> Run, List<double> Rates)[] sides = mt is null
+            ? [("ours", Ours, ours), ("raw", Raw, raw)]
+            : [("ours", Ours, ours), ("raw", Raw, raw), ("masstransit", MassTransit, masstransit)];
         var rawLimiter = new List<double>();
         var rawCloudEvents = new List<double>();
         var oursTelemetry = new List<double>();
         for (var i = 1; i <= options.Rounds; i++)
         {
-            ours.Add(Report($"round {i} ours", await Ours(options.Count)));
-            raw.Add(Report($"round {i} raw", await Raw(options.Count)));
+            // The main sides in an order that rotates from round to round: each is first, second (and last) as often.
+            for (var k = 0; k < sides.Length; k++)
+            {
+                var (name, side, rates) = sides[(i - 1 + k) % sides.Length];
+                rates.Add(Report($"round {i} {name}", await side(options.Count)));
+            }
+
             if (options.Telemetry)
             {
                 oursTelemetry.Add(Report($"round {i} ours+telemetry", await OursTelemetry(options.Count)));
@@ -216,6 +236,14 @@ internal static class EventsBenchmark
                 figures.Add(($"events_{label}_per_sec", F0(Median(wirePartRates[label]))));
                 figures.Add(($"events_{label}_ratio_vs_raw", F2(Median(wirePartRates[label]) / Median(raw))));
             }
+        }
+
+        if (mt is not null)
+        {
+            figures.Add(("events_masstransit_per_sec", F0(Median(masstransit))));
+            figures.Add(("events_masstransit_min_per_sec", F0(masstransit.Min())));
+            figures.Add(("events_masstransit_max_per_sec", F0(masstransit.Max())));
+            figures.Add((MassTransitRatioFigure, F2(Median(ours) / Median(masstransit))));
         }
 
         figures.Add((RatioFigure, F2(Median(ours) / Median(raw))));
