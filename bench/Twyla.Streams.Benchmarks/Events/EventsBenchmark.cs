@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Akka.Actor;
 using Akka.Streams;
-using Twyla.Streams.Transport.RabbitMq;
 
 namespace Twyla.Streams.Benchmarks.Events;
 
@@ -36,47 +34,25 @@ internal static class EventsBenchmark
             return 0;
         }
 
-        var uri = Broker.UriFromEnvironment();
-        await using var broker = await Broker.ConnectAsync(uri);
-        if (broker is null)
-        {
-            return 3;
-        }
-
-        var run = Guid.NewGuid().ToString("N")[..8];
-        var exchange = $"twyla.bench.{run}";
-        await broker.DeclareExchangeAsync(exchange);
-        var system = ActorSystem.Create("twyla-bench", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
         var figures = new List<(string Name, string Value)>();
-        try
+        var exit = await BrokerRun.RunAsync("events", async run =>
         {
-            var materializer = system.Materializer();
-            await using var bus = EventBus.RabbitMq(
-                RabbitMqSettings.FromUri(uri).WithExchange(exchange).WithConnectionName("twyla-bench-ours"),
-                EventBusSettings.Create("twyla-bench"));
-            Log($"broker {broker.Description} (RabbitMQ {broker.ServerVersion}), exchange {exchange}; " +
-                $"{Environment.ProcessorCount} cores, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}");
             Log($"count {options.Count}, rounds {options.Rounds} per side (+ warm-up {options.Warmup}), parallelism {options.Parallelism}, " +
                 $"prefetch {options.Prefetch}, max in flight {options.MaxInFlight}");
 
             if (options.Throughput)
             {
                 await using var mt = options.Only == "masstransit" || (options.MassTransit && options.Only is null)
-                    ? await MassTransitSide.StartAsync(uri, "twyla-bench-masstransit", options.Prefetch)
+                    ? await MassTransitSide.StartAsync(run.Uri, "twyla-bench-masstransit", options.Prefetch)
                     : null;
-                await ThroughputAsync(bus, materializer, broker, mt, exchange, run, options, figures);
+                await ThroughputAsync(run.Bus, run.Materializer, run.Broker, mt, run.Exchange, run.Id, options, figures);
             }
 
             if (options.Memory)
             {
-                await MemoryAsync(bus, materializer, broker, run, options, figures);
+                await MemoryAsync(run.Bus, run.Materializer, run.Broker, run.Id, options, figures);
             }
-        }
-        finally
-        {
-            await system.Terminate();
-            await broker.DeleteExchangeAsync(exchange);
-        }
+        });
 
         // The ratios against MassTransit and the raw baseline are the last lines, also when the memory figures were
         // measured after them.
@@ -85,7 +61,7 @@ internal static class EventsBenchmark
             Console.WriteLine($"{name} {value}");
         }
 
-        return 0;
+        return exit;
     }
 
     private static async Task ThroughputAsync(
@@ -321,5 +297,5 @@ internal static class EventsBenchmark
 
     private static string F3(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
 
-    private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
+    private static void Log(string line) => BrokerRun.Log(line);
 }

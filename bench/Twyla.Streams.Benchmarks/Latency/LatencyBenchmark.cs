@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
-using Akka.Actor;
-using Akka.Streams;
 using Twyla.Streams.Benchmarks.Events;
-using Twyla.Streams.Transport.RabbitMq;
 
 namespace Twyla.Streams.Benchmarks.Latency;
 
@@ -35,42 +32,26 @@ internal static class LatencyBenchmark
             return 0;
         }
 
-        var uri = Broker.UriFromEnvironment();
-        await using var broker = await Broker.ConnectAsync(uri, "latency");
-        if (broker is null)
-        {
-            return 3;
-        }
-
-        var run = Guid.NewGuid().ToString("N")[..8];
-        var exchange = $"twyla.bench.{run}";
-        await broker.DeclareExchangeAsync(exchange);
-        var system = ActorSystem.Create("twyla-bench", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
         var figures = new List<(string Name, string Value)>();
-        try
+        var exit = await BrokerRun.RunAsync("latency", async run =>
         {
-            var materializer = system.Materializer();
-            await using var bus = EventBus.RabbitMq(
-                RabbitMqSettings.FromUri(uri).WithExchange(exchange).WithConnectionName("twyla-bench-ours"),
-                EventBusSettings.Create("twyla-bench"));
-            await using var mt = options.MassTransit ? await MassTransitSide.StartAsync(uri, "twyla-bench-masstransit", options.Prefetch) : null;
-            List<LatencySide> sides = [new OursLatencySide(bus, materializer, broker, options), new RawLatencySide(broker, exchange, options)];
+            await using var mt = options.MassTransit ? await MassTransitSide.StartAsync(run.Uri, "twyla-bench-masstransit", options.Prefetch) : null;
+            List<LatencySide> sides =
+                [new OursLatencySide(run.Bus, run.Materializer, run.Broker, options), new RawLatencySide(run.Broker, run.Exchange, options)];
             if (mt is not null)
             {
-                sides.Add(new MassTransitLatencySide(mt, broker, options));
+                sides.Add(new MassTransitLatencySide(mt, run.Broker, options));
             }
 
-            Log($"broker {broker.Description} (RabbitMQ {broker.ServerVersion}), exchange {exchange}; " +
-                $"{Environment.ProcessorCount} cores, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}");
             Log($"rates {string.Join(", ", options.Rates)}/s, {options.Duration} s per rate and side in {options.Rounds} rounds (+ {options.Warmup} s warm-up per side), " +
                 $"parallelism {options.Parallelism}, prefetch {options.Prefetch}, max in flight {options.MaxInFlight}");
 
             var round = 0;
-            string NextName() => $"latency-{run}.round-{++round}";
+            string NextName() => $"latency-{run.Id}.round-{++round}";
             var top = options.Rates.Max();
             foreach (var side in options.Warmup > 0 ? sides : [])
             {
-                Report($"warm-up {side.Name}", await RunRoundAsync(side, broker, NextName(), top, top * options.Warmup));
+                Report($"warm-up {side.Name}", await RunRoundAsync(side, run.Broker, NextName(), top, top * options.Warmup));
             }
 
             var results = new Dictionary<(string Side, int Rate), List<LatencyRound>>();
@@ -82,7 +63,7 @@ internal static class LatencyBenchmark
                     for (var k = 0; k < sides.Count; k++)
                     {
                         var side = sides[(r + k) % sides.Count];
-                        var result = await RunRoundAsync(side, broker, NextName(), rate, options.RoundCount(rate));
+                        var result = await RunRoundAsync(side, run.Broker, NextName(), rate, options.RoundCount(rate));
                         Report($"{rate}/s round {r + 1} {side.Name}", result);
                         results.TryAdd((side.Name, rate), []);
                         results[(side.Name, rate)].Add(result);
@@ -91,19 +72,14 @@ internal static class LatencyBenchmark
             }
 
             AddFigures(sides.Select(s => s.Name).ToList(), options.Rates, results, figures);
-        }
-        finally
-        {
-            await system.Terminate();
-            await broker.DeleteExchangeAsync(exchange);
-        }
+        });
 
         foreach (var (name, value) in figures)
         {
             Console.WriteLine($"{name} {value}");
         }
 
-        return 0;
+        return exit;
     }
 
     /// <summary>One side's round: <paramref name="count"/> events on the schedule of <paramref name="rate"/>, all handled, the queue left empty.</summary>
@@ -195,7 +171,7 @@ internal static class LatencyBenchmark
 
     private static string F3(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
 
-    private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
+    private static void Log(string line) => BrokerRun.Log(line);
 
     /// <summary>One side's round at one rate: its throughput and resources, each event's latency and schedule lag (ticks).</summary>
     private sealed record LatencyRound(int Rate, RoundResult Result, IReadOnlyList<long> Latencies, IReadOnlyList<long> HandedOverLate);
