@@ -5,8 +5,8 @@ namespace Twyla.Streams.Benchmarks;
 
 /// <summary>
 /// The RPC benchmark's MassTransit side: the way MassTransit's documentation shows request/response, a request client
-/// created without an address <em>publishes</em> each <see cref="RpcBenchmark.Work"/> (to its message type's exchange),
-/// a consumer on a receive endpoint bound to it responds with <see cref="RpcBenchmark.WorkResult"/>, and the response
+/// created without an address <em>publishes</em> each <see cref="Work"/> (to its message type's exchange),
+/// a consumer on a receive endpoint bound to it responds with <see cref="WorkResult"/>, and the response
 /// comes back to the bus's temporary endpoint. Client and consumer run in this process on one bus; the broker on the
 /// same machine. The endpoint's prefetch and concurrent message limit equal the calls in flight.
 /// </summary>
@@ -16,7 +16,7 @@ internal sealed class MassTransitRpc : IAsyncDisposable
     private readonly MassTransitSide _bus;
     private readonly HostReceiveEndpointHandle _endpoint;
     private readonly string _queue;
-    private readonly IRequestClient<RpcBenchmark.Work> _client;
+    private readonly IRequestClient<Work> _client;
 
     private MassTransitRpc(Broker broker, MassTransitSide bus, HostReceiveEndpointHandle endpoint, string queue)
     {
@@ -24,7 +24,7 @@ internal sealed class MassTransitRpc : IAsyncDisposable
         _bus = bus;
         _endpoint = endpoint;
         _queue = queue;
-        _client = bus.Bus.CreateRequestClient<RpcBenchmark.Work>(RequestTimeout.After(s: 60));
+        _client = bus.Bus.CreateRequestClient<Work>(RequestTimeout.After(s: 60));
     }
 
     /// <summary><c>amqp://host:port/vhost</c>, without credentials.</summary>
@@ -42,18 +42,19 @@ internal sealed class MassTransitRpc : IAsyncDisposable
 
         var bus = await MassTransitSide.StartAsync(uri, "twyla-bench-rpc-masstransit", inFlight);
         var queue = $"twyla-bench-rpc.{Guid.NewGuid().ToString("N")[..8]}";
-        var endpoint = await bus.ConnectAsync(queue, inFlight, inFlight, e => e.Handler<RpcBenchmark.Work>(context => context.RespondAsync(context.Message.Process())));
+        var endpoint = await bus.ConnectAsync(queue, inFlight, inFlight, e => e.Handler<Work>(context => context.RespondAsync(context.Message.Process())));
         return new MassTransitRpc(broker, bus, endpoint, queue);
     }
 
     /// <summary>One call: the request published, the response awaited.</summary>
-    public async Task<RpcBenchmark.WorkResult?> CallAsync(RpcBenchmark.Work work) =>
-        (await _client.GetResponse<RpcBenchmark.WorkResult>(work)).Message;
+    public async Task<WorkResult?> CallAsync(Work work) =>
+        (await _client.GetResponse<WorkResult>(work)).Message;
 
     public async ValueTask DisposeAsync()
     {
         await _endpoint.StopAsync();
         await MassTransitSide.DeleteEndpointAsync(_broker, _queue);
+        await MassTransitSide.DeletePublishExchangeAsync<Work>(_broker);
         await _bus.DisposeAsync();
         await _broker.DisposeAsync();
     }

@@ -74,6 +74,12 @@ internal sealed class MassTransitSide : IAsyncDisposable
     }
 
     /// <summary>
+    /// Deletes the durable exchange MassTransit declared for publishing <typeparamref name="T"/> (named by its default
+    /// entity name formatter, <c>Namespace:TypeName</c>), when the run is over.
+    /// </summary>
+    public static Task DeletePublishExchangeAsync<T>(Broker broker) => broker.DeleteExchangeAsync($"{typeof(T).Namespace}:{typeof(T).Name}");
+
+    /// <summary>
     /// Publishes <paramref name="message"/>(i) for each index with at most <paramref name="maxInFlight"/> unconfirmed
     /// (see <see cref="PublishWindow"/>); completes when every publish was confirmed.
     /// </summary>

@@ -264,15 +264,6 @@ internal static class RpcBenchmark
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    internal sealed record Work(int Id, string Customer, int[] Items)
-    {
-        public static Work For(int id) => new(id, "customer-" + (id % 97).ToString(CultureInfo.InvariantCulture), [id % 7, id % 11, id % 13, 42]);
-
-        public WorkResult Process() => new(Id, Customer, Items.Sum());
-    }
-
-    internal sealed record WorkResult(int Id, string Customer, int Total);
-
     private sealed record Round(int Calls, TimeSpan Elapsed, double[] Latencies, int Failures)
     {
         /// <summary>CPU time of the whole process (client and server) during the round.</summary>

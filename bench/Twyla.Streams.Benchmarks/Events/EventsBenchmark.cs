@@ -46,6 +46,7 @@ internal static class EventsBenchmark
                     ? await MassTransitSide.StartAsync(run.Uri, "twyla-bench-masstransit", options.Prefetch)
                     : null;
                 await ThroughputAsync(run.Bus, run.Materializer, run.Broker, mt, run.Exchange, run.Id, options, figures);
+                await MassTransitSide.DeletePublishExchangeAsync<BookingConfirmed>(run.Broker);
             }
 
             if (options.Memory)

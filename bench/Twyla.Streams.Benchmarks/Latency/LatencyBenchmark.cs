@@ -71,6 +71,7 @@ internal static class LatencyBenchmark
                 }
             }
 
+            await MassTransitSide.DeletePublishExchangeAsync<BookingConfirmed>(run.Broker);
             AddFigures(sides.Select(s => s.Name).ToList(), options.Rates, results, figures);
         });
 
