@@ -10,16 +10,20 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Twyla.Streams;
 using Twyla.Streams.Hosting.Rpc;
 using Twyla.Streams.Rpc;
+
+namespace Twyla.Streams.Benchmarks;
 
 /// <summary>
 /// RPC throughput and latency: calls through <see cref="RpcClient"/>'s flow against a procedure served with
 /// <c>MapRpc</c>, versus a raw baseline (plain <see cref="HttpClient"/> tasks posting JSON to a minimal-API endpoint
 /// doing the same work), on one Kestrel server on loopback, in the same run, with the same number of calls in flight.
-/// Rounds alternate (T R R T T R ...) to cancel drift. Options: <c>--calls N</c> (per round), <c>--rounds N</c> (per
-/// side), <c>--in-flight N</c>, <c>--warmup-calls N</c>.
+/// Rounds alternate (T R R T T R ...) to cancel drift. A third side is MassTransit 8's request client over RabbitMQ
+/// (a published request handled by a consumer that responds; see <see cref="MassTransitRpc"/>), one round of it after
+/// each pair; it needs a broker (<c>Twyla__Amqp__Uri</c>) unless <c>--no-masstransit</c>. Options: <c>--calls N</c> (per
+/// round), <c>--rounds N</c> (per side), <c>--in-flight N</c>, <c>--warmup-calls N</c>, <c>--masstransit-calls N</c>
+/// (per round; it is an order of magnitude slower), <c>--no-masstransit</c>.
 /// </summary>
 internal static class RpcBenchmark
 {
@@ -29,6 +33,16 @@ internal static class RpcBenchmark
         var rounds = Option(args, "--rounds", 5);
         var inFlight = Option(args, "--in-flight", 64);
         var warmup = Option(args, "--warmup-calls", 20_000);
+        var mtCalls = Option(args, "--masstransit-calls", 10_000);
+        var profileSide = Array.IndexOf(args, "--profile") is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+        var diagnose = args.Contains("--diagnose");
+        await using var mt = profileSide is null && !diagnose && !args.Contains("--no-masstransit")
+            ? await MassTransitRpc.StartAsync(inFlight)
+            : null;
+        if (mt is null && profileSide is null && !diagnose && !args.Contains("--no-masstransit"))
+        {
+            return 3; // no broker: MassTransitRpc said which and how to start one, or to pass --no-masstransit
+        }
 
         await using var server = await StartServerAsync();
         using var system = ActorSystem.Create("rpc-bench", "akka.loglevel = WARNING");
@@ -39,12 +53,15 @@ internal static class RpcBenchmark
         {
             BaseAddress = server.BaseAddress,
         };
-        var requests = Enumerable.Range(0, Math.Max(calls, warmup)).Select(Work.For).ToArray();
+        var requests = Enumerable.Range(0, Math.Max(Math.Max(calls, warmup), mtCalls)).Select(Work.For).ToArray();
 
         Console.WriteLine($"rpc_machine {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.ProcessArchitecture}");
         Console.WriteLine($"rpc_settings calls_per_round={calls} rounds_per_side={rounds} in_flight={inFlight} warmup_calls=3x{warmup} (client and server in one process, HTTP/1.1 on loopback)");
+        if (mt is not null)
+        {
+            Console.WriteLine($"rpc_masstransit_settings calls_per_round={mtCalls} rounds={rounds} in_flight={inFlight} warmup_calls={mtCalls / 2} (request client and consumer in one process, broker {mt.BrokerDescription})");
+        }
 
-        var profileSide = Array.IndexOf(args, "--profile") is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
         if (profileSide is not null)
         {
             // one side only, for a profiler: dotnet-trace collect -- <this> rpc --profile twyla|raw
@@ -59,7 +76,7 @@ internal static class RpcBenchmark
             return 0;
         }
 
-        if (args.Contains("--diagnose"))
+        if (diagnose)
         {
             using var noBreaker = new RpcClient(RpcClientSettings.Create().WithService("bench", server.BaseAddress).WithoutCircuitBreaker());
             var noBreakerFlow = noBreaker.Flow<Work, WorkResult>("bench.work", RpcCallSettings.Create().WithParallelism(inFlight));
@@ -108,8 +125,14 @@ internal static class RpcBenchmark
             await RunRawAsync(raw, requests, warmup, inFlight);
         }
 
+        if (mt is not null)
+        {
+            await RunWorkersAsync(mt.CallAsync, requests, mtCalls / 2, inFlight);
+        }
+
         var twyla = new Measurements();
         var baseline = new Measurements();
+        var masstransit = new Measurements();
         for (var round = 0; round < rounds * 2; round++)
         {
             if ((round + 1) / 2 % 2 == 0) // T R R T T R R T ...: each side runs first as often as second
@@ -120,13 +143,28 @@ internal static class RpcBenchmark
             {
                 baseline.Add(await RunRawAsync(raw, requests, calls, inFlight));
             }
+
+            if (mt is not null && round % 2 == 1) // after each pair
+            {
+                masstransit.Add(await RunWorkersAsync(mt.CallAsync, requests, mtCalls, inFlight));
+            }
         }
 
         twyla.Print("twyla");
         baseline.Print("raw");
+        if (mt is not null)
+        {
+            masstransit.Print("masstransit");
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_p50_ratio_vs_raw {twyla.Percentile(0.50) / baseline.Percentile(0.50):F3}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_p99_ratio_vs_raw {twyla.Percentile(0.99) / baseline.Percentile(0.99):F3}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_cpu_per_call_ratio_vs_raw {twyla.CpuPerCall / baseline.CpuPerCall:F3}"));
+        if (mt is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_ratio_vs_masstransit {twyla.Throughput / masstransit.Throughput:F3}"));
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rpc_throughput_ratio_vs_raw {twyla.Throughput / baseline.Throughput:F3}"));
         return 0;
     }
@@ -162,7 +200,21 @@ internal static class RpcBenchmark
         return new Round(calls, Stopwatch.GetElapsedTime(started), latencies, failures) { Cpu = Environment.CpuUsage.TotalTime - cpu, Allocated = GC.GetTotalAllocatedBytes() - allocated };
     }
 
-    private static async Task<Round> RunRawAsync(HttpClient http, Work[] requests, int calls, int inFlight)
+    private static Task<Round> RunRawAsync(HttpClient http, Work[] requests, int calls, int inFlight) =>
+        RunWorkersAsync(
+            async work =>
+            {
+                using var response = await http.PostAsJsonAsync("/raw/work", work, EventBusSettings.DefaultJsonOptions);
+                return response.IsSuccessStatusCode
+                    ? await response.Content.ReadFromJsonAsync<WorkResult>(EventBusSettings.DefaultJsonOptions)
+                    : null;
+            },
+            requests,
+            calls,
+            inFlight);
+
+    /// <summary><paramref name="inFlight"/> tasks, each making one call after the other until <paramref name="calls"/> were made.</summary>
+    private static async Task<Round> RunWorkersAsync(Func<Work, Task<WorkResult?>> call, Work[] requests, int calls, int inFlight)
     {
         var latencies = new double[calls];
         var next = -1;
@@ -176,10 +228,7 @@ internal static class RpcBenchmark
             while ((i = Interlocked.Increment(ref next)) < calls)
             {
                 var start = Stopwatch.GetTimestamp();
-                using var response = await http.PostAsJsonAsync("/raw/work", requests[i], EventBusSettings.DefaultJsonOptions);
-                var result = response.IsSuccessStatusCode
-                    ? await response.Content.ReadFromJsonAsync<WorkResult>(EventBusSettings.DefaultJsonOptions)
-                    : null;
+                var result = await call(requests[i]);
                 latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 if (result?.Id != i)
                 {
@@ -214,15 +263,6 @@ internal static class RpcBenchmark
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
     }
-
-    internal sealed record Work(int Id, string Customer, int[] Items)
-    {
-        public static Work For(int id) => new(id, "customer-" + (id % 97).ToString(CultureInfo.InvariantCulture), [id % 7, id % 11, id % 13, 42]);
-
-        public WorkResult Process() => new(Id, Customer, Items.Sum());
-    }
-
-    internal sealed record WorkResult(int Id, string Customer, int Total);
 
     private sealed record Round(int Calls, TimeSpan Elapsed, double[] Latencies, int Failures)
     {

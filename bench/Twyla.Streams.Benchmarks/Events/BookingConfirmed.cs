@@ -2,8 +2,11 @@ using System.Globalization;
 
 namespace Twyla.Streams.Benchmarks.Events;
 
-/// <summary>The benchmark's payload: a realistic booking record, about 300 bytes of JSON.</summary>
-internal sealed record BookingConfirmed(
+/// <summary>
+/// The benchmark's payload: a realistic booking record, about 300 bytes of JSON. Public, as a service's contracts are:
+/// MassTransit treats the exchanges of non-public message types as temporary (non-durable, auto-delete).
+/// </summary>
+public sealed record BookingConfirmed(
     string BookingId,
     string CustomerId,
     string FlightNumber,

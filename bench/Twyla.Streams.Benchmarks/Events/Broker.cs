@@ -20,6 +20,10 @@ internal sealed class Broker : IAsyncDisposable
         ServerVersion = version;
     }
 
+    /// <summary>The broker of a benchmark run: <c>Twyla__Amqp__Uri</c>, else RabbitMQ's default on this machine.</summary>
+    public static string UriFromEnvironment() =>
+        Environment.GetEnvironmentVariable("Twyla__Amqp__Uri") is { Length: > 0 } u ? u : "amqp://guest:guest@127.0.0.1:5672/";
+
     public IConnection Connection { get; }
 
     /// <summary><c>amqp://host:port/vhost</c>, without credentials.</summary>
@@ -28,7 +32,9 @@ internal sealed class Broker : IAsyncDisposable
     public string ServerVersion { get; }
 
     /// <summary>Connects, or returns null after printing one line that says which broker did not answer and how to start one.</summary>
-    public static async Task<Broker?> ConnectAsync(string uri)
+    /// <param name="uri">The broker.</param>
+    /// <param name="benchmark">The benchmark's name, which starts the line.</param>
+    public static async Task<Broker?> ConnectAsync(string uri, string benchmark = "events")
     {
         string description;
         try
@@ -37,7 +43,7 @@ internal sealed class Broker : IAsyncDisposable
         }
         catch (ArgumentException e)
         {
-            await Console.Error.WriteLineAsync($"events: Twyla__Amqp__Uri is not an AMQP URI: {e.Message}");
+            await Console.Error.WriteLineAsync($"{benchmark}: Twyla__Amqp__Uri is not an AMQP URI: {e.Message}");
             return null;
         }
 
@@ -61,7 +67,7 @@ internal sealed class Broker : IAsyncDisposable
         catch (BrokerUnreachableException)
         {
             await Console.Error.WriteLineAsync(
-                $"events: no RabbitMQ broker answers at {description} (Twyla__Amqp__Uri); start one with " +
+                $"{benchmark}: no RabbitMQ broker answers at {description} (Twyla__Amqp__Uri); start one with " +
                 "'tests/rabbitmq-node.sh init DIR && tests/rabbitmq-node.sh start DIR' and export Twyla__Amqp__Uri=$(tests/rabbitmq-node.sh uri DIR) (see docs/benchmarks.md)");
             return null;
         }

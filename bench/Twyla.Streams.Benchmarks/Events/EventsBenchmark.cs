@@ -1,20 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
-using Akka.Actor;
 using Akka.Streams;
-using Twyla.Streams.Transport.RabbitMq;
 
 namespace Twyla.Streams.Benchmarks.Events;
 
 /// <summary>
 /// End-to-end events throughput of our emit sink → RabbitMQ → listen source with ack on completion, against plain
-/// RabbitMQ.Client 7 doing the same work on the same broker in the same run; optionally, memory under sustained load.
-/// Progress goes to stderr; stdout gets one line per figure, the ratio against the baseline last.
+/// RabbitMQ.Client 7 and MassTransit 8 doing the same work on the same broker in the same run; optionally, memory
+/// under sustained load. Progress goes to stderr; stdout gets one line per figure, the ratios against MassTransit and
+/// the raw baseline last.
 /// </summary>
 internal static class EventsBenchmark
 {
-    private const string DefaultUri = "amqp://guest:guest@127.0.0.1:5672/";
     private const string RatioFigure = "events_end_to_end_ratio_vs_raw";
+    private const string MassTransitRatioFigure = "events_ratio_vs_masstransit";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -35,56 +34,39 @@ internal static class EventsBenchmark
             return 0;
         }
 
-        var uri = Environment.GetEnvironmentVariable("Twyla__Amqp__Uri") is { Length: > 0 } u ? u : DefaultUri;
-        await using var broker = await Broker.ConnectAsync(uri);
-        if (broker is null)
-        {
-            return 3;
-        }
-
-        var run = Guid.NewGuid().ToString("N")[..8];
-        var exchange = $"twyla.bench.{run}";
-        await broker.DeclareExchangeAsync(exchange);
-        var system = ActorSystem.Create("twyla-bench", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
         var figures = new List<(string Name, string Value)>();
-        try
+        var exit = await BrokerRun.RunAsync("events", async run =>
         {
-            var materializer = system.Materializer();
-            await using var bus = EventBus.RabbitMq(
-                RabbitMqSettings.FromUri(uri).WithExchange(exchange).WithConnectionName("twyla-bench-ours"),
-                EventBusSettings.Create("twyla-bench"));
-            Log($"broker {broker.Description} (RabbitMQ {broker.ServerVersion}), exchange {exchange}; " +
-                $"{Environment.ProcessorCount} cores, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}");
             Log($"count {options.Count}, rounds {options.Rounds} per side (+ warm-up {options.Warmup}), parallelism {options.Parallelism}, " +
                 $"prefetch {options.Prefetch}, max in flight {options.MaxInFlight}");
 
             if (options.Throughput)
             {
-                await ThroughputAsync(bus, materializer, broker, exchange, run, options, figures);
+                await using var mt = options.Only == "masstransit" || (options.MassTransit && options.Only is null)
+                    ? await MassTransitSide.StartAsync(run.Uri, "twyla-bench-masstransit", options.Prefetch)
+                    : null;
+                await ThroughputAsync(run.Bus, run.Materializer, run.Broker, mt, run.Exchange, run.Id, options, figures);
+                await MassTransitSide.DeletePublishExchangeAsync<BookingConfirmed>(run.Broker);
             }
 
             if (options.Memory)
             {
-                await MemoryAsync(bus, materializer, broker, run, options, figures);
+                await MemoryAsync(run.Bus, run.Materializer, run.Broker, run.Id, options, figures);
             }
-        }
-        finally
-        {
-            await system.Terminate();
-            await broker.DeleteExchangeAsync(exchange);
-        }
+        });
 
-        // The ratio against the baseline is the last line, also when the memory figures were measured after it.
-        foreach (var (name, value) in figures.OrderBy(f => f.Name == RatioFigure))
+        // The ratios against MassTransit and the raw baseline are the last lines, also when the memory figures were
+        // measured after them.
+        foreach (var (name, value) in figures.OrderBy(f => f.Name switch { RatioFigure => 2, MassTransitRatioFigure => 1, _ => 0 }))
         {
             Console.WriteLine($"{name} {value}");
         }
 
-        return 0;
+        return exit;
     }
 
     private static async Task ThroughputAsync(
-        EventBus bus, IMaterializer materializer, Broker broker, string exchange, string run, EventsOptions options,
+        EventBus bus, IMaterializer materializer, Broker broker, MassTransitSide? mt, string exchange, string run, EventsOptions options,
         List<(string Name, string Value)> figures)
     {
         var round = 0;
@@ -94,6 +76,7 @@ internal static class EventsBenchmark
         Task<RoundResult> OursTelemetry(int count) =>
             WithCpu(() => TelemetrySide.RunAsync(() => OursRound.RunAsync(bus, materializer, broker, NextName(), "ours", count, options)));
         Task<RoundResult> Raw(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw", count, options, RawRound.Variant.Plain));
+        Task<RoundResult> MassTransit(int count) => WithCpu(() => MassTransitRound.RunAsync(mt!, broker, $"{NextName()}.masstransit", count, options));
         Task<RoundResult> RawLimiter(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-limiter", count, options, RawRound.Variant.Limiter));
         Task<RoundResult> RawCloudEvents(int count) => WithCpu(() => RawRound.RunAsync(broker, exchange, NextName(), "raw-ce", count, options, RawRound.Variant.CloudEvents));
         Task<RoundResult> RawVariant(RawRound.Variant variant, int count) =>
@@ -116,7 +99,7 @@ internal static class EventsBenchmark
             // Profiling aid: one side only, no figures.
             for (var i = 1; i <= options.Rounds; i++)
             {
-                Report($"round {i} {only}", await (only == "ours" ? Ours(options.Count) : Raw(options.Count)));
+                Report($"round {i} {only}", await (only switch { "ours" => Ours(options.Count), "raw" => Raw(options.Count), _ => MassTransit(options.Count) }));
             }
 
             return;
@@ -126,6 +109,11 @@ internal static class EventsBenchmark
         {
             Report("warm-up ours", await Ours(options.Warmup));
             Report("warm-up raw", await Raw(options.Warmup));
+            if (mt is not null)
+            {
+                Report("warm-up masstransit", await MassTransit(options.Warmup));
+            }
+
             if (options.Telemetry)
             {
                 Report("warm-up ours+telemetry", await OursTelemetry(options.Warmup));
@@ -134,17 +122,25 @@ internal static class EventsBenchmark
 
         var ours = new List<double>();
         var raw = new List<double>();
+        var masstransit = new List<double>();
+        var masstransitResults = new List<RoundResult>();
+        (string Name, Func<int, Task<RoundResult>> Run, List<double> Rates, List<RoundResult> Results)[] sides = mt is null
+            ? [("ours", Ours, ours, oursResults), ("raw", Raw, raw, rawResults)]
+            : [("ours", Ours, ours, oursResults), ("raw", Raw, raw, rawResults), ("masstransit", MassTransit, masstransit, masstransitResults)];
         var rawLimiter = new List<double>();
         var rawCloudEvents = new List<double>();
         var oursTelemetry = new List<double>();
         for (var i = 1; i <= options.Rounds; i++)
         {
-            var oursRound = await Ours(options.Count);
-            oursResults.Add(oursRound);
-            ours.Add(Report($"round {i} ours", oursRound));
-            var rawRound = await Raw(options.Count);
-            rawResults.Add(rawRound);
-            raw.Add(Report($"round {i} raw", rawRound));
+            // The main sides in an order that rotates from round to round: each is first, second (and last) as often.
+            for (var k = 0; k < sides.Length; k++)
+            {
+                var (name, side, rates, results) = sides[(i - 1 + k) % sides.Length];
+                var result = await side(options.Count);
+                results.Add(result);
+                rates.Add(Report($"round {i} {name}", result));
+            }
+
             if (options.Telemetry)
             {
                 oursTelemetry.Add(Report($"round {i} ours+telemetry", await OursTelemetry(options.Count)));
@@ -256,6 +252,16 @@ internal static class EventsBenchmark
             }
         }
 
+        if (mt is not null)
+        {
+            figures.Add(("events_masstransit_per_sec", F0(Median(masstransit))));
+            figures.Add(("events_masstransit_min_per_sec", F0(masstransit.Min())));
+            figures.Add(("events_masstransit_max_per_sec", F0(masstransit.Max())));
+            figures.Add(("events_masstransit_client_us", F1(Us(masstransitResults, r => r.ClientCpu))));
+            figures.Add(("events_masstransit_broker_us", F1(Us(masstransitResults, r => r.BrokerCpu))));
+            figures.Add((MassTransitRatioFigure, F2(Median(ours) / Median(masstransit))));
+        }
+
         figures.Add((RatioFigure, F2(Median(ours) / Median(raw))));
     }
 
@@ -331,5 +337,5 @@ internal static class EventsBenchmark
 
     private static string F3(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
 
-    private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
+    private static void Log(string line) => BrokerRun.Log(line);
 }

@@ -8,11 +8,12 @@ internal sealed class EventsOptions
     public const string Usage =
         "usage: dotnet run -c Release --project bench/Twyla.Streams.Benchmarks -- events [options]\n" +
         "  --count N            events per measured round (default 200000)\n" +
-        "  --rounds N           measured rounds per side, alternating ours/raw (default 3)\n" +
+        "  --rounds N           measured rounds per side, the order of ours/raw/masstransit rotating (default 3)\n" +
         "  --warmup N           events of the warm-up round of each side (default count/4; 0 = none)\n" +
         "  --parallelism N      handlers at once in ack on completion (default 16)\n" +
-        "  --prefetch N         prefetch of both consumers (default 200)\n" +
-        "  --max-in-flight N    unconfirmed publishes, ours and raw (default 256 = EmitSettings.Default)\n" +
+        "  --prefetch N         prefetch of every consumer (default 200)\n" +
+        "  --max-in-flight N    unconfirmed publishes, every side (default 256 = EmitSettings.Default)\n" +
+        "  --no-masstransit     skip the MassTransit 8 side (publish with confirms, same prefetch and concurrency)\n" +
         "  --raw-limiter        also measure the raw client with its ThrottlingRateLimiter bounding the window\n" +
         "  --raw-cloudevents    also measure the raw client sending our exact wire format (CloudEvents headers)\n" +
         "  --raw-wire-parts     also measure the raw client sending parts of it: only our headers, only our native\n" +
@@ -21,7 +22,7 @@ internal sealed class EventsOptions
         "                       messages carried up to 0.1.0 (native copies, then one cloudEvents_* header after another)\n" +
         "  --telemetry          also measure ours with tracing and metrics on, exported to the in-memory exporter\n" +
         "  --split              also measure emit only and consume only (a filled queue), ours and raw\n" +
-        "  --only ours|raw      profiling aid: run rounds of one side only and print no figures\n" +
+        "  --only ours|raw|masstransit  profiling aid: run rounds of one side only and print no figures\n" +
         "  --no-throughput      skip the throughput rounds\n" +
         "  --memory             also measure working set after 100,000 vs after --memory-count events\n" +
         "  --memory-first N     first memory reading after N events (default 100000)\n" +
@@ -41,6 +42,8 @@ internal sealed class EventsOptions
     public int MaxInFlight { get; private set; } = 256;
 
     public bool RawLimiter { get; private set; }
+
+    public bool MassTransit { get; private set; } = true;
 
     public bool Split { get; private set; }
 
@@ -92,6 +95,7 @@ internal sealed class EventsOptions
                 case "--prefetch": o.Prefetch = Math.Clamp(Next(), 1, ushort.MaxValue); break;
                 case "--max-in-flight": o.MaxInFlight = Math.Clamp(Next(), 1, ushort.MaxValue); break;
                 case "--raw-limiter": o.RawLimiter = true; break;
+                case "--no-masstransit": o.MassTransit = false; break;
                 case "--help" or "-h": o.Help = true; break;
                 case "--split": o.Split = true; break;
                 case "--telemetry": o.Telemetry = true; break;
@@ -99,7 +103,7 @@ internal sealed class EventsOptions
                 case "--raw-wire-parts": o.RawWireParts = true; break;
                 case "--wire-steps": o.WireSteps = true; break;
                 case "--only":
-                    o.Only = i + 1 < args.Count && args[i + 1] is "ours" or "raw" ? args[++i] : throw new ArgumentException("--only needs 'ours' or 'raw'");
+                    o.Only = i + 1 < args.Count && args[i + 1] is "ours" or "raw" or "masstransit" ? args[++i] : throw new ArgumentException("--only needs 'ours', 'raw' or 'masstransit'");
                     break;
                 case "--no-throughput": o.Throughput = false; break;
                 case "--memory": o.Memory = true; break;

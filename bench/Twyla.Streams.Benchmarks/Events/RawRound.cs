@@ -80,7 +80,8 @@ internal static class RawRound
         return (emit, new RoundResult(count, Stopwatch.GetElapsedTime(consumeStart, end), left).WithUsageSince(consumeUsage));
     }
 
-    private static async Task<ListenerTopology> DeclareAsync(Broker broker, string exchange, string eventName, string group)
+    /// <summary>Declares the queue of group <paramref name="group"/> for <paramref name="eventName"/>, as our listeners' topology.</summary>
+    internal static async Task<ListenerTopology> DeclareAsync(Broker broker, string exchange, string eventName, string group)
     {
         var topology = ListenerTopology.Create(eventName, group, QueueType.Classic);
         await using var setup = await broker.Connection.CreateChannelAsync();
@@ -183,7 +184,8 @@ internal static class RawRound
         }
     }
 
-    private sealed class RawConsumer : IAsyncDisposable
+    /// <summary>The baseline's consumer: deserializes each body, calls the optional hook, acks the message on its own.</summary>
+    internal sealed class RawConsumer : IAsyncDisposable
     {
         private readonly IChannel _channel;
         private readonly TaskCompletionSource<long> _allAcked = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -194,7 +196,8 @@ internal static class RawRound
 
         public Task<long> AllAcked => _allAcked.Task;
 
-        public static async Task<RawConsumer> StartAsync(IConnection connection, string queue, int count, int prefetch)
+        public static async Task<RawConsumer> StartAsync(
+            IConnection connection, string queue, int count, int prefetch, Action<BookingConfirmed>? handled = null)
         {
             var json = EventBusSettings.DefaultJsonOptions;
             var channel = await connection.CreateChannelAsync();
@@ -210,6 +213,7 @@ internal static class RawRound
                     return;
                 }
 
+                handled?.Invoke(record);
                 await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
                 if (Interlocked.Increment(ref raw._acked) == count)
                 {
