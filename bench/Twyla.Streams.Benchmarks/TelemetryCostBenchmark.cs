@@ -60,7 +60,7 @@ internal static class TelemetryCostBenchmark
 
     private static TimeSpan Side(bool metrics, bool tracing, Action loop)
     {
-        var spans = new SpanCounter();
+        var spans = new Events.TelemetrySide.CountingCollection();
         var points = new List<Metric>();
         using var tracer = tracing ? Sdk.CreateTracerProviderBuilder().AddTwylaInstrumentation().AddInMemoryExporter(spans).Build() : null;
         using var meter = metrics ? Sdk.CreateMeterProviderBuilder().AddTwylaInstrumentation().AddInMemoryExporter(points).Build() : null;
@@ -123,31 +123,5 @@ internal static class TelemetryCostBenchmark
         public ListenerTelemetry? Telemetry => telemetry;
 
         public Task SettleAsync(ulong tag, SettleKind kind, string? reason) => Task.CompletedTask;
-    }
-
-    /// <summary>Counts the exported spans and lets them go (as the events benchmark's telemetry side).</summary>
-    private sealed class SpanCounter : ICollection<Activity>
-    {
-        private long _count;
-
-        public int Count => (int)Math.Min(int.MaxValue, Interlocked.Read(ref _count));
-
-        public bool IsReadOnly => false;
-
-        public void Add(Activity item) => Interlocked.Increment(ref _count);
-
-        public void Clear() => Interlocked.Exchange(ref _count, 0);
-
-        public bool Contains(Activity item) => false;
-
-        public void CopyTo(Activity[] array, int arrayIndex)
-        {
-        }
-
-        public IEnumerator<Activity> GetEnumerator() => Enumerable.Empty<Activity>().GetEnumerator();
-
-        public bool Remove(Activity item) => false;
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
