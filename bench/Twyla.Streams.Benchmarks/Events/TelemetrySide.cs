@@ -46,7 +46,8 @@ internal sealed class TelemetrySide : IDisposable
         _meters.Dispose();
     }
 
-    private sealed class CountingCollection : ICollection<Activity>
+    /// <summary>Counts the exported spans and lets them go.</summary>
+    internal sealed class CountingCollection : ICollection<Activity>
     {
         private long _count;
 

@@ -44,15 +44,9 @@ internal static class EmitTelemetry
             return;
         }
 
-        var tags = new TagList
-        {
-            { TelemetryTags.MessagingSystem, target.System },
-            { TelemetryTags.OperationType, "send" },
-            { TelemetryTags.OperationName, "publish" },
-            { TelemetryTags.Destination, target.Destination },
-            { TelemetryTags.RoutingKey, metadata.Name },
-            { TelemetryTags.Outcome, outcome },
-        };
+        var tags = new TagList(target.PublishTags); // system, operation, destination: built once per transport
+        tags.Add(TelemetryTags.RoutingKey, metadata.Name);
+        tags.Add(TelemetryTags.Outcome, outcome);
         if (outcome != Confirmed)
         {
             tags.Add(TelemetryTags.ErrorType, outcome);

@@ -16,6 +16,8 @@ public static class EventTracing
     /// <summary>The name of the <see cref="ActivitySource"/> of event activities.</summary>
     public const string ActivitySourceName = "Twyla.Streams.Events";
 
+    private static readonly object[] SmallCounts = [.. Enumerable.Range(0, 17).Select(n => (object)n)];
+
     internal static ActivitySource Source { get; } = new(ActivitySourceName);
 
     /// <summary>A producer span for the emit of <paramref name="metadata"/>, or <c>null</c> when nobody listens.</summary>
@@ -23,21 +25,20 @@ public static class EventTracing
     {
         if (!Source.HasListeners())
         {
-            return null; // no name built per emit when nobody listens
+            return null; // no span, no name, no attribute per emit when nobody listens
         }
 
-        var activity = Source.StartActivity($"{metadata.Name} publish", ActivityKind.Producer);
+        var activity = Source.StartActivity(SpanNames.Publish(metadata.Name), ActivityKind.Producer);
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag(TelemetryTags.MessagingSystem, target.System);
-            activity.SetTag(TelemetryTags.OperationType, "send");
-            activity.SetTag(TelemetryTags.OperationName, "publish");
-            activity.SetTag(TelemetryTags.Destination, target.Destination);
-            activity.SetTag(TelemetryTags.RoutingKey, metadata.Name);
-            activity.SetTag(TelemetryTags.MessageId, metadata.Id);
-            activity.SetTag(TelemetryTags.ConversationId, metadata.CorrelationId);
-            activity.SetTag(TelemetryTags.CausationId, metadata.IsChainStart ? null : metadata.CausationId);
-            activity.SetTag(TelemetryTags.BodySize, bodySize);
+            // AddTag, not SetTag: a new span has none of these yet, so there is no search through the tags added so far.
+            foreach (var tag in target.PublishTags)
+            {
+                activity.AddTag(tag.Key, tag.Value);
+            }
+
+            AddEventTags(activity, metadata);
+            activity.AddTag(TelemetryTags.BodySize, bodySize);
         }
 
         return activity;
@@ -54,10 +55,10 @@ public static class EventTracing
             return;
         }
 
-        activity.SetTag(TelemetryTags.Outcome, outcome);
+        activity.AddTag(TelemetryTags.Outcome, outcome);
         if (outcome != EmitTelemetry.Confirmed)
         {
-            activity.SetTag(TelemetryTags.ErrorType, outcome);
+            activity.AddTag(TelemetryTags.ErrorType, outcome);
             activity.SetStatus(ActivityStatusCode.Error, message);
         }
 
@@ -79,24 +80,25 @@ public static class EventTracing
 
         var metadata = e.Metadata;
         ActivityContext.TryParse(e.TraceParent, e.TraceState, isRemote: true, out var parent);
-        var activity = Source.StartActivity($"{metadata.Name} process", ActivityKind.Consumer, parent);
+        var activity = Source.StartActivity(SpanNames.Process(metadata.Name), ActivityKind.Consumer, parent);
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag(TelemetryTags.OperationType, "process");
-            activity.SetTag(TelemetryTags.OperationName, "process");
+            activity.AddTag(TelemetryTags.OperationType, "process");
+            activity.AddTag(TelemetryTags.OperationName, "process");
             if (listener is not null)
             {
-                activity.SetTag(TelemetryTags.MessagingSystem, listener.Target.System);
-                activity.SetTag(TelemetryTags.Destination, listener.Target.Destination);
-                activity.SetTag(TelemetryTags.ConsumerGroup, listener.Group);
-                activity.SetTag(TelemetryTags.Subscription, listener.Queue);
+                foreach (var tag in listener.ListenerTags) // system, destination, group, queue: built once per listener
+                {
+                    activity.AddTag(tag.Key, tag.Value);
+                }
             }
 
-            activity.SetTag(TelemetryTags.RoutingKey, metadata.Name);
-            activity.SetTag(TelemetryTags.MessageId, metadata.Id);
-            activity.SetTag(TelemetryTags.ConversationId, metadata.CorrelationId);
-            activity.SetTag(TelemetryTags.CausationId, metadata.IsChainStart ? null : metadata.CausationId);
-            activity.SetTag(TelemetryTags.DeliveryCount, e.DeliveryCount);
+            AddEventTags(activity, metadata);
+            activity.AddTag(TelemetryTags.DeliveryCount, Boxed(e.DeliveryCount));
+            if (e.BodySize is { } bodySize)
+            {
+                activity.AddTag(TelemetryTags.BodySize, bodySize);
+            }
         }
 
         return activity;
@@ -121,7 +123,7 @@ public static class EventTracing
         }
 
         var settlement = ListenerTelemetry.SettlementName(kind);
-        activity.SetTag(TelemetryTags.Settlement, settlement);
+        activity.AddTag(TelemetryTags.Settlement, settlement);
         if (kind == SettleKind.Ack)
         {
             return;
@@ -130,10 +132,25 @@ public static class EventTracing
         var tags = new ActivityTagsCollection { { "twyla.reason", reason } };
         if (kind == SettleKind.Drop)
         {
-            activity.SetTag(TelemetryTags.DeadLetterReason, reasonClass ?? ListenerTelemetry.DroppedByHandler);
+            activity.AddTag(TelemetryTags.DeadLetterReason, reasonClass ?? ListenerTelemetry.DroppedByHandler);
             tags.Add(TelemetryTags.DeadLetterReason, reasonClass ?? ListenerTelemetry.DroppedByHandler);
         }
 
         activity.AddEvent(new ActivityEvent(settlement, tags: tags));
     }
+
+    /// <summary>The attributes of the event itself, on both of its spans: name (the routing key), id, correlation and causation.</summary>
+    private static void AddEventTags(Activity activity, EventMetadata metadata)
+    {
+        activity.AddTag(TelemetryTags.RoutingKey, metadata.Name);
+        activity.AddTag(TelemetryTags.MessageId, metadata.Id);
+        activity.AddTag(TelemetryTags.ConversationId, metadata.CorrelationId);
+        if (!metadata.IsChainStart)
+        {
+            activity.AddTag(TelemetryTags.CausationId, metadata.CausationId); // absent at the start of a chain
+        }
+    }
+
+    /// <summary>A delivery count as an attribute value: the usual small ones boxed once.</summary>
+    private static object Boxed(int count) => (uint)count < (uint)SmallCounts.Length ? SmallCounts[count] : count;
 }

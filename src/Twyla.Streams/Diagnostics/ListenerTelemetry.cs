@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
@@ -48,17 +49,20 @@ internal sealed class ListenerTelemetry
         TwylaTelemetry.EventAge, "Age of an event (now minus its time) when the listener hands it to the pipeline.",
         [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600]);
 
-    private static readonly UpDownCounter<long> InFlightCount = TwylaTelemetry.Meter.CreateUpDownCounter<long>(
-        TwylaTelemetry.InFlight, "{message}", "Events handed to the pipeline and not settled yet, per listener.");
+    // Per listener (system, exchange, group, queue): the events in flight of every materialization in the process.
+    // Read when the metrics are collected, so counting an event costs two interlocked operations, no measurement.
+    private static readonly ConcurrentDictionary<(object?, object?, object?, object?), InFlightCell> InFlightCells = new();
+
+    // Created after InFlightCells: its callback reads them.
+    private static readonly ObservableUpDownCounter<long> InFlightCount = TwylaTelemetry.Meter.CreateObservableUpDownCounter(
+        TwylaTelemetry.InFlight, ObserveInFlight, "{message}", "Events handed to the pipeline and not settled yet, per listener.");
 
     private readonly KeyValuePair<string, object?>[] _listener;
+    private readonly InFlightCell _cell;
     private int _inFlight;
 
     public ListenerTelemetry(MessagingTarget target, ListenerTopology topology, ILogger logger)
     {
-        Target = target;
-        Group = topology.Group;
-        Queue = topology.QueueName;
         Logger = logger;
         _listener =
         [
@@ -67,16 +71,11 @@ internal sealed class ListenerTelemetry
             new(TelemetryTags.ConsumerGroup, topology.Group),
             new(TelemetryTags.Subscription, topology.QueueName),
         ];
+        _cell = InFlightCells.GetOrAdd((_listener[0].Value, _listener[1].Value, _listener[2].Value, _listener[3].Value), static (_, tags) => new InFlightCell(tags), _listener);
     }
 
-    /// <summary>The transport's system and exchange.</summary>
-    public MessagingTarget Target { get; }
-
-    /// <summary>The listener group.</summary>
-    public string Group { get; }
-
-    /// <summary>The listener's queue.</summary>
-    public string Queue { get; }
+    /// <summary>The attributes of the listener: system, exchange, group and queue (on its span and its metrics).</summary>
+    public ReadOnlySpan<KeyValuePair<string, object?>> ListenerTags => _listener;
 
     /// <summary>The logger of the bus's logger factory, whose scopes the user's loggers see.</summary>
     public ILogger Logger { get; }
@@ -84,9 +83,9 @@ internal sealed class ListenerTelemetry
     /// <summary>A valid event is handed to the pipeline: consumed, its age, one more in flight.</summary>
     public void HandedOut(EventMetadata metadata)
     {
-        if (Interlocked.Increment(ref _inFlight) > 0 && InFlightCount.Enabled)
+        if (Interlocked.Increment(ref _inFlight) > 0)
         {
-            InFlightCount.Add(1, new ReadOnlySpan<KeyValuePair<string, object?>>(_listener));
+            Interlocked.Increment(ref _cell.Count);
         }
 
         if (Consumed.Enabled || Age.Enabled)
@@ -116,9 +115,9 @@ internal sealed class ListenerTelemetry
     public void Settled(EventMetadata metadata, SettleKind kind, string? reasonClass)
     {
         // After Stopped the count is far below zero: settlements of events already given back are not subtracted again.
-        if (Interlocked.Decrement(ref _inFlight) >= 0 && InFlightCount.Enabled)
+        if (Interlocked.Decrement(ref _inFlight) >= 0)
         {
-            InFlightCount.Add(-1, new ReadOnlySpan<KeyValuePair<string, object?>>(_listener));
+            Interlocked.Decrement(ref _cell.Count);
         }
 
         if (!SettledCount.Enabled)
@@ -157,9 +156,9 @@ internal sealed class ListenerTelemetry
     public void Stopped()
     {
         var rest = Interlocked.Exchange(ref _inFlight, int.MinValue / 2);
-        if (rest > 0 && InFlightCount.Enabled)
+        if (rest > 0)
         {
-            InFlightCount.Add(-rest, new ReadOnlySpan<KeyValuePair<string, object?>>(_listener));
+            Interlocked.Add(ref _cell.Count, -rest);
         }
     }
 
@@ -171,11 +170,25 @@ internal sealed class ListenerTelemetry
         _ => DeadLetter,
     };
 
+    /// <summary>What <see cref="TwylaTelemetry.InFlight"/> reports: one point per listener seen in the process (zero once stopped).</summary>
+    private static IEnumerable<Measurement<long>> ObserveInFlight() =>
+        InFlightCells.Values.Select(cell => new Measurement<long>(Interlocked.Read(ref cell.Count), cell.Tags)).ToList();
+
     /// <summary>The listener's tags and the event name (the routing key).</summary>
     private TagList Tags(string eventName)
     {
         var tags = new TagList(new ReadOnlySpan<KeyValuePair<string, object?>>(_listener));
         tags.Add(TelemetryTags.RoutingKey, eventName);
         return tags;
+    }
+
+    /// <summary>The events in flight of all materializations of one listener, and its tags.</summary>
+    private sealed class InFlightCell(KeyValuePair<string, object?>[] tags)
+    {
+#pragma warning disable SA1401, CA1051 // a field: updated with Interlocked
+        public long Count;
+#pragma warning restore SA1401, CA1051
+
+        public KeyValuePair<string, object?>[] Tags { get; } = tags;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Twyla.Streams.Rpc;
 
 namespace Twyla.Streams.Diagnostics;
 
@@ -31,14 +32,26 @@ internal static class RpcClientTelemetry
     private static readonly Counter<long> CircuitChanges = TwylaTelemetry.Meter.CreateCounter<long>(
         TwylaTelemetry.RpcCircuitStateChanges, "{change}", "State changes of the per-service circuit breakers (open, half_open, closed).");
 
-    /// <summary>Records a call to <paramref name="service"/>.<paramref name="method"/> that ended with <paramref name="outcome"/>.</summary>
-    public static void Called(string service, string method, long startTimestamp, string outcome, string? errorType)
+    /// <summary>
+    /// The outcome of a call as its metric and its client span tell it: <c>twyla.outcome</c> and <c>error.type</c>
+    /// (<c>null</c> for a success). The one place a result is classified.
+    /// </summary>
+    public static (string Outcome, string? ErrorType) Classify<T>(RpcResult<T> result) => result switch
+    {
+        RpcResult<T>.Success => (Success, null),
+        RpcResult<T>.Failure failure => (Failure, failure.Code),
+        _ => (Timeout, Timeout),
+    };
+
+    /// <summary>Records a call to <paramref name="service"/>.<paramref name="method"/> that ended with <paramref name="result"/>.</summary>
+    public static void Called<T>(string service, string method, long startTimestamp, RpcResult<T> result)
     {
         if (!Duration.Enabled)
         {
             return;
         }
 
+        var (outcome, errorType) = Classify(result);
         var tags = new TagList
         {
             { TelemetryTags.RpcSystem, System },

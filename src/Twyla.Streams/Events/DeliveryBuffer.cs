@@ -36,6 +36,6 @@ internal sealed class DeliveryBuffer<T>(AckLedger ledger, EventDecoder<T> decode
         var envelope = delivery.Envelope!;
         return new Event<T>(
             payload, envelope.Metadata, delivery.Redelivered, delivery.DeliveryCount, delivery.LastFailure, settler, delivery.Tag,
-            envelope.TraceParent, envelope.TraceState, handlers);
+            envelope.TraceParent, envelope.TraceState, handlers) { BodySize = envelope.Data.Length };
     }
 }

@@ -65,6 +65,9 @@ public sealed class Event<T>
     /// <summary>The W3C <c>tracestate</c> the event was emitted with, if any.</summary>
     internal string? TraceState { get; }
 
+    /// <summary>The size of the payload as delivered, in bytes (<c>messaging.message.body.size</c>), or <c>null</c> when unknown.</summary>
+    internal int? BodySize { get; init; }
+
     /// <summary>Whether one of the settlements was called.</summary>
     public bool IsSettled => Volatile.Read(ref _settlement) is not null;
 

@@ -35,16 +35,10 @@ internal sealed class RpcCalls(RpcClientSettings clientSettings, RpcHttpSender s
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            result = new RpcResult<TResponse>.Failure(RpcFailureCodes.TransportError, $"Calling '{target.Procedure}' failed: {e.Message}", 0);
+            result = Unexpected<TResponse>(target, e);
         }
 
-        var (outcome, errorType) = result switch
-        {
-            RpcResult<TResponse>.Success => (RpcClientTelemetry.Success, null),
-            RpcResult<TResponse>.Failure failure => (RpcClientTelemetry.Failure, failure.Code),
-            _ => (RpcClientTelemetry.Timeout, RpcClientTelemetry.Timeout),
-        };
-        RpcClientTelemetry.Called(target.Service, target.Method, start, outcome, errorType);
+        RpcClientTelemetry.Called(target.Service, target.Method, start, result);
         return result;
     }
 
@@ -95,22 +89,38 @@ internal sealed class RpcCalls(RpcClientSettings clientSettings, RpcHttpSender s
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         var call = new RpcCall(target, settings, body, correlationId, traceParent, traceState, start, timeout, cts.Token);
-        var result = await resilience.ExecuteAsync(call, sender.SendAsync).ConfigureAwait(false);
-        switch (result.Kind)
+        RpcResult<TResponse> result;
+        try
         {
-            case RpcAttemptKind.Ok:
-                activity?.SetStatus(ActivityStatusCode.Ok);
-                return Deserialize<TResponse>(result);
-            case RpcAttemptKind.TimedOut:
-                RpcTracing.Failed(activity, RpcClientTelemetry.Timeout, "timeout");
-                return cancellationToken.IsCancellationRequested
-                    ? new RpcResult<TResponse>.Failure(RpcFailureCodes.Cancelled, "The caller cancelled the call.", 0)
-                    : new RpcResult<TResponse>.Timeout(Stopwatch.GetElapsedTime(start));
-            default:
-                RpcTracing.Failed(activity, result.Code, result.Message);
-                return new RpcResult<TResponse>.Failure(result.Code, result.Message, result.Status);
+            result = await SendAsync<TResponse>(call, cancellationToken).ConfigureAwait(false);
         }
+#pragma warning disable CA1031 // the contract: a failed call is a Failure, never an exception out of the flow
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            result = Unexpected<TResponse>(target, e);
+        }
+
+        RpcTracing.Ended(activity, result); // the span ends with the outcome the metric records: one classification
+        return result;
     }
+
+    /// <summary>The attempts of <paramref name="call"/> and what they came to; a deadline the caller cancelled is <c>cancelled</c>.</summary>
+    private async Task<RpcResult<TResponse>> SendAsync<TResponse>(RpcCall call, CancellationToken callerToken)
+    {
+        var result = await resilience.ExecuteAsync(call, sender.SendAsync).ConfigureAwait(false);
+        return result.Kind switch
+        {
+            RpcAttemptKind.Ok => Deserialize<TResponse>(result),
+            RpcAttemptKind.TimedOut => callerToken.IsCancellationRequested
+                ? new RpcResult<TResponse>.Failure(RpcFailureCodes.Cancelled, "The caller cancelled the call.", 0)
+                : new RpcResult<TResponse>.Timeout(Stopwatch.GetElapsedTime(call.Start)),
+            _ => new RpcResult<TResponse>.Failure(result.Code, result.Message, result.Status),
+        };
+    }
+
+    private static RpcResult<TResponse> Unexpected<TResponse>(RpcTarget target, Exception e) =>
+        new RpcResult<TResponse>.Failure(RpcFailureCodes.TransportError, $"Calling '{target.Procedure}' failed: {e.Message}", 0);
 
     private RpcResult<TResponse> Deserialize<TResponse>(RpcAttempt result)
     {

@@ -35,10 +35,25 @@ internal static class RpcTracing
         return activity;
     }
 
-    /// <summary>Ends the span's status: Ok, or Error with <c>error.type</c> (the failure code, or <c>timeout</c>).</summary>
-    public static void Failed(Activity? activity, string errorType, string message)
+    /// <summary>
+    /// Gives the span the call's outcome, classified as its metric is (<see cref="RpcClientTelemetry.Classify{T}"/>):
+    /// status Ok, or Error with <c>error.type</c> (the failure code, <c>cancelled</c> among them, or <c>timeout</c>).
+    /// </summary>
+    public static void Ended<T>(Activity? activity, RpcResult<T> result)
     {
-        activity?.SetTag(TelemetryTags.ErrorType, errorType);
-        activity?.SetStatus(ActivityStatusCode.Error, message);
+        if (activity is null)
+        {
+            return;
+        }
+
+        var (_, errorType) = RpcClientTelemetry.Classify(result);
+        if (errorType is null)
+        {
+            activity.SetStatus(ActivityStatusCode.Ok);
+            return;
+        }
+
+        activity.SetTag(TelemetryTags.ErrorType, errorType);
+        activity.SetStatus(ActivityStatusCode.Error, result is RpcResult<T>.Failure failure ? failure.Message : errorType);
     }
 }

@@ -85,6 +85,9 @@ public sealed class CrossServiceTraceTests
         Assert.Equal(requested, publishRequested.GetTagItem("messaging.rabbitmq.destination.routing_key"));
         Assert.Equal("back", processRequested.GetTagItem("messaging.consumer.group.name"));
         Assert.Equal(publishRequested.GetTagItem("messaging.message.id"), processRequested.GetTagItem("messaging.message.id"));
+        var bodySize = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Booking("b-1", 1), EventBusSettings.DefaultJsonOptions).Length;
+        Assert.Equal(bodySize, publishRequested.GetTagItem("messaging.message.body.size"));
+        Assert.Equal(bodySize, processRequested.GetTagItem("messaging.message.body.size")); // carried from the delivery
         Assert.Equal(processRequested.GetTagItem("messaging.message.id"), publishAccepted.GetTagItem("twyla.causation_id"));
         Assert.Equal("ack", processRequested.GetTagItem("twyla.settlement"));
         Assert.Equal("twyla", call.GetTagItem("rpc.system"));

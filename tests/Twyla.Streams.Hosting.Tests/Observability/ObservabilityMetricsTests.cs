@@ -198,6 +198,38 @@ public sealed class ObservabilityMetricsTests
     }
 
     [Fact]
+    public async Task A_call_its_caller_cancels_should_be_cancelled_in_its_metric_and_on_its_span_alike()
+    {
+        var service = "obs-" + Guid.NewGuid().ToString("N")[..8];
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ObservedHost.StartAsync(
+            "obs-rpc-cancelled",
+            Exchange,
+            _ => { },
+            app => app.MapRpc<string, string>("obs_wait", async (_, ct) =>
+            {
+                started.TrySetResult();
+                await Task.Delay(Timeout.Infinite, ct);
+                return "never";
+            }));
+        using var client = new RpcClient(RpcClientSettings.Create().WithService(service, server.Address).WithoutCircuitBreaker());
+
+        using var caller = new CancellationTokenSource();
+        var call = client.CallAsync<string, string>($"{service}.obs_wait", "hi", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMinutes(1)), caller.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct); // the server runs the call: only the caller can end it now
+        await caller.CancelAsync();
+
+        var failure = Assert.IsType<RpcResult<string>.Failure>(await call);
+        Assert.Equal(RpcFailureCodes.Cancelled, failure.Code);
+        var ours = (TelemetryTags.RpcService, (object)service);
+        Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours, (TelemetryTags.Outcome, "failure"), (TelemetryTags.ErrorType, RpcFailureCodes.Cancelled)));
+        Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours));
+        var span = Assert.Single(server.Spans, s => s.DisplayName == $"{service}/obs_wait"); // ended before the call returned
+        Assert.Equal(RpcFailureCodes.Cancelled, span.GetTagItem(TelemetryTags.ErrorType));
+        Assert.Equal(System.Diagnostics.ActivityStatusCode.Error, span.Status);
+    }
+
+    [Fact]
     public async Task A_circuit_that_opens_should_be_counted_once_and_the_calls_it_refuses_under_their_code()
     {
         var service = "obs-" + Guid.NewGuid().ToString("N")[..8];

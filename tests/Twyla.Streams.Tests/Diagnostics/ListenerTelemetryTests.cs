@@ -9,8 +9,9 @@ using Xunit;
 namespace Twyla.Streams.Tests.Diagnostics;
 
 /// <summary>
-/// A listener's in-flight gauge goes up when an event is handed out and down when it is settled, and returns to zero
-/// when the listener stops with events unsettled; a settlement that comes after the stop does not take it below zero.
+/// A listener's in-flight count (read when the metrics are collected) goes up when an event is handed out and down
+/// when it is settled, and returns to zero when the listener stops with events unsettled; a settlement that comes after
+/// the stop does not take it below zero, and a restarted listener counts in the same point.
 /// </summary>
 public sealed class ListenerTelemetryTests
 {
@@ -43,18 +44,36 @@ public sealed class ListenerTelemetryTests
         });
         listener.Start();
 
+        long InFlight()
+        {
+            measured.Clear();
+            listener.RecordObservableInstruments();
+            return Assert.Single(measured, m => m.Instrument == TwylaTelemetry.InFlight).Value;
+        }
+
         var telemetry = new ListenerTelemetry(MessagingTarget.InMemory, ListenerTopology.Create("booking.created", group, QueueType.Classic), NullLogger.Instance);
         var events = Enumerable.Range(1, 3).Select(n => Metadata(n)).ToList();
         events.ForEach(telemetry.HandedOut);
+        Assert.Equal(3, measured.Count(m => m.Instrument == TwylaTelemetry.ConsumedMessages));
+        Assert.Equal(3, InFlight());
+        measured.Clear();
+
         telemetry.Settled(events[0], SettleKind.Ack, null);
         telemetry.Settled(events[1], SettleKind.Drop, ListenerTelemetry.HandlerFailed);
+        var settled = measured.Where(m => m.Instrument == TwylaTelemetry.SettledMessages).Select(m => m.Settlement).ToList();
+        Assert.Equal(1, InFlight());
         telemetry.Stopped();
+        Assert.Equal(0, InFlight());
+        measured.Clear();
         telemetry.Settled(events[2], SettleKind.Reject, null); // its listener is gone: the event went back already
+        settled.AddRange(measured.Where(m => m.Instrument == TwylaTelemetry.SettledMessages).Select(m => m.Settlement));
+        Assert.Equal(0, InFlight());
 
-        var inFlight = measured.Where(m => m.Instrument == TwylaTelemetry.InFlight).Select(m => m.Value).ToList();
-        Assert.Equal(new long[] { 1, 1, 1, -1, -1, -1 }, inFlight);
-        Assert.Equal(3, measured.Count(m => m.Instrument == TwylaTelemetry.ConsumedMessages));
-        Assert.Equal(new[] { "ack", "dead_letter", "retry" }, measured.Where(m => m.Instrument == TwylaTelemetry.SettledMessages).Select(m => m.Settlement));
+        // A second materialization of the same listener (a restart) counts in the same point.
+        var restarted = new ListenerTelemetry(MessagingTarget.InMemory, ListenerTopology.Create("booking.created", group, QueueType.Classic), NullLogger.Instance);
+        restarted.HandedOut(Metadata(4));
+        Assert.Equal(1, InFlight());
+        Assert.Equal(new[] { "ack", "dead_letter", "retry" }, settled);
     }
 
     private static EventMetadata Metadata(int n) =>
