@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Twyla.Streams.Benchmarks.Events;
 
 /// <summary>The options of the events benchmark (see <see cref="Usage"/>).</summary>
@@ -75,16 +73,7 @@ internal sealed class EventsOptions
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
-            int Next()
-            {
-                if (i + 1 >= args.Count || !int.TryParse(args[i + 1].Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 0)
-                {
-                    throw new ArgumentException($"{arg} needs a non-negative number");
-                }
-
-                i++;
-                return n;
-            }
+            int Next() => OptionNumber.Next(args, ref i);
 
             switch (arg)
             {

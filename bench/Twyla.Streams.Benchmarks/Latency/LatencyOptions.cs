@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Twyla.Streams.Benchmarks.Latency;
 
 /// <summary>The options of the latency benchmark (see <see cref="Usage"/>).</summary>
@@ -45,10 +43,7 @@ internal sealed class LatencyOptions
         {
             var arg = args[i];
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{arg} needs a value");
-            int Number(string text) =>
-                int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0
-                    ? n
-                    : throw new ArgumentException($"{arg} needs non-negative numbers, not '{text}'");
+            int Number(string text) => OptionNumber.Parse(arg, text);
 
             switch (arg)
             {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Twyla.Streams.Events;
 
 namespace Twyla.Streams.Benchmarks.Listeners;
@@ -44,16 +43,7 @@ internal sealed class ListenersOptions
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
-            int Next()
-            {
-                if (i + 1 >= args.Count || !int.TryParse(args[i + 1].Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 0)
-                {
-                    throw new ArgumentException($"{arg} needs a non-negative number");
-                }
-
-                i++;
-                return n;
-            }
+            int Next() => OptionNumber.Next(args, ref i);
 
             switch (arg)
             {
