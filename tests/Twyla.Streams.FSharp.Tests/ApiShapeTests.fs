@@ -15,7 +15,7 @@ type Booked = { Pnr: string; Seats: int }
 [<Fact>]
 let ``Event<'T> should be Twyla's event once Twyla.Streams.Events is opened, and F#'s event stay reachable`` () = task {
     use fixture = new BusFixture()
-    let seen = TaskCompletionSource<Event<Booked>>()
+    let seen = handOver<Event<Booked>> ()
     let! _ = fixture.ListenAsync<Booked>("booking.created", "opens", fun (e: Event<Booked>) -> task { seen.TrySetResult e |> ignore })
     let! emitted = fixture.Bus.EmitAsync("booking.created", { Pnr = "E1"; Seats = 1 })
     let! e = firstOf seen
@@ -29,7 +29,7 @@ let ``Event<'T> should be Twyla's event once Twyla.Streams.Events is opened, and
 [<Fact>]
 let ``An anonymous record should be an untyped payload, with no JsonNode upcasts`` () = task {
     use fixture = new BusFixture()
-    let seen = TaskCompletionSource<Booked>()
+    let seen = handOver<Booked> ()
     let! _ = fixture.ListenAsync<Booked>("booking.created", "anonymous", fun e -> task { seen.TrySetResult e.Payload |> ignore })
     do! fixture.Bus.EmitAndConfirmAsync("booking.created", {| pnr = "U1"; seats = 3 |})
     let! booked = firstOf seen
@@ -38,7 +38,7 @@ let ``An anonymous record should be an untyped payload, with no JsonNode upcasts
 [<Fact>]
 let ``AddTwyla should take a lambda that returns the Akka builder, with no ignore inside`` () = task {
     use fixture = new BusFixture()
-    let seen = TaskCompletionSource<string>()
+    let seen = handOver<string> ()
     let builder = HostApplicationBuilder(HostApplicationBuilderSettings(DisableDefaults = true))
     builder.Services.AddSingleton fixture.Bus |> ignore
     builder.AddTwyla(fun akka ->

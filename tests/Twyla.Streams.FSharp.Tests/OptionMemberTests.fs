@@ -15,7 +15,7 @@ type Seated = { Pnr: string; Row: int voption }
 /// Emits `json` as `note.sent` and returns what a listener of `'T` received.
 let private receive<'T> (json: string) = task {
     use fixture = new BusFixture()
-    let received = TaskCompletionSource<'T>()
+    let received = handOver<'T> ()
     let! _ = fixture.ListenAsync<'T>("note.sent", "reader", fun e -> task { received.TrySetResult e.Payload |> ignore })
     do! fixture.Bus.EmitAndConfirmAsync("note.sent", JsonNode.Parse json)
     return! firstOf received }

@@ -70,15 +70,13 @@ let ``Flow should infer the types from a typed procedure`` () = task {
     use! app = serve ()
     use rpc = clientFor app
     let system = ActorSystem.Create "fsharp-rpc"
-    try
-        let! results =
-            Source.From([ { GetBooking.Pnr = "A1" }; { Pnr = "Z9" } ])
-                .Via(rpc.Flow getBooking)
-                .Select(describe)
-                .RunWith(Sink.Seq<string>(), system.Materializer())
-        Assert.Equal<string list>([ "Ada Some(window)"; "booking_not_found" ], List.ofSeq results)
-    finally
-        system.Terminate().Wait hang |> ignore
+    use _ = { new IAsyncDisposable with member _.DisposeAsync() = ValueTask(system.Terminate().WaitAsync hang) }
+    let! results =
+        Source.From([ { GetBooking.Pnr = "A1" }; { Pnr = "Z9" } ])
+            .Via(rpc.Flow getBooking)
+            .Select(describe)
+            .RunWith(Sink.Seq<string>(), system.Materializer())
+    Assert.Equal<string list>([ "Ada Some(window)"; "booking_not_found" ], List.ofSeq results)
     do! app.StopAsync() }
 
 [<Fact>]

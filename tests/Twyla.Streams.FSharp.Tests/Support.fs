@@ -12,7 +12,13 @@ open Twyla.Streams.Events
 /// How long a test waits for something that must happen: long enough for a busy machine, reached only by a hang.
 let hang = TimeSpan.FromSeconds 20.
 
-/// An in-memory bus (its own broker) and an actor system; both are disposed with the fixture.
+/// Where a handler hands a value to the test. Its waiter resumes on the thread pool: a plain TaskCompletionSource would
+/// run the rest of the test inline in TrySetResult, on the listener's stream thread, inside the handler (the fixture's
+/// disposal there held up the actor system's termination until its 10 s phase timeout).
+let handOver<'T> () = TaskCompletionSource<'T>(TaskCreationOptions.RunContinuationsAsynchronously)
+
+/// An in-memory bus (its own broker) and an actor system; both are disposed with the fixture (`use` in a task awaits
+/// that: no thread is blocked while the actor system terminates).
 type BusFixture(settings: EventBusSettings) =
     let system = ActorSystem.Create "fsharp-tests"
     let materializer = system.Materializer()
@@ -40,10 +46,11 @@ type BusFixture(settings: EventBusSettings) =
         if letters.Length < count then failwithf "expected %d dead letters in %s/%s, found %d" count pattern group letters.Length
         return letters }
 
-    interface IDisposable with
-        member _.Dispose() =
-            bus.Dispose()
-            system.Terminate().Wait hang |> ignore
+    interface IAsyncDisposable with
+        member _.DisposeAsync() =
+            ValueTask(task {
+                do! bus.DisposeAsync()
+                do! system.Terminate().WaitAsync hang })
 
 /// The first value a handler hands over, or a failure after `hang`.
 let firstOf (source: TaskCompletionSource<'T>) = source.Task.WaitAsync hang

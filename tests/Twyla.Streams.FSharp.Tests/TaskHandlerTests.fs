@@ -27,7 +27,7 @@ let private recordScopedInto (seen: TaskCompletionSource<string>) (services: ISe
 [<Fact>]
 let ``AckOnCompletion.Sink should take a named handler returning Task<unit>`` () = task {
     use fixture = new BusFixture()
-    let seen = TaskCompletionSource<string>()
+    let seen = handOver<string> ()
     let handle = recordInto seen
     let control = fixture.Bus.Listen<Booked>("booking.created", "sink").To(AckOnCompletion.Sink(handle, AckOnCompletionSettings.Default)).Run fixture.Materializer
     do! control.Ready.WaitAsync hang
@@ -41,7 +41,7 @@ let ``AckOnCompletion.Flow should take a handler that ends with the emit, and ac
     let bus = fixture.Bus
     // Returns Task<EventMetadata>: no `let! _ =` and no `|> ignore` needed.
     let confirm (request: Event<Booked>) = bus.EmitAsync(request.Derive("booking.confirmed", { Pnr = request.Payload.Pnr; Seat = "12A" }))
-    let confirmed = TaskCompletionSource<Event<Confirmed>>()
+    let confirmed = handOver<Event<Confirmed>> ()
     let! _ = fixture.ListenAsync<Confirmed>("booking.confirmed", "reader", fun e -> task { confirmed.TrySetResult e |> ignore })
     let control, handled =
         bus.Listen<Booked>("booking.created", "flow")
@@ -59,7 +59,7 @@ let ``AckOnCompletion.Flow should take a handler that ends with the emit, and ac
 [<Fact>]
 let ``AckOnCompletion should still take a lambda`` () = task {
     use fixture = new BusFixture()
-    let seen = TaskCompletionSource<string>()
+    let seen = handOver<string> ()
     let control =
         fixture.Bus.Listen<Booked>("booking.created", "lambda")
             .To(AckOnCompletion.Sink((fun (e: Event<Booked>) -> task { seen.TrySetResult e.Payload.Pnr |> ignore }), AckOnCompletionSettings.Create 2))
@@ -79,8 +79,8 @@ let private hostOn (fixture: BusFixture) (configure: Akka.Hosting.AkkaConfigurat
 [<Fact>]
 let ``Hosted listeners should take named handlers returning Task<unit>`` () = task {
     use fixture = new BusFixture()
-    let plain = TaskCompletionSource<string>()
-    let scoped = TaskCompletionSource<string>()
+    let plain = handOver<string> ()
+    let scoped = handOver<string> ()
     use host = hostOn fixture (fun akka ->
         akka.WithTwylaListener("booking.created", "plain", recordInto plain)
             .WithTwylaScopedListener("booking.created", "scoped", recordScopedInto scoped, TwylaListenerOptions(Parallelism = 2))

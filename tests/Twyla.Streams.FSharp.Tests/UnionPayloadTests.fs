@@ -37,7 +37,7 @@ let ``Without a converter an F# union is refused at emit`` () = task {
 let ``With FSharp.SystemTextJson in the bus's JSON options unions should round trip through the bus`` () = task {
     use fixture = new BusFixture(unionSettings ())
     let received = Collections.Concurrent.ConcurrentQueue<BookingChanged>()
-    let all = TaskCompletionSource()
+    let all = handOver<unit> ()
     let changes = [ Created("A1", 2); SeatChosen("A1", { Row = 12; Letter = "A" }); Cancelled "A1" ]
     let! _ = fixture.ListenAsync<BookingChanged>("booking.changed", "audit", fun e -> task {
         received.Enqueue e.Payload
@@ -50,7 +50,7 @@ let ``With FSharp.SystemTextJson in the bus's JSON options unions should round t
 [<Fact>]
 let ``With FSharp.SystemTextJson a record holding a union keeps its option member optional`` () = task {
     use fixture = new BusFixture(unionSettings ())
-    let received = TaskCompletionSource<Booked>()
+    let received = handOver<Booked> ()
     let! _ = fixture.ListenAsync<Booked>("booking.booked", "audit", fun e -> task { received.TrySetResult e.Payload |> ignore })
     do! fixture.Bus.EmitAndConfirmAsync("booking.booked", Nodes.JsonNode.Parse """{"pnr":"A1","change":{"Case":"Cancelled","Fields":["A1"]}}""")
     let! booked = firstOf received

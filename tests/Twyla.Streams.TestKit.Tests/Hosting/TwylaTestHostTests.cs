@@ -19,13 +19,22 @@ public sealed class TwylaTestHostTests : Akka.TestKit.Xunit2.TestKit
 
     private const string GetBookingProcedure = "navitaire-api.get_booking";
 
-    /// <summary>The service as its Program configures it: asks navitaire, confirms known bookings, dead-letters unknown ones.</summary>
-    private static void ConfigureService(IHostApplicationBuilder builder)
+    /// <summary>
+    /// The deadline of the service's calls to navitaire where a test needs them answered: a bound for a hang only. A call
+    /// to the fakes is answered in process, but on a loaded machine the first one took 0.9 s, past a 500 ms deadline.
+    /// </summary>
+    private static readonly TimeSpan AnsweredCallTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The service as its Program configures it: asks navitaire (each call's deadline <paramref name="callTimeout"/>),
+    /// confirms known bookings, dead-letters unknown ones.
+    /// </summary>
+    private static Action<IHostApplicationBuilder> ConfigureService(TimeSpan callTimeout) => builder =>
     {
         builder.Configuration["Twyla:ServiceName"] = "booking";
         builder.Configuration["Twyla:Transport"] = "RabbitMq"; // production's choice: the test host runs in-memory anyway
         builder.Configuration["Twyla:Amqp:Uri"] = "amqp://guest:guest@127.0.0.1:1/";
-        builder.Services.AddRpc(builder.Configuration, settings => settings.WithCallDefaults(RpcCallSettings.Create().WithTimeout(TimeSpan.FromMilliseconds(500))));
+        builder.Services.AddRpc(builder.Configuration, settings => settings.WithCallDefaults(RpcCallSettings.Create().WithTimeout(callTimeout)));
         builder.AddTwyla(akka => akka
             .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
             .WithTwylaScopedListener<BookingRequested>("booking.requested", "confirmer", async (services, request) =>
@@ -45,7 +54,7 @@ public sealed class TwylaTestHostTests : Akka.TestKit.Xunit2.TestKit
                         break;
                 }
             }));
-    }
+    };
 
     [Fact]
     public async Task A_hosted_service_should_run_its_listeners_on_the_in_memory_bus_with_fake_procedures()
@@ -55,7 +64,7 @@ public sealed class TwylaTestHostTests : Akka.TestKit.Xunit2.TestKit
             request.Pnr == "A1"
                 ? Task.FromResult(new BookingDetails("A1", "Ada Lovelace"))
                 : throw new RpcException("booking_not_found", $"navitaire has no booking {request.Pnr}.", 404));
-        await using var host = await TwylaTestHost.StartAsync(ConfigureService, TwylaTestHostSettings.Default.WithFakeProcedures(fakes));
+        await using var host = await TwylaTestHost.StartAsync(ConfigureService(AnsweredCallTimeout), TwylaTestHostSettings.Default.WithFakeProcedures(fakes));
         var probes = host.CreateProbe(this);
         var confirmed = await probes.EmittedAsync<BookingConfirmed>("booking.confirmed");
         using var confirmer = probes.Listener("booking.requested", "confirmer");
@@ -76,7 +85,8 @@ public sealed class TwylaTestHostTests : Akka.TestKit.Xunit2.TestKit
     {
         var fakes = new FakeProcedures();
         fakes.NoAnswer(GetBookingProcedure);
-        await using var host = await TwylaTestHost.StartAsync(ConfigureService, TwylaTestHostSettings.Default.WithFakeProcedures(fakes));
+        await using var host = await TwylaTestHost.StartAsync(
+            ConfigureService(TimeSpan.FromMilliseconds(500)), TwylaTestHostSettings.Default.WithFakeProcedures(fakes));
         using var confirmer = host.CreateProbe(this).Listener("booking.requested", "confirmer");
 
         var request = await host.Bus.EmitAsync("booking.requested", new BookingRequested("A1", 2));

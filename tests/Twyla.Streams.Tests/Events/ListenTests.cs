@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.TestKit;
 using Twyla.Streams.Events;
@@ -141,6 +143,38 @@ public sealed class ListenTests : BusTestKit
         probe.ExpectError();
         await Assert.ThrowsAnyAsync<Exception>(() => control.Completion.WaitAsync(TimeSpan.FromSeconds(5)));
         await Assert.ThrowsAsync<EventSettlementException>(() => e.AckAsync().WaitAsync(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task Terminating_the_actor_system_should_stop_a_running_listener_and_give_its_unsettled_event_back()
+    {
+        // Its phase timeout is longer than the waits below: a listener that held up the termination fails the test
+        // instead of being cut off after Akka's default 10 s.
+        var system = ActorSystem.Create("terminated", "akka.coordinated-shutdown.phases.actor-system-terminate.timeout = 120s");
+        var handling = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var control = Bus.Listen<BookingRequested>("booking.requested", "terminated")
+            .To(AckOnCompletion.Sink<BookingRequested>(
+                async e =>
+                {
+                    handling.TrySetResult(e.Metadata.Id);
+                    await Task.Delay(Timeout.Infinite, e.CancellationToken);
+                },
+                AckOnCompletionSettings.Default))
+            .Run(system.Materializer());
+        await control.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await EmitAsync(1);
+        var id = await handling.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+
+        var stopped = await Assert.ThrowsAsync<EventSettlementException>(() => control.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("stopped", stopped.Message, StringComparison.Ordinal);
+        var again = Bus.Listen<BookingRequested>("booking.requested", "terminated").RunWith(this.SinkProbe<Event<BookingRequested>>(), Materializer);
+        again.Request(1);
+        var redelivered = again.ExpectNext();
+        Assert.Equal(id, redelivered.Metadata.Id);
+        Assert.True(redelivered.Redelivered);
+        again.Cancel();
     }
 
     private async Task<List<string>> TakeAsync(string pattern, string group, int count)
