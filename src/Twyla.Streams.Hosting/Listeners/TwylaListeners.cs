@@ -22,6 +22,7 @@ internal sealed class TwylaListeners
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly List<HostedListener> _listeners = [];
+    private readonly List<Task> _starts = [];
     private readonly StartedMaterializer _materializer = new("twyla");
     private bool _shutdownTaskAdded;
     private Task? _drain;
@@ -44,13 +45,15 @@ internal sealed class TwylaListeners
         }
     }
 
-    /// <summary>Declares the listener's queue (so events emitted once the host runs are kept) and starts its graph.</summary>
-    public async Task StartAsync(IListenerDefinition definition, ActorSystem system)
+    /// <summary>
+    /// Registers the listener and begins declaring its queue (so events emitted once the host runs are kept) and then
+    /// starting its graph, without waiting: Akka.Hosting runs the start-up tasks one after another, and a service with
+    /// many listeners must not pay their declarations' round trips in a row. <see cref="WhenStartedAsync"/> waits for them.
+    /// </summary>
+    public Task StartAsync(IListenerDefinition definition, ActorSystem system)
     {
         var bus = _services.GetRequiredService<EventBus>();
         var settings = ListenerSettings.Resolve(definition.Options, _services.GetRequiredService<IOptions<TwylaOptions>>().Value);
-        HostedListener listener;
-        Task<IMaterializer> materializer;
         lock (_gate)
         {
             if (_listeners.Any(l => l.Pattern == definition.Pattern && l.Group == definition.Group))
@@ -73,9 +76,9 @@ internal sealed class TwylaListeners
                     });
             }
 
-            materializer = _materializer.GetAsync(() => system);
+            var materializer = _materializer.GetAsync(() => system);
             var outcomes = Outcomes(definition);
-            listener = new HostedListener(
+            var listener = new HostedListener(
                 definition.Pattern,
                 definition.Group,
                 definition.PayloadType,
@@ -83,8 +86,28 @@ internal sealed class TwylaListeners
                 () => definition.CreateGraph(bus, _services, settings, outcomes).Run(materializer.Result), // completed before Start()
                 _loggerFactory.CreateLogger("Twyla.Streams.Hosting.Listener"));
             _listeners.Add(listener);
+            _starts.Add(DeclareAndStartAsync(definition, bus, settings, listener, materializer));
         }
 
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Completes when every listener registered so far has its queue declared (or its declaration failed and was
+    /// logged) and its graph started; fails when a listener could not be started. The host counts as started only then.
+    /// </summary>
+    public Task WhenStartedAsync()
+    {
+        lock (_gate)
+        {
+            return Task.WhenAll(_starts);
+        }
+    }
+
+    private async Task DeclareAndStartAsync(
+        IListenerDefinition definition, EventBus bus, ListenerSettings settings, HostedListener listener, Task<IMaterializer> materializer)
+    {
+        await Task.Yield(); // off the start-up task's thread: the next listener's declaration begins at once
         try
         {
             using var declareTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));

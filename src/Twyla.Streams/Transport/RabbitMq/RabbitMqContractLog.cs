@@ -19,8 +19,19 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
     private const string StreamOffsetArgument = "x-stream-offset";
     private const ushort ReadPrefetch = 500;
 
-    /// <summary>One append at a time per bus: concurrent first declarations of a new stream can make RabbitMQ 3.10 fail with INTERNAL_ERROR.</summary>
-    private readonly SemaphoreSlim _appending = new(1, 1);
+    /// <summary>
+    /// One opening (channel and declaration) at a time per bus: concurrent first declarations of a new stream can make
+    /// RabbitMQ 3.10 fail with INTERNAL_ERROR. Appends themselves do not wait for each other.
+    /// </summary>
+    private readonly SemaphoreSlim _opening = new(1, 1);
+
+    /// <summary>The log's publishing channel (confirms on), on which exchange, stream and binding were declared.</summary>
+    private IChannel? _channel;
+
+    private int _channelsOpened;
+
+    /// <summary>How many publishing channels the log opened (and declared its topology on): one per connection.</summary>
+    internal int ChannelsOpened => Volatile.Read(ref _channelsOpened);
 
     /// <summary>The name of the log's stream queue and of its exchange.</summary>
     public string Name => transport.Settings.Exchange + Suffix;
@@ -33,28 +44,88 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
     };
 
     /// <summary>
-    /// Appends <paramref name="record"/>. Right after a broker restart the stream takes a moment to start again (see
-    /// <see cref="IsStarting"/>): the append tries again every 200 ms, within the confirm timeout.
+    /// Appends <paramref name="record"/>: one publish on the log's channel, which declared exchange, stream and binding
+    /// when it opened (once per connection; a channel the broker closed, or one whose publish failed, is replaced and
+    /// declares again). Appends do not queue behind each other, and the confirm timeout starts when the publish is sent.
+    /// Right after a broker restart the stream takes a moment to start again (see <see cref="IsStarting"/>): the append
+    /// tries again every 200 ms, within the confirm timeout.
     /// </summary>
     public async Task AppendAsync(ContractRecord record, CancellationToken cancellationToken)
     {
-        using var bounded = Bounded(cancellationToken);
+        using var retries = Bounded(cancellationToken);
         while (true)
         {
-            await _appending.WaitAsync(bounded.Token).ConfigureAwait(false);
+            IChannel? channel = null;
             try
             {
-                await AppendOnceAsync(record, bounded.Token).ConfigureAwait(false);
+                channel = await ChannelAsync(retries.Token).ConfigureAwait(false);
+                var props = new BasicProperties
+                {
+                    ContentType = "application/json",
+                    DeliveryMode = DeliveryModes.Persistent,
+                    Type = record.Kind,
+                };
+                using var confirm = Bounded(cancellationToken); // from the moment the publish is sent
+                await channel.BasicPublishAsync(Name, string.Empty, mandatory: true, props, record.ToBytes(), confirm.Token).ConfigureAwait(false);
                 return;
             }
-            catch (OperationInterruptedException e) when (IsStarting(e) && !bounded.IsCancellationRequested)
+            catch (OperationInterruptedException e) when (IsStarting(e) && !retries.IsCancellationRequested)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), bounded.Token).ConfigureAwait(false);
+                await ForgetAsync(channel).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), retries.Token).ConfigureAwait(false);
             }
-            finally
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                _appending.Release();
+                await ForgetAsync(channel).ConfigureAwait(false); // the next append opens and declares again
+                throw;
             }
+        }
+    }
+
+    /// <summary>The log's channel; opens one and declares the log's topology on it when there is none open.</summary>
+    private async Task<IChannel> ChannelAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _channel) is { IsOpen: true } open)
+        {
+            return open;
+        }
+
+        await _opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_channel is { IsOpen: true } current)
+            {
+                return current;
+            }
+
+            await ForgetAsync(_channel).ConfigureAwait(false);
+            var channel = await transport.OpenChannelAsync(ConnectionRole.Contracts, confirms: true, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await DeclareAsync(channel, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await RabbitMqTransport.CloseChannelAsync(channel).ConfigureAwait(false);
+                throw;
+            }
+
+            Interlocked.Increment(ref _channelsOpened);
+            Volatile.Write(ref _channel, channel);
+            return channel;
+        }
+        finally
+        {
+            _opening.Release();
+        }
+    }
+
+    /// <summary>Drops <paramref name="channel"/> as the log's channel (if it still is) and closes it.</summary>
+    private async Task ForgetAsync(IChannel? channel)
+    {
+        if (channel is not null && ReferenceEquals(Interlocked.CompareExchange(ref _channel, null, channel), channel))
+        {
+            await RabbitMqTransport.CloseChannelAsync(channel).ConfigureAwait(false);
         }
     }
 
@@ -70,26 +141,6 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
         { ReplyCode: Constants.InternalError } => true, // seen when services declare a new stream at the same moment
         _ => false,
     };
-
-    private async Task AppendOnceAsync(ContractRecord record, CancellationToken cancellationToken)
-    {
-        var channel = await transport.OpenChannelAsync(ConnectionRole.Contracts, confirms: true, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await DeclareAsync(channel, cancellationToken).ConfigureAwait(false);
-            var props = new BasicProperties
-            {
-                ContentType = "application/json",
-                DeliveryMode = DeliveryModes.Persistent,
-                Type = record.Kind,
-            };
-            await channel.BasicPublishAsync(Name, string.Empty, mandatory: true, props, record.ToBytes(), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await RabbitMqTransport.CloseChannelAsync(channel).ConfigureAwait(false);
-        }
-    }
 
     public async Task<IReadOnlyList<ContractRecord>> ReadAsync(CancellationToken cancellationToken)
     {
