@@ -104,14 +104,22 @@ internal sealed class TwylaListeners
         }
     }
 
+    /// <summary>How long host start waits for a listener's queue before it starts the listener anyway (it retries).</summary>
+    internal static readonly TimeSpan DeclareTimeout = TimeSpan.FromSeconds(5);
+
     private async Task DeclareAndStartAsync(
         IListenerDefinition definition, EventBus bus, ListenerSettings settings, HostedListener listener, Task<IMaterializer> materializer)
     {
         await Task.Yield(); // off the start-up task's thread: the next listener's declaration begins at once
         try
         {
-            using var declareTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await bus.DeclareGroupAsync(definition.Pattern, definition.Group, settings.Listen, declareTimeout.Token).ConfigureAwait(false);
+            // The host waits DeclareTimeout for the queue, whether or not the declaration honours its token: a broker
+            // that accepts the connection but does not answer holds the connection's handshake for its own 10 s.
+            using var declareTimeout = new CancellationTokenSource(DeclareTimeout);
+            var declare = bus.DeclareGroupAsync(definition.Pattern, definition.Group, settings.Listen, declareTimeout.Token);
+            _ = declare.ContinueWith(
+                static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            await declare.WaitAsync(declareTimeout.Token).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the listener's own start retries with backoff; the service starts anyway
         catch (Exception ex)

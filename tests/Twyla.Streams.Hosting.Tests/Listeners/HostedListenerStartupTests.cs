@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
+using Twyla.Streams.Testing;
 using Xunit;
 
 namespace Twyla.Streams.Hosting.Tests.Listeners;
@@ -48,6 +49,40 @@ public sealed class HostedListenerStartupTests
         await Task.WhenAll(Enumerable.Range(0, Listeners).Select(i => bus.EmitAsync($"booking.created-{i}", new Booking($"b-{i}", i))));
         await received.WhenCountAsync(Listeners);
         Assert.Equal(Enumerable.Range(0, Listeners).Select(i => $"group-{i}"), received.Items.Order());
+        await host.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Host_start_should_stop_waiting_for_a_declaration_that_never_answers_and_the_listener_should_consume()
+    {
+        // A declaration that ignores its token and never ends (as one to a broker that accepts the connection but does
+        // not answer): before, host start awaited it for as long as it lasted.
+        var transport = new GatedDeclarations(1);
+        await using var bus = new EventBus(transport, EventBusSettings.Create("startup-tests"));
+        var received = new Recorder<string>();
+        var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton(bus);
+        builder.AddTwyla(akka => akka.WithTwylaListener<Booking>("booking.stuck", "stuck", e =>
+        {
+            received.Record(e.Payload.Id);
+            return Task.CompletedTask;
+        }));
+        using var host = builder.Build();
+
+        await host.StartAsync(CancellationToken.None).WaitAsync(Hang);
+        await transport.AllWaiting.WaitAsync(Hang);
+
+        // The listener started anyway and declares its own topology when its consumer starts (when is not signalled
+        // to the host's caller here: its queue was not declared in time), so emit until an event reaches it.
+        await Poll.Eventually(
+            async () =>
+            {
+                await bus.EmitAsync("booking.stuck", new Booking("b-stuck", 1));
+                return received.Count;
+            },
+            count => count > 0,
+            Hang);
+        transport.Open();
         await host.StopAsync(CancellationToken.None);
     }
 }
