@@ -16,6 +16,10 @@ internal sealed class GatedDeclarations(int expected) : IEventTransport
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _allWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _waiting;
+    private int _contractReads;
+
+    /// <summary>How many times the contract log was read (a broker round trip on RabbitMQ).</summary>
+    public int ContractReads => Volatile.Read(ref _contractReads);
 
     /// <summary>Completes once <c>expected</c> declarations wait at the gate at the same time.</summary>
     public Task AllWaiting => _allWaiting.Task;
@@ -60,8 +64,11 @@ internal sealed class GatedDeclarations(int expected) : IEventTransport
     public Task AppendContractAsync(ContractRecord record, CancellationToken cancellationToken) =>
         _inner.AppendContractAsync(record, cancellationToken);
 
-    public Task<IReadOnlyList<ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken) =>
-        _inner.ReadContractsAsync(cancellationToken);
+    public Task<IReadOnlyList<ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _contractReads);
+        return _inner.ReadContractsAsync(cancellationToken);
+    }
 
     public Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
         _inner.GroupExistsAsync(topology, cancellationToken);
