@@ -42,6 +42,18 @@ public sealed class BrokerHealthCauseTests
     }
 
     [Fact]
+    public async Task EmitAsync_to_an_unknown_virtual_host_should_fail_with_EmitException_saying_why()
+    {
+        // Issue 9: the broker's refusal used to reach the caller as the client's raw OperationInterruptedException.
+        var uri = new UriBuilder(Broker.Uri) { Path = "/no-such-vhost" }.Uri.ToString();
+        await using var bus = EventBus.RabbitMq(Twyla.Streams.Transport.RabbitMq.RabbitMqSettings.FromUri(uri), EventBusSettings.Create("vhost-tests"));
+
+        var failure = await Assert.ThrowsAsync<Twyla.Streams.Emit.EmitException>(() => bus.EmitAsync("vhost.checked", new Booking("b-1", 1)));
+
+        Assert.Contains("no-such-vhost", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Broker_health_should_say_the_host_cannot_be_reached()
     {
         var entry = await BrokerHealthAsync($"amqp://guest:{WrongPassword}@127.0.0.1:1/");
