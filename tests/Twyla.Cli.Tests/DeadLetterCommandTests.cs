@@ -112,6 +112,17 @@ public sealed class DeadLetterCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Replay_all_should_send_every_dead_letter_of_the_group_back_to_its_queue()
+    {
+        var all = await _twyla.RunAsync("dead-letters", "replay", "--all", "--event", Pattern, "--group", _group, "--json");
+
+        Assert.True(all.Code == ExitCodes.Ok, all.ToString());
+        using var doc = JsonDocument.Parse(all.Out);
+        Assert.Equal(_ids.Count, doc.RootElement.GetProperty("replayed").GetInt32());
+        Assert.Equal(0, doc.RootElement.GetProperty("left").GetInt32());
+    }
+
+    [Fact]
     public async Task Replay_should_require_an_id_a_reason_or_all()
     {
         var result = await _twyla.RunAsync("dead-letters", "replay", "--event", Pattern, "--group", _group);
