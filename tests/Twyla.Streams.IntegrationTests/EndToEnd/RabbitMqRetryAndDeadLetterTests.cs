@@ -97,6 +97,8 @@ public class RabbitMqRetryAndDeadLetterTests : Akka.TestKit.Xunit2.TestKit
             .WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(first.EventId, replayed[0].Metadata.Id);
         Assert.Equal(first.Metadata!.CorrelationId, replayed[0].Metadata.CorrelationId);
+        Assert.Equal(first.Metadata.CausationId, replayed[0].Metadata.CausationId);
+        Assert.Equal(first.Metadata.Time, replayed[0].Metadata.Time);
         Assert.Equal(1, replayed[0].DeliveryCount);
 
         Assert.Equal(count - 1, await bus.PurgeDeadLettersAsync("booking.created", group, CancellationToken.None));
