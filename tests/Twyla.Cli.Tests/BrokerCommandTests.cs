@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Text.Json;
 using Twyla.Streams.Events;
 using Xunit;
@@ -76,6 +77,31 @@ public sealed class BrokerCommandTests
         Assert.Contains("amqp://127.0.0.1:1/ops", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret-pw", result.Error + result.Out, StringComparison.Ordinal);
         Assert.DoesNotContain("operator", result.Error + result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_classic_TWYLA_AMQP_variables_should_name_the_broker_as_they_do_for_a_service()
+    {
+        // Issue 14: the tool reads the broker like a service does, TWYLA_AMQP_* included (no Twyla__Amqp__Uri here).
+        var broker = new Uri(_twyla.Uri);
+        var credentials = Uri.UnescapeDataString(broker.UserInfo).Split(':', 2);
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Twyla:Exchange"] = _twyla.Configuration(withEnvironment: false)["Twyla:Exchange"],
+                ["TWYLA_AMQP_HOST"] = broker.Host,
+                ["TWYLA_AMQP_PORT"] = broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["TWYLA_AMQP_USER"] = credentials[0],
+                ["TWYLA_AMQP_PASS"] = credentials[1],
+            })
+            .Build();
+
+        var result = await CliHarness.RunAsync(new Invocation(configuration, ""), ["topology", "--event", "cli.classic", "--group", "never-declared", "--json"]);
+
+        Assert.True(result.Code == ExitCodes.Ok, result.ToString());
+        using var rows = JsonDocument.Parse(result.Out);
+        Assert.False(rows.RootElement[0].GetProperty("exists").GetBoolean());
+        Assert.DoesNotContain(credentials[1], result.Out + result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
