@@ -81,6 +81,21 @@ public sealed class PublicApiTests
         return testAssembly[..^".Tests".Length];
     }
 
-    private static string TestProjectDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
-        Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(path)!)!, typeof(PublicApiTests).Assembly.GetName().Name!);
+    /// <summary>
+    /// <c>tests/X.Tests</c> of the repository, found by walking up from the test's output folder to the folder holding
+    /// <c>Twyla.Streams.sln</c>. Not from <c>[CallerFilePath]</c>: a build with <c>CI=true</c> sets
+    /// <c>ContinuousIntegrationBuild</c>, which maps source paths to <c>/_/</c>, and CI builds that way.
+    /// </summary>
+    private static string TestProjectDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Twyla.Streams.sln")))
+            {
+                return Path.Combine(dir.FullName, "tests", typeof(PublicApiTests).Assembly.GetName().Name!);
+            }
+        }
+
+        throw new InvalidOperationException($"No Twyla.Streams.sln in {AppContext.BaseDirectory} or any folder above it.");
+    }
 }

@@ -18,8 +18,9 @@ namespace Twyla.Streams.TestKit.Contracts;
 /// the type under test and passes.
 /// </para>
 /// <para>
-/// Pass a path inside your repository, not the test's output folder, for example built from
-/// <c>[CallerFilePath]</c> in C# or <c>__SOURCE_DIRECTORY__</c> in F#.
+/// Pass a path inside your repository, not the test's output folder: walk up from <see cref="AppContext.BaseDirectory"/>
+/// to the folder holding your test project file. Not from <c>[CallerFilePath]</c> or <c>__SOURCE_DIRECTORY__</c>: a CI
+/// build (<c>ContinuousIntegrationBuild=true</c>) maps source paths to <c>/_/</c>, and the assertion refuses such a path.
 /// </para>
 /// </remarks>
 public static class ContractAssert
@@ -90,6 +91,7 @@ public static class ContractAssert
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(snapshotPath);
         ArgumentNullException.ThrowIfNull(jsonOptions);
+        ContractSnapshot.RefuseMappedSourcePath(snapshotPath);
         return ContractSchema.For<T>(jsonOptions);
     }
 

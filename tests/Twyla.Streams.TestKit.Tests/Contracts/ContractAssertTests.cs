@@ -116,6 +116,21 @@ public sealed class ContractAssertTests : IDisposable
         Assert.Contains($"The contract snapshot {path} is not valid JSON", failure.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/_/tests/Billing.Tests/contracts/order-placed.json")]
+    [InlineData("/_1/Billing.Tests/contracts/order-placed.json")]
+    public void A_snapshot_path_mapped_by_a_CI_build_should_fail_naming_the_cause_and_write_nothing(string path)
+    {
+        // [CallerFilePath] and __SOURCE_DIRECTORY__ give /_/... under ContinuousIntegrationBuild=true (CI=true):
+        // the snapshot would be "missing" on CI only, or written outside the repository.
+        var consumer = Assert.Throws<ContractAssertException>(() => ContractAssert.ConsumerAccepts<BookingV1>(path));
+        var producer = Assert.Throws<ContractAssertException>(() => ContractAssert.ProducerSatisfies<BookingV1>(path));
+
+        Assert.Contains("mapped source path", consumer.Message, StringComparison.Ordinal);
+        Assert.Contains("AppContext.BaseDirectory", producer.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(path));
+    }
+
     [Fact]
     public void Two_schemas_should_be_asserted_compatible_directly()
     {
