@@ -127,14 +127,12 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
             return RpcFailureCodes.InvalidRequest;
         }
 
-        RpcContext.Current = new RpcContext(_procedure, correlationId, deadline, headers[RpcHeaders.TraceParent].ToString());
+        var context = new RpcContext(_procedure, correlationId, deadline, headers[RpcHeaders.TraceParent].ToString());
+        RpcCallScope.Attach(context, new RpcCallScope(_logger, activity, cts.Token)); // a flow's stages re-enter it
         TResponse response;
         try
         {
-            using (_logger.BeginScope(new RpcLogScope(_procedure, correlationId)))
-            {
-                response = await _handler(request, cts.Token).ConfigureAwait(false);
-            }
+            response = await RpcCallScope.RunAsync(context, token => _handler(request, token)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
@@ -161,7 +159,8 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         }
         finally
         {
-            RpcContext.Current = null;
+            // Work for this call still running in a flow (an answer the caller no longer waits for) stops too.
+            await cts.CancelAsync().ConfigureAwait(false);
         }
 
         if (response is null)

@@ -7,7 +7,9 @@ namespace Twyla.Streams.Rpc;
 /// </summary>
 /// <remarks>
 /// It flows with the async context (<see cref="AsyncLocal{T}"/>): it is visible in a handler delegate and in
-/// what it awaits, but not inside a stream stage, which runs on the stream's actors.
+/// what it awaits, but not inside a stream stage, which runs on the stream's actors. A flow served by
+/// Twyla.Streams.Hosting's <c>MapRpcFlow</c> gets it back, with the call's log scope and span, in stages built with
+/// <c>SelectAsyncInCallContext</c>.
 /// </remarks>
 public sealed class RpcContext
 {

@@ -57,7 +57,7 @@ public sealed class LogScopeTests
     }
 
     /// <summary>A logger provider that keeps each line with the values of every scope around it.</summary>
-    private sealed class ScopeCapture : ILoggerProvider, ISupportExternalScope
+    internal sealed class ScopeCapture : ILoggerProvider, ISupportExternalScope
     {
         private readonly ConcurrentQueue<(string Message, IReadOnlyDictionary<string, object?> Scope)> _lines = new();
         private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
