@@ -115,7 +115,7 @@ internal sealed class HostedListener
             await Task.WhenAny(RequestDrainAsync(control), bound).ConfigureAwait(false);
             lock (_gate)
             {
-                if (_state == ListenerState.Running)
+                if (_state is ListenerState.Running or ListenerState.Starting or ListenerState.Restarting)
                 {
                     SetState(ListenerState.Draining);
                 }
@@ -130,6 +130,29 @@ internal sealed class HostedListener
         else
         {
             SetState(ListenerState.Stopped); // also when it never started
+        }
+    }
+
+    /// <summary>Says <see cref="ListenerState.Running"/> once <paramref name="control"/> consumes, if it is still the current run.</summary>
+    private async Task MarkRunningWhenReadyAsync(IListenControl control)
+    {
+        try
+        {
+            await control.Ready.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // a run that could not start fails: the loop records that failure and restarts
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!_stopping && ReferenceEquals(_control, control))
+            {
+                SetState(ListenerState.Running);
+            }
         }
     }
 
@@ -165,16 +188,11 @@ internal sealed class HostedListener
                 {
                     _control = control;
                     stopping = _stopping;
-                    if (!stopping)
-                    {
-                        SetState(ListenerState.Running);
-                    }
                 }
 
-                if (stopping)
-                {
-                    _ = RequestDrainAsync(control);
-                }
+                // Running once the consumer is registered with the broker, not when the graph is built: until then
+                // it may still fail to connect, and a health check must not call it running.
+                _ = stopping ? RequestDrainAsync(control) : MarkRunningWhenReadyAsync(control);
 
                 failure = await RunOnceAsync(control, done).ConfigureAwait(false);
             }

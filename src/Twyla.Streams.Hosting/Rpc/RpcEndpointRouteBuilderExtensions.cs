@@ -62,7 +62,11 @@ public static class RpcEndpointRouteBuilderExtensions
     /// the wait first with 504. When the flow emits several answers with one context, the first one is sent. A caller
     /// whose deadline passes gets 504; its element still runs through the flow and its answer is discarded. When the
     /// flow fails, the callers in flight get 500 and the next request materializes it again.</para>
-    /// <para>C#: <c>app.MapRpcFlow("price", FlowWithContext.Create&lt;PriceRequest, RpcContext&gt;().SelectAsync(8, pricing.QuoteAsync))</c>.
+    /// <para>The flow's stages run on the stream's actors, outside the request's async context: build the stages that log,
+    /// call other procedures or should stop at the caller's deadline with
+    /// <see cref="RpcFlowExtensions.SelectAsyncInCallContext{TIn, TOut, TNext, TMat}(FlowWithContext{TIn, RpcContext, TOut, RpcContext, TMat}, int, Func{TOut, CancellationToken, Task{TNext}})"/>,
+    /// which runs them in the call (log scope, <see cref="RpcContext.Current"/>, span, token).</para>
+    /// <para>C#: <c>app.MapRpcFlow("price", FlowWithContext.Create&lt;PriceRequest, RpcContext&gt;().SelectAsyncInCallContext(8, pricing.QuoteAsync))</c>.
     /// F#: <c>app.MapRpcFlow("upper", FlowWithContext.Create&lt;Echo, RpcContext&gt;().Select(fun e -&gt; upper e)) |&gt; ignore</c>.</para>
     /// </remarks>
     /// <typeparam name="TRequest">The request type, read from the JSON body (required members enforced).</typeparam>
