@@ -133,7 +133,10 @@ internal sealed class CloudEventsAmqpCodec
     /// Reads a message. Never throws for bad input: the result carries either the envelope or the reason it
     /// cannot be read.
     /// </summary>
-    /// <param name="routingKey">The routing key the message was published with.</param>
+    /// <param name="routingKey">
+    /// The routing key the message was published with: for a copy of ours, the key it was first published with
+    /// (<see cref="RabbitMqTopology.CopiedRoutingKey"/>), not the one the copy was delivered with.
+    /// </param>
     /// <param name="properties">The message's properties.</param>
     /// <param name="body">
     /// A copy of the message body owned by the caller (the client only lends the body during the consumer
@@ -205,11 +208,9 @@ internal sealed class CloudEventsAmqpCodec
         var mediaType = MediaType(contentType);
         var headers = properties.Headers;
 
-        // A copy we republished (reject on a classic queue) keeps the routing key it was first published with.
-        var publishedKey = HeaderString(headers, RoutingKeyHeader) ?? routingKey;
         if (mediaType == ContentTypeCloudEventsJson)
         {
-            return DecodeStructured(publishedKey, body, headers);
+            return DecodeStructured(routingKey, body, headers);
         }
 
         if (mediaType.Length > 0 && mediaType != ContentTypeJson && !mediaType.EndsWith("+json", StringComparison.Ordinal))
@@ -226,7 +227,7 @@ internal sealed class CloudEventsAmqpCodec
         if (attributes.Count == 0)
         {
             return attributes.Error is null
-                ? DecodePlain(publishedKey, properties, body, traceParent, traceState)
+                ? DecodePlain(routingKey, properties, body, traceParent, traceState)
                 : DecodeResult.Failed(attributes.Error);
         }
 
@@ -235,7 +236,7 @@ internal sealed class CloudEventsAmqpCodec
             : null;
         return FromAttributes(
             attributes,
-            publishedKey,
+            routingKey,
             body,
             traceParent ?? attributes.TraceParent,
             traceState ?? attributes.TraceState,

@@ -117,12 +117,13 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
         await _channel.BasicAckAsync(tag, multiple: false, CancellationToken.None).ConfigureAwait(false); // the copy is confirmed: settle
     }
 
-    private void OnDelivery(ulong deliveryTag, bool redelivered, string routingKey, IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body)
+    private void OnDelivery(
+        ulong deliveryTag, bool redelivered, string exchange, string routingKey, IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body)
     {
         // The client lends the body only for the duration of the callback: copy it once, here.
         var copy = body.ToArray();
         var headers = properties.Headers;
-        var originalKey = CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.RoutingKeyHeader) ?? routingKey;
+        var originalKey = RabbitMqTopology.CopiedRoutingKey(_topology, exchange, headers) ?? routingKey;
         // Deliveries of earlier copies (our retries count them in a header) plus this copy's own: the broker's count of
         // returns on quorum queues, the redelivered flag on classic ones.
         var before = Math.Clamp(CloudEventsAmqpCodec.HeaderLong(headers, CloudEventsAmqpCodec.DeliveryCountHeader) ?? 0, 0, int.MaxValue / 2);
@@ -205,7 +206,7 @@ internal sealed class RabbitMqConsumerSession : IConsumerSession
             ReadOnlyMemory<byte> body,
             CancellationToken cancellationToken = default)
         {
-            session.OnDelivery(deliveryTag, redelivered, routingKey, properties, body);
+            session.OnDelivery(deliveryTag, redelivered, exchange, routingKey, properties, body);
             return Task.CompletedTask;
         }
 

@@ -55,7 +55,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
 
                     if (index >= skip)
                     {
-                        page.Add(ToDeadLetter(got));
+                        page.Add(ToDeadLetter(topology, got));
                     }
                 }
 
@@ -84,7 +84,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
                         break;
                     }
 
-                    var letter = ToDeadLetter(got);
+                    var letter = ToDeadLetter(topology, got);
                     bool accepted;
                     try
                     {
@@ -151,12 +151,12 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
         }
     }
 
-    private DeadLetter ToDeadLetter(BasicGetResult got)
+    private DeadLetter ToDeadLetter(ListenerTopology topology, BasicGetResult got)
     {
         var props = got.BasicProperties;
         var headers = props.Headers;
         var body = got.Body.Span;
-        var routingKey = CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.RoutingKeyHeader)
+        var routingKey = RabbitMqTopology.CopiedRoutingKey(topology, got.Exchange, headers)
             ?? FirstDeathRoutingKey(headers)
             ?? got.RoutingKey;
         var reason = CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.DropReasonHeader)

@@ -108,6 +108,20 @@ internal static partial class RabbitMqTopology
             WithDurable(args));
 
     /// <summary>
+    /// The routing key a copy of ours was first published with: a message that came through the group's router (a
+    /// retry, a requeue, a dead letter, a replay) carries it in <c>x-twyla-routing-key</c>, set by
+    /// <see cref="CopyForRouter"/>. For any other message <c>null</c>: the key it was delivered with counts, and a
+    /// foreign message's own <c>x-twyla-routing-key</c> header is not trusted (only we publish to the router).
+    /// </summary>
+    /// <param name="topology">The group the message was delivered to.</param>
+    /// <param name="exchange">The exchange the message was delivered from.</param>
+    /// <param name="headers">The message's headers.</param>
+    public static string? CopiedRoutingKey(ListenerTopology topology, string exchange, IDictionary<string, object?>? headers) =>
+        string.Equals(exchange, topology.RouterExchangeName, StringComparison.Ordinal)
+            ? CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.RoutingKeyHeader)
+            : null;
+
+    /// <summary>
     /// The properties of a copy of a delivered message that goes back through the router (a retry, a dead letter, a
     /// replay): the original's properties and headers, its original routing key in <c>x-twyla-routing-key</c>, and
     /// without the broker's own <c>x-delivery-count</c>: the copy is a new message, whose returns a quorum queue counts

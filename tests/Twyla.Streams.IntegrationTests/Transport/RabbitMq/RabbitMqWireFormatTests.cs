@@ -233,6 +233,40 @@ public class RabbitMqWireFormatTests
     }
 
     [Fact]
+    public async Task A_foreign_event_with_its_own_x_twyla_routing_key_header_should_be_named_by_the_key_it_was_published_with()
+    {
+        // Only copies of ours (retries, requeues, dead letters: through the group's router) carry a trusted
+        // x-twyla-routing-key; a foreign publisher's header of that name was once taken for the real key, and a
+        // valid event was dead-lettered as "does not match routing key".
+        var settings = Broker.Settings();
+        await using var transport = new RabbitMqTransport(settings);
+        var topology = TestEvents.Topology("booking.*");
+        var probe = new DeliveryProbe();
+        await using var consumer = await transport.StartConsumerAsync(topology, 10, probe, default);
+        var valid = CloudEventsAmqpCodec.Encode(TestEvents.Envelope("booking.created", "{}"));
+        var forged = new BasicProperties(valid)
+        {
+            Headers = new Dictionary<string, object?>(valid.Headers!) { [CloudEventsAmqpCodec.RoutingKeyHeader] = Encoding.UTF8.GetBytes("other.thing") },
+        };
+        var plain = new BasicProperties { Headers = new Dictionary<string, object?> { [CloudEventsAmqpCodec.RoutingKeyHeader] = Encoding.UTF8.GetBytes("other.thing") } };
+
+        await PublishRawAsync(settings.Exchange, "booking.created", forged, "{}"u8.ToArray());
+        await PublishRawAsync(settings.Exchange, "booking.updated", plain, "{}"u8.ToArray());
+
+        var (first, second) = (await probe.NextAsync(), await probe.NextAsync());
+        Assert.Null(first.DecodeError);
+        Assert.Equal("booking.created", first.Envelope!.Metadata.Name);
+        Assert.Null(second.DecodeError);
+        Assert.Equal("booking.updated", second.Envelope!.Metadata.Name);
+
+        // Our own copy (a retry comes back through the group's router with the key 'requeue') keeps the real key.
+        await first.Handle.RejectAsync(TimeSpan.Zero, "retry it", default);
+        var retried = await probe.NextAsync();
+        Assert.Null(retried.DecodeError);
+        Assert.Equal((first.Envelope.Metadata.Id, "booking.created"), (retried.Envelope!.Metadata.Id, retried.Envelope.Metadata.Name));
+    }
+
+    [Fact]
     public async Task A_plain_message_without_message_id_should_have_the_same_id_and_time_on_every_delivery()
     {
         var settings = Broker.Settings();
