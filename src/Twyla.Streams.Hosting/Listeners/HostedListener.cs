@@ -250,8 +250,9 @@ internal sealed class HostedListener
                 failuresInARow = 0;
             }
 
-            var delay = Twyla.Streams.Backoff.Delay(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow++);
-            _logger.ListenerFailed(failure, Pattern, Group, failure?.Message, Restarts, delay);
+            // The first failure in a row with its stack trace; the restarts of one outage after it, a line each.
+            var delay = Twyla.Streams.Backoff.Delay(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow);
+            _logger.ListenerFailed(failuresInARow++ == 0 ? failure : null, Pattern, Group, failure?.Message, Restarts, delay);
             try
             {
                 await Task.Delay(delay, _stop.Token).ConfigureAwait(false);

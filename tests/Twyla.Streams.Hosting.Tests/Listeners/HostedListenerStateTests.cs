@@ -69,7 +69,32 @@ public sealed class HostedListenerStateTests
         Assert.Equal(ListenerState.Stopped, listener.State);
     }
 
-    private static HostedListener NewListener(Func<ControlledRun> next)
+    [Fact]
+    public async Task The_restarts_of_one_outage_should_log_the_stack_trace_once_and_a_line_each_after_it()
+    {
+        var runs = new Queue<ControlledRun>([new ControlledRun(), new ControlledRun(), new ControlledRun(), new ControlledRun()]);
+        var all = runs.ToArray();
+        var log = new FailureLog();
+        var listener = NewListener(() => runs.Dequeue(), log);
+
+        listener.Start();
+        for (var i = 0; i < 3; i++)
+        {
+            await all[i].Watched.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            all[i].Completion.SetException(new InvalidOperationException($"Connection refused {i}"));
+            var restarts = i + 1;
+            await WaitForAsync(() => listener.Restarts == restarts && log.Failures.Count == restarts);
+        }
+
+        Assert.Equal([true, false, false], log.Failures.Select(f => f.Exception is not null));
+        Assert.All(log.Failures.Select((f, i) => (f.Message, i)), f => Assert.Contains($"failed: Connection refused {f.i}", f.Message, StringComparison.Ordinal));
+        await all[3].Watched.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await StopAsync(listener, all[3]);
+    }
+
+    private static HostedListener NewListener(Func<ControlledRun> next) => NewListener(next, NullLogger.Instance);
+
+    private static HostedListener NewListener(Func<ControlledRun> next, Microsoft.Extensions.Logging.ILogger logger)
     {
         var settings = new ListenerSettings(
             ListenSettings.Default.WithDrainTimeout(TimeSpan.FromSeconds(5)),
@@ -80,7 +105,7 @@ public sealed class HostedListenerStateTests
         {
             var run = next();
             return (run, run.Completion.Task);
-        }, NullLogger.Instance);
+        }, logger);
     }
 
     private static async Task StopAsync(HostedListener listener, ControlledRun run)
@@ -98,6 +123,32 @@ public sealed class HostedListenerStateTests
         {
             Assert.True(DateTime.UtcNow < deadline, "the listener never reached the expected state");
             await Task.Delay(10);
+        }
+    }
+
+    /// <summary>The listener's failure lines (event 2016) with their exceptions.</summary>
+    private sealed class FailureLog : Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(string Message, Exception? Exception)> _failures = new();
+
+        public IReadOnlyList<(string Message, Exception? Exception)> Failures => [.. _failures];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(
+            Microsoft.Extensions.Logging.LogLevel logLevel,
+            Microsoft.Extensions.Logging.EventId eventId,
+            TState state,
+            Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 2016)
+            {
+                _failures.Enqueue((formatter(state, exception), exception));
+            }
         }
     }
 
