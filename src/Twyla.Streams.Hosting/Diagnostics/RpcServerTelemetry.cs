@@ -8,8 +8,8 @@ namespace Twyla.Streams.Hosting.Diagnostics;
 /// <summary>
 /// The server side of RPC: a <c>{procedure}</c> server span around each served call (a child of the request's span, or
 /// of the caller's <c>traceparent</c> when nothing traces the request), and <see cref="TwylaHostingTelemetry.RpcServerDuration"/>
-/// by procedure and outcome (<c>success</c>, <c>failure</c> with the failure code as <c>error.type</c>, <c>timeout</c>
-/// when the caller's deadline passed).
+/// by procedure and outcome (<c>success</c>, <c>failure</c> with the failure code as <c>error.type</c>, <c>cancelled</c>
+/// included when the caller went away, <c>timeout</c> when the caller's deadline passed).
 /// </summary>
 internal static class RpcServerTelemetry
 {

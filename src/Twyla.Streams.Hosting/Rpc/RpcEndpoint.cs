@@ -66,6 +66,9 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
 
         http.Response.Headers[RpcHeaders.CorrelationId] = correlationId;
         activity?.SetTag("twyla.correlation_id", correlationId);
+
+        // Every line of this call, the handler's and ours (a failure, a null answer), carries the call in its scope.
+        using var logScope = _logger.BeginScope(new RpcLogScope(_procedure, correlationId));
         if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
         {
             http.Response.Headers[RpcHeaders.TraceParent] = current.Id;
@@ -115,8 +118,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            await GaveUpAsync(http, correlationId).ConfigureAwait(false);
-            return RpcFailureCodes.DeadlineExceeded;
+            return await GaveUpAsync(http, correlationId).ConfigureAwait(false);
         }
 
         if (request is null)
@@ -129,15 +131,15 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
 
         var context = new RpcContext(_procedure, correlationId, deadline, headers[RpcHeaders.TraceParent].ToString());
         RpcCallScope.Attach(context, new RpcCallScope(_logger, activity, cts.Token)); // a flow's stages re-enter it
+        RpcContext.Current = context;
         TResponse response;
         try
         {
-            response = await RpcCallScope.RunAsync(context, token => _handler(request, token)).ConfigureAwait(false);
+            response = await _handler(request, cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            await GaveUpAsync(http, correlationId).ConfigureAwait(false);
-            return RpcFailureCodes.DeadlineExceeded;
+            return await GaveUpAsync(http, correlationId).ConfigureAwait(false);
         }
         catch (RpcException e)
         {
@@ -159,6 +161,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         }
         finally
         {
+            RpcContext.Current = null;
             // Work for this call still running in a flow (an answer the caller no longer waits for) stops too.
             await cts.CancelAsync().ConfigureAwait(false);
         }
@@ -185,15 +188,18 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
             $"The request body is larger than the limit of {limit.ToString(CultureInfo.InvariantCulture)} bytes.",
             correlationId);
 
-    private static Task GaveUpAsync(HttpContext http, string correlationId)
+    /// <summary>Answers a call given up on; the outcome: <c>cancelled</c> when the caller went away, else its deadline passed.</summary>
+    private static async Task<string> GaveUpAsync(HttpContext http, string correlationId)
     {
         if (http.RequestAborted.IsCancellationRequested)
         {
-            return Task.CompletedTask; // the caller is gone: nobody reads an answer
+            return RpcFailureCodes.Cancelled; // the caller is gone (cancelled or disconnected): nobody reads an answer
         }
 
-        return RpcProblem.WriteAsync(
-            http, StatusCodes.Status504GatewayTimeout, RpcFailureCodes.DeadlineExceeded, "The caller's deadline passed before the procedure finished.", correlationId);
+        await RpcProblem.WriteAsync(
+            http, StatusCodes.Status504GatewayTimeout, RpcFailureCodes.DeadlineExceeded, "The caller's deadline passed before the procedure finished.", correlationId)
+            .ConfigureAwait(false);
+        return RpcFailureCodes.DeadlineExceeded;
     }
 
     private static string? MemberOf(JsonException e)

@@ -97,7 +97,13 @@ internal sealed class RpcFlowRunner<TRequest, TResponse>
                 return run;
             }
 
-            _current = new Run(this, materializer); // the materializer's supervisor runs: this does not block
+            // Not in the async context of the call that happens to start it: the run outlives that call, and its
+            // own work (the log line of a failed flow) must not carry that call's log scope, span or RpcContext.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _current = new Run(this, materializer); // the materializer's supervisor runs: this does not block
+            }
+
             return _current;
         }
     }

@@ -80,6 +80,11 @@ public sealed class FlowCallScopeTests
             _ => { },
             app => app.MapRpcFlow(procedure, FlowWithContext.Create<string, RpcContext>().SelectAsyncInCallContext(1, async (string text, CancellationToken token) =>
             {
+                if (text == "warm")
+                {
+                    return text;
+                }
+
                 try
                 {
                     await Task.Delay(Timeout.Infinite, token);
@@ -92,12 +97,44 @@ public sealed class FlowCallScopeTests
                 }
             })));
         using var client = new RpcClient(RpcClientSettings.Create().WithService("obs-slow", host.Address));
+        // The first call materializes the flow (and starts the actor system's materializer): not within 300 ms on a busy machine.
+        Assert.IsType<RpcResult<string>.Success>(await client.CallAsync<string, string>($"obs-slow.{procedure}", "warm", Ct));
 
         var result = await client.CallAsync<string, string>(
             $"obs-slow.{procedure}", "ping", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMilliseconds(300)), Ct);
 
         Assert.IsType<RpcResult<string>.Timeout>(result);
         await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30)); // without the token the stage would wait forever
+    }
+
+    [Fact]
+    public async Task A_flow_that_fails_should_log_the_failure_in_the_failing_calls_scope_not_in_the_call_that_started_it()
+    {
+        var logs = new LogScopeTests.ScopeCapture();
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var procedure = "obs_boom_" + id;
+        await using var host = await ObservedHost.StartAsync(
+            "obs-boom",
+            "twyla.obs-boom." + id,
+            _ => { },
+            app => app.MapRpcFlow(procedure, FlowWithContext.Create<string, RpcContext>().SelectAsyncInCallContext(4, async (string text) =>
+            {
+                await Task.Yield();
+                return text == "throw" ? throw new InvalidOperationException("stage boom " + id) : text;
+            })),
+            logs: logs);
+        using var client = new RpcClient(RpcClientSettings.Create().WithService("obs-boom", host.Address).WithoutCircuitBreaker());
+
+        // The first call materializes the flow; the second fails it.
+        Assert.IsType<RpcResult<string>.Success>(await client.CallAsync<string, string>(
+            $"obs-boom.{procedure}", "ok", RpcCallSettings.Create().WithCorrelationId("corr-first"), Ct));
+        var failed = await client.CallAsync<string, string>($"obs-boom.{procedure}", "throw", RpcCallSettings.Create().WithCorrelationId("corr-failing"), Ct);
+
+        Assert.Contains("corr-failing", Assert.IsType<RpcResult<string>.Failure>(failed).Message, StringComparison.Ordinal);
+        var boom = logs.Failures.Where(f => Chain(f.Exception).Any(e => e.Message == "stage boom " + id)).ToList();
+        Assert.NotEmpty(boom);
+        Assert.Contains(boom, f => Equals(f.Scope.GetValueOrDefault("CorrelationId"), "corr-failing") && Equals(f.Scope.GetValueOrDefault("Procedure"), procedure));
+        Assert.DoesNotContain(boom, f => Equals(f.Scope.GetValueOrDefault("CorrelationId"), "corr-first"));
     }
 
     [Fact]
@@ -124,6 +161,14 @@ public sealed class FlowCallScopeTests
 
         Assert.Throws<ArgumentOutOfRangeException>(() => flow.SelectAsyncInCallContext(0, (string s) => Task.FromResult(s)));
         Assert.Throws<ArgumentNullException>(() => flow.SelectAsyncInCallContext(1, (Func<string, Task<string>>)null!));
+    }
+
+    private static IEnumerable<Exception> Chain(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            yield return e;
+        }
     }
 
     private static string? Method(Activity span) => span.GetTagItem("rpc.method") as string;

@@ -60,9 +60,13 @@ public sealed class LogScopeTests
     internal sealed class ScopeCapture : ILoggerProvider, ISupportExternalScope
     {
         private readonly ConcurrentQueue<(string Message, IReadOnlyDictionary<string, object?> Scope)> _lines = new();
+        private readonly ConcurrentQueue<(Exception Exception, IReadOnlyDictionary<string, object?> Scope)> _failures = new();
         private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
 
         public IReadOnlyList<(string Message, IReadOnlyDictionary<string, object?> Scope)> Lines => [.. _lines];
+
+        /// <summary>The lines logged with an exception: the exception and the scope.</summary>
+        public IReadOnlyList<(Exception Exception, IReadOnlyDictionary<string, object?> Scope)> Failures => [.. _failures];
 
         public ILogger CreateLogger(string categoryName) => new Logger(this);
 
@@ -95,6 +99,10 @@ public sealed class LogScopeTests
                     },
                     scope);
                 capture._lines.Enqueue((formatter(state, exception), scope));
+                if (exception is not null)
+                {
+                    capture._failures.Enqueue((exception, scope));
+                }
             }
         }
     }

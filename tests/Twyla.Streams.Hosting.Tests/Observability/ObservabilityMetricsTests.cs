@@ -201,12 +201,13 @@ public sealed class ObservabilityMetricsTests
     public async Task A_call_its_caller_cancels_should_be_cancelled_in_its_metric_and_on_its_span_alike()
     {
         var service = "obs-" + Guid.NewGuid().ToString("N")[..8];
+        var procedure = "obs_wait_" + Guid.NewGuid().ToString("N")[..8];
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = await ObservedHost.StartAsync(
             "obs-rpc-cancelled",
             Exchange,
             _ => { },
-            app => app.MapRpc<string, string>("obs_wait", async (_, ct) =>
+            app => app.MapRpc<string, string>(procedure, async (_, ct) =>
             {
                 started.TrySetResult();
                 await Task.Delay(Timeout.Infinite, ct);
@@ -215,7 +216,7 @@ public sealed class ObservabilityMetricsTests
         using var client = new RpcClient(RpcClientSettings.Create().WithService(service, server.Address).WithoutCircuitBreaker());
 
         using var caller = new CancellationTokenSource();
-        var call = client.CallAsync<string, string>($"{service}.obs_wait", "hi", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMinutes(1)), caller.Token);
+        var call = client.CallAsync<string, string>($"{service}.{procedure}", "hi", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMinutes(1)), caller.Token);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct); // the server runs the call: only the caller can end it now
         await caller.CancelAsync();
 
@@ -224,9 +225,16 @@ public sealed class ObservabilityMetricsTests
         var ours = (TelemetryTags.RpcService, (object)service);
         Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours, (TelemetryTags.Outcome, "failure"), (TelemetryTags.ErrorType, RpcFailureCodes.Cancelled)));
         Assert.Equal(1, server.Count(TwylaTelemetry.RpcClientDuration, ours));
-        var span = Assert.Single(server.Spans, s => s.DisplayName == $"{service}/obs_wait"); // ended before the call returned
+        var span = Assert.Single(server.Spans, s => s.DisplayName == $"{service}/{procedure}"); // ended before the call returned
         Assert.Equal(RpcFailureCodes.Cancelled, span.GetTagItem(TelemetryTags.ErrorType));
         Assert.Equal(System.Diagnostics.ActivityStatusCode.Error, span.Status);
+
+        // The server saw the caller go away: cancelled there too, not a passed deadline (the deadline was a minute).
+        var method = ("rpc.method", (object)procedure);
+        await WaitUntilAsync(() => server.Count(TwylaHostingTelemetry.RpcServerDuration, method) == 1);
+        Assert.Equal(1, server.Count(TwylaHostingTelemetry.RpcServerDuration, method, ("twyla.outcome", "failure"), ("error.type", RpcFailureCodes.Cancelled)));
+        var served = Assert.Single(server.Spans, s => s.Kind == System.Diagnostics.ActivityKind.Server && Equals(s.GetTagItem("rpc.method"), procedure));
+        Assert.Equal(RpcFailureCodes.Cancelled, served.GetTagItem(TelemetryTags.ErrorType));
     }
 
     [Fact]
