@@ -77,6 +77,7 @@ internal sealed class HostedListener
                 return;
             }
 
+            ListenerStateTelemetry.Changed(Pattern, Group, ListenerState.Starting); // its first state, entered now
             _loop = RunAsync();
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Twyla.Streams.Events;
+using Twyla.Streams.Transport;
 
 namespace Twyla.Streams.Diagnostics;
 
@@ -102,6 +103,48 @@ public static class EventTracing
         }
 
         return activity;
+    }
+
+    /// <summary>
+    /// A delivery that is not a valid event never reaches a handler: it gets a consumer span of its own, ended at
+    /// once, that tells it was dead-lettered and why (<c>error.type</c> the reason class, a <c>dead_letter</c> event with
+    /// the reason), a child of the event's <c>traceparent</c> when it had one. <c>null</c> when nobody listens.
+    /// </summary>
+    internal static void InvalidDelivery(TransportDelivery delivery, ListenerTelemetry listener, string reasonClass, string reason)
+    {
+        if (!Source.HasListeners())
+        {
+            return;
+        }
+
+        var envelope = delivery.Envelope;
+        ActivityContext.TryParse(envelope?.TraceParent, envelope?.TraceState, isRemote: true, out var parent);
+        using var activity = Source.StartActivity(SpanNames.Process(envelope?.Metadata.Name ?? delivery.RoutingKey), ActivityKind.Consumer, parent);
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+
+        activity.AddTag(TelemetryTags.OperationType, "process");
+        activity.AddTag(TelemetryTags.OperationName, "process");
+        foreach (var tag in listener.ListenerTags)
+        {
+            activity.AddTag(tag.Key, tag.Value);
+        }
+
+        if (envelope is not null)
+        {
+            AddEventTags(activity, envelope.Metadata);
+        }
+        else
+        {
+            activity.AddTag(TelemetryTags.RoutingKey, delivery.RoutingKey);
+        }
+
+        activity.AddTag(TelemetryTags.DeliveryCount, Boxed(delivery.DeliveryCount));
+        activity.SetTag(TelemetryTags.ErrorType, reasonClass);
+        activity.SetStatus(ActivityStatusCode.Error, reason);
+        Settled(activity, SettleKind.Drop, reason, reasonClass);
     }
 
     /// <summary>The handler failed: <c>error.type</c> is the exception's type, the status is Error.</summary>

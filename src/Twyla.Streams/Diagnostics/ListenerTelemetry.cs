@@ -96,9 +96,11 @@ internal sealed class ListenerTelemetry
         }
     }
 
-    /// <summary>A delivery that is not a valid event: consumed, and dead-lettered as invalid.</summary>
-    public void Invalid(TransportDelivery delivery)
+    /// <summary>A delivery that is not a valid event: consumed, and dead-lettered as invalid (counted, and a span of its own).</summary>
+    public void Invalid(TransportDelivery delivery, string reason)
     {
+        var reasonClass = delivery.Envelope is null ? InvalidEvent : InvalidPayload;
+        EventTracing.InvalidDelivery(delivery, this, reasonClass, reason);
         if (!Consumed.Enabled && !SettledCount.Enabled)
         {
             return;
@@ -107,7 +109,7 @@ internal sealed class ListenerTelemetry
         var tags = Tags(delivery.Envelope?.Metadata.Name ?? delivery.RoutingKey);
         Consumed.Add(1, tags);
         tags.Add(TelemetryTags.Settlement, DeadLetter);
-        tags.Add(TelemetryTags.DeadLetterReason, delivery.Envelope is null ? InvalidEvent : InvalidPayload);
+        tags.Add(TelemetryTags.DeadLetterReason, reasonClass);
         SettledCount.Add(1, tags);
     }
 

@@ -225,7 +225,7 @@ internal sealed class ListenStage<T>(
                 }
                 else
                 {
-                    _telemetry.Invalid(entry.Delivery);
+                    _telemetry.Invalid(entry.Delivery, reason);
                     ListenLog.DeadLettering(_logger, entry.Delivery, Queue, reason);
                     _calls.Enqueue(new ListenCall(ListenCallKind.Drop, entry, Reason: reason));
                 }

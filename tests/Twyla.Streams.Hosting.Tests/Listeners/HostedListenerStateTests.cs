@@ -100,7 +100,7 @@ public sealed class HostedListenerStateTests
             ListenSettings.Default.WithDrainTimeout(TimeSpan.FromSeconds(5)),
             AckOnCompletionSettings.Default,
             TimeSpan.FromMilliseconds(10),
-            TimeSpan.FromMilliseconds(20));
+            TimeSpan.FromSeconds(10)); // a run shorter than the max backoff is a failure of the same outage: 10, 20, 40 ms apart
         return new HostedListener("booking.*", "state", typeof(string), settings, () =>
         {
             var run = next();

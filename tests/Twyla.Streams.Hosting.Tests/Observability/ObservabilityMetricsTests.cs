@@ -64,8 +64,9 @@ public sealed class ObservabilityMetricsTests
         Assert.Equal(15, host.Count(TwylaTelemetry.EventAge, ours));
         Assert.Equal(0, host.Sum(TwylaTelemetry.InFlight, ours, (TelemetryTags.ConsumerGroup, Group)));
 
-        // The hosted listener entered Running once and never restarted.
+        // The hosted listener entered Starting and Running once each and never restarted.
         var listener = ("twyla.listener.pattern", (object)Name);
+        Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener, ("messaging.consumer.group.name", Group), ("twyla.listener.state", "starting")));
         Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener, ("messaging.consumer.group.name", Group), ("twyla.listener.state", "running")));
         Assert.Equal(0, host.Sum(TwylaHostingTelemetry.ListenerRestarts, listener));
     }
@@ -138,7 +139,8 @@ public sealed class ObservabilityMetricsTests
 
         Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerRestarts, listener, ("messaging.consumer.group.name", "crashing")));
         Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener, ("twyla.listener.state", "restarting")));
-        Assert.Equal(3, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener));
+        Assert.Equal(1, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener, ("twyla.listener.state", "starting")));
+        Assert.Equal(4, host.Sum(TwylaHostingTelemetry.ListenerStateChanges, listener)); // starting, running, restarting, running
     }
 
     [Fact]

@@ -108,4 +108,45 @@ public sealed class EventTracingTests : BusTestKit
         Assert.Single(second.Events, e => e.Name == "dead_letter");
         Assert.Equal(first.GetTagItem("messaging.message.id"), second.GetTagItem("messaging.message.id"));
     }
+
+    [Fact]
+    public async Task An_invalid_payload_dead_lettered_before_any_handler_should_have_a_consumer_span_saying_so()
+    {
+        var name = "booking.invalid" + Guid.NewGuid().ToString("N")[..8];
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == EventTracing.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                if (a.DisplayName.StartsWith(name, StringComparison.Ordinal))
+                {
+                    stopped.Enqueue(a);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await Bus.DeclareGroupAsync(name, "traced", ListenSettings.Default);
+        var handled = 0;
+        var control = Bus.Listen<BookingRequested>(name, "traced")
+            .To(AckOnCompletion.Sink<BookingRequested>(_ => Task.FromResult(Interlocked.Increment(ref handled)), AckOnCompletionSettings.Default))
+            .Run(Materializer);
+
+        await Bus.EmitAsync(name, new { Pnr = 42 }); // a number where the listener's type has a string
+        await AwaitConditionAsync(() => Task.FromResult(stopped.Any(a => a.Kind == ActivityKind.Consumer)), TimeSpan.FromSeconds(10));
+        await control.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        var publish = Assert.Single(stopped, a => a.Kind == ActivityKind.Producer);
+        var process = Assert.Single(stopped, a => a.Kind == ActivityKind.Consumer);
+        Assert.Equal(name + " process", process.DisplayName);
+        Assert.Equal(publish.SpanId, process.ParentSpanId);
+        Assert.Equal("dead_letter", process.GetTagItem("twyla.settlement"));
+        Assert.Equal("invalid_payload", process.GetTagItem("twyla.dead_letter.reason"));
+        Assert.Equal("invalid_payload", process.GetTagItem("error.type"));
+        Assert.Equal(ActivityStatusCode.Error, process.Status);
+        Assert.Equal(publish.GetTagItem("messaging.message.id"), process.GetTagItem("messaging.message.id"));
+        Assert.Contains("pnr", (string)Assert.Single(process.Events, e => e.Name == "dead_letter").Tags.Single(t => t.Key == "twyla.reason").Value!, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(0, handled);
+    }
 }
