@@ -32,7 +32,9 @@ internal static class EnvelopeFactory
         {
             data = JsonSerializer.SerializeToUtf8Bytes(outgoing.Payload, settings.JsonOptions);
         }
-        catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException)
+#pragma warning disable CA1031 // whatever the serializer or a converter of the user's throws: every failure to emit is an EmitException
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
         {
             throw new EmitException($"The payload of event {id} ({outgoing.Name}) could not be serialized: {ex.Message}", ex);
         }

@@ -86,6 +86,30 @@ public sealed class EmitTests : BusTestKit
         probe.Cancel();
     }
 
+    [Theory]
+    [InlineData("argument")] // what System.Text.Json throws for a string too large to encode
+    [InlineData("format")] // what a converter of the user's may throw
+    public async Task A_payload_that_cannot_be_serialized_should_fail_with_EmitException_whatever_the_serializer_threw(string kind)
+    {
+        var payload = new Unwritable(kind);
+
+        var error = await Assert.ThrowsAsync<EmitException>(() => Bus.EmitAsync("booking.unwritable", payload));
+
+        Assert.Contains("could not be serialized", error.Message, StringComparison.Ordinal);
+        Assert.Equal(kind == "argument" ? typeof(ArgumentException) : typeof(FormatException), error.InnerException!.GetType());
+    }
+
+    [System.Text.Json.Serialization.JsonConverter(typeof(UnwritableConverter))]
+    public sealed record Unwritable(string Kind);
+
+    private sealed class UnwritableConverter : System.Text.Json.Serialization.JsonConverter<Unwritable>
+    {
+        public override Unwritable Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => throw new NotSupportedException();
+
+        public override void Write(Utf8JsonWriter writer, Unwritable value, JsonSerializerOptions options) =>
+            throw (value.Kind == "argument" ? new ArgumentException("too large") : new FormatException("no format for it"));
+    }
+
     [Fact]
     public async Task A_mandatory_emit_of_an_event_nobody_listens_to_should_fail_clearly()
     {
