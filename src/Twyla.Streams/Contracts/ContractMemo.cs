@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Twyla.Streams.Contracts;
 
 /// <summary>
@@ -15,8 +17,8 @@ internal sealed class ContractMemo
     /// <summary>The group contracts stored, or being stored, since the log was last lost.</summary>
     private readonly Dictionary<string, Attempt> _stored = new(StringComparer.Ordinal);
 
-    /// <summary>The event names and versions noted as emitted since the log was last lost.</summary>
-    private readonly HashSet<(string EventName, int Version)> _produced = [];
+    /// <summary>The event names and versions noted as emitted since the log was last lost (read without a lock at every emit).</summary>
+    private readonly ConcurrentDictionary<(string EventName, int Version), byte> _produced = new();
 
     /// <summary>The versions noted since this bus started, to note again after a loss.</summary>
     private readonly HashSet<(string EventName, int Version)> _producedEver = [];
@@ -69,10 +71,15 @@ internal sealed class ContractMemo
     /// <summary>Whether <paramref name="eventName"/> with <paramref name="version"/> was not yet noted since the log was last lost.</summary>
     public bool FirstProduced(string eventName, int version)
     {
+        if (_produced.ContainsKey((eventName, version)))
+        {
+            return false; // every emit after the first: no lock
+        }
+
         lock (_gate)
         {
             _producedEver.Add((eventName, version));
-            return _produced.Add((eventName, version));
+            return _produced.TryAdd((eventName, version), 0);
         }
     }
 
