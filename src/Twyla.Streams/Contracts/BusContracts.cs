@@ -11,7 +11,9 @@ namespace Twyla.Streams.Contracts;
 /// <summary>
 /// A bus's side of the contract log: announces its listener groups' contracts (once per listener start, and only
 /// when a group's contract changed since this bus last announced it), notes the versions it emits each event with
-/// (once per event name and version), retires groups, and discovers what is on the log.
+/// (once per event name and version), retires groups, and discovers what is on the log. When the transport reports
+/// that the log lost what this bus stored (<see cref="IEventTransport.ContractLogLost"/>), it forgets what it stored;
+/// when the log was deleted while the bus ran, it also stores every group and version again at once.
 /// </summary>
 internal sealed class BusContracts
 {
@@ -20,14 +22,14 @@ internal sealed class BusContracts
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, byte> _forged = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Type, (JsonNode? Schema, int[] Versions, string Hash)> _types = new();
-    private readonly ConcurrentDictionary<string, string> _announced = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string EventName, int Version), byte> _produced = new();
+    private readonly ContractMemo _memo = new();
 
     public BusContracts(IEventTransport transport, EventBusSettings settings)
     {
         _transport = transport;
         _settings = settings;
         _logger = settings.LoggerFactory.CreateLogger("Twyla.Streams.Contracts");
+        transport.ContractLogLost += OnContractLogLost;
     }
 
     /// <summary>Whether a listener of <paramref name="type"/> accepts any payload (an untyped listener).</summary>
@@ -66,7 +68,7 @@ internal sealed class BusContracts
     /// <summary>Notes that this bus emits <paramref name="eventName"/> with <paramref name="version"/>: the first time, in the background.</summary>
     public void NoteProduced(string eventName, int version)
     {
-        if (_produced.TryAdd((eventName, version), 0))
+        if (_memo.FirstProduced(eventName, version))
         {
             var record = ContractRecord.Producer(eventName, version, _settings.ServiceName);
             _ = Task.Run(() => AppendQuietlyAsync(record, $"the version {version} of '{eventName}' it emits", CancellationToken.None));
@@ -77,7 +79,7 @@ internal sealed class BusContracts
     {
         var topology = ListenerTopology.Create(pattern, group, QueueType.Classic);
         await _transport.AppendContractAsync(ContractRecord.Retired(pattern, group, _settings.ServiceName), cancellationToken).ConfigureAwait(false);
-        _announced.TryRemove(topology.QueueName, out _);
+        _memo.Retired(topology.QueueName);
     }
 
     public async Task<DiscoveredContracts> DiscoverAsync(string eventName, CancellationToken cancellationToken)
@@ -140,24 +142,45 @@ internal sealed class BusContracts
     /// </summary>
     private Task AnnounceAsync(ContractRecord record)
     {
-        var key = record.GroupKey;
-        if (_announced.TryGetValue(key, out var hash) && hash == record.Hash)
+        if (_memo.Begin(record) is { } attempt)
         {
-            return Task.CompletedTask;
+            _ = StoreAsync(record, attempt);
         }
 
-        _ = AppendQuietlyAsync(record with { At = DateTimeOffset.UtcNow }, $"the contract of group '{key}'", CancellationToken.None).ContinueWith(
-            stored =>
-            {
-                if (stored.Result)
-                {
-                    _announced[key] = record.Hash!;
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion,
-            TaskScheduler.Default);
         return Task.CompletedTask;
+    }
+
+    private async Task StoreAsync(ContractRecord record, ContractMemo.Attempt attempt)
+    {
+        if (!await AppendQuietlyAsync(record with { At = DateTimeOffset.UtcNow }, $"the contract of group '{attempt.Key}'", CancellationToken.None).ConfigureAwait(false))
+        {
+            _memo.Failed(attempt); // the group's next listener start tries again
+        }
+    }
+
+    /// <summary>
+    /// The log lost what this bus stored: it is forgotten, so that listeners that start again (as they do after a lost
+    /// connection) and the next emit of each version store it again; a log deleted while the bus ran gets every group
+    /// and version of this bus again now (the first append declares the log again).
+    /// </summary>
+    private void OnContractLogLost(ContractLogLoss loss)
+    {
+        var (groups, produced) = _memo.Forget();
+        if (loss != ContractLogLoss.Deleted)
+        {
+            return;
+        }
+
+        _logger.ContractLogDeleted(_transport.Description, groups.Count);
+        foreach (var group in groups)
+        {
+            _ = AnnounceAsync(group);
+        }
+
+        foreach (var (eventName, version) in produced)
+        {
+            NoteProduced(eventName, version);
+        }
     }
 
     /// <summary>How often an append that failed is tried again, with <see cref="Backoff"/> from 200 ms to 5 s between.</summary>

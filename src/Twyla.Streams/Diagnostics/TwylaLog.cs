@@ -37,4 +37,7 @@ internal static partial class TwylaLog
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "The pre-emit check skips group '{Group}' of service '{Service}' (listening to '{Pattern}'): its contract cannot be read ({Reason}); the group still validates the events it receives")]
     public static partial void ContractSkipped(this ILogger logger, string group, string service, string pattern, string reason);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "The contract log on {Transport} was deleted while this bus ran; storing the contracts of its {Groups} group(s) again")]
+    public static partial void ContractLogDeleted(this ILogger logger, string transport, int groups);
 }

@@ -68,6 +68,16 @@ internal interface IEventTransport : IAsyncDisposable
 
     /// <summary>Whether the queue of <paramref name="topology"/> exists (a group whose queue was deleted is gone).</summary>
     Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Raised when what this transport stored in the contract log may be gone (see <see cref="ContractLogLoss"/>). A log
+    /// that cannot be lost (the in-memory one) never raises it.
+    /// </summary>
+    event Action<ContractLogLoss>? ContractLogLost
+    {
+        add { }
+        remove { }
+    }
 }
 
 /// <summary>The default of the one confirm timeout (<see cref="IEventTransport.ConfirmTimeout"/>).</summary>

@@ -5,6 +5,7 @@ using Twyla.Streams.Events;
 using Twyla.Streams.IntegrationTests.Infrastructure;
 using Twyla.Streams.IntegrationTests.Transport.RabbitMq;
 using Twyla.Streams.Testing;
+using Twyla.Streams.Transport.RabbitMq;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -17,7 +18,7 @@ public sealed record ShipmentWithoutWeight(string Parcel);
 /// <summary>
 /// Two services (two buses, each with its own connections) on one RabbitMQ broker: the consumer's listener announces its
 /// group's contract to the broker's contract log, the producer discovers it, checks payloads against it, and sees groups
-/// that were retired or whose queue was deleted disappear.
+/// that were retired or whose queue was deleted disappear, and groups come back when the contract log itself is deleted.
 /// </summary>
 public sealed class RabbitMqContractDiscoveryTests : Akka.TestKit.Xunit2.TestKit
 {
@@ -99,11 +100,40 @@ public sealed class RabbitMqContractDiscoveryTests : Akka.TestKit.Xunit2.TestKit
         Assert.Contains("weight", letters[0].Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_contract_log_deleted_while_services_run_should_get_their_groups_back_without_a_restart()
+    {
+        var settings = Broker.Settings();
+        await using var warehouse = EventBus.RabbitMq(settings, EventBusSettings.Create("warehouse"));
+        await using var shop = EventBus.RabbitMq(settings, EventBusSettings.Create("shop"));
+        var group = TestEvents.Group();
+        await StartAsync<Shipment>(warehouse, Name, group, _ => { });
+        await TestEvents.Eventually(() => shop.DiscoverContractsAsync(Name), d => d.Groups.Count == 1);
+
+        // An operator deletes the log's stream; the listener keeps running and nothing restarts.
+        await using (var connection = await Broker.RawConnectionAsync())
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            await channel.QueueDeleteAsync(settings.Exchange + RabbitMqContractLog.Suffix, ifUnused: false, ifEmpty: false);
+        }
+
+        // The broker tells the warehouse's bus, which stores its group again; the shop's discovery declares the log again
+        // if it comes first (before the fix it failed with NO_ROUTE, and the group never came back).
+        var discovered = await TestEvents.Eventually(() => shop.DiscoverContractsAsync(Name), d => d.Groups.Count == 1, Documented.Hang);
+
+        var contract = Assert.Single(discovered.Groups);
+        Assert.Equal(("warehouse", group), (contract.Service, contract.Group));
+        Assert.Equal(["parcel", "weight"], contract.Schema!["required"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
     private Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group, Action<T> handle) =>
         Listeners.StartAsync(bus, pattern, group, handle, Sys.Materializer());
 }
 
-/// <summary>The contract log survives a broker restart: a service that starts afterwards discovers what was announced before.</summary>
+/// <summary>
+/// The contract log survives a broker restart: a service that starts afterwards discovers what was announced before;
+/// after a broker lost its data, listeners that start again announce again.
+/// </summary>
 [Collection(BrokerRestartCollection.Name)]
 public sealed class RabbitMqContractRestartTests(ITestOutputHelper output, PrivateNode node) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
@@ -131,5 +161,35 @@ public sealed class RabbitMqContractRestartTests(ITestOutputHelper output, Priva
         var contract = Assert.Single(discovered.Groups);
         Assert.Equal(("warehouse", group), (contract.Service, contract.Group));
         Assert.Equal(["parcel", "weight"], contract.Schema!["required"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
+    /// <summary>
+    /// A broker whose data is wiped under running services (here `rabbitmqctl reset`): the connections are lost, the
+    /// listener starts again (as hosted listeners do by themselves) on the same bus with the same type, and announces
+    /// its group again although its contract did not change.
+    /// </summary>
+    [Fact]
+    public async Task After_a_broker_lost_its_data_a_listener_that_starts_again_should_announce_its_group_again()
+    {
+        var settings = Broker.Settings(node.Uri);
+        var group = TestEvents.Group();
+        await using var warehouse = EventBus.RabbitMq(settings, EventBusSettings.Create("warehouse"));
+        var listener = await Listeners.StartAsync<Shipment>(warehouse, "shipment.created", group, _ => { }, Sys.Materializer());
+        await TestEvents.Eventually(() => warehouse.DiscoverContractsAsync("shipment.created"), d => d.Groups.Count == 1, Documented.Hang);
+
+        await node.Node.CtlAsync("stop_app");
+        await node.Node.CtlAsync("reset");
+        await node.Node.CtlAsync("start_app");
+
+        // The listener failed with its connection; it starts again.
+        await Assert.ThrowsAnyAsync<Exception>(() => listener.Completion.WaitAsync(Documented.Hang));
+        await Listeners.StartAsync<Shipment>(warehouse, "shipment.created", group, _ => { }, Sys.Materializer());
+
+        await using var shop = EventBus.RabbitMq(settings, EventBusSettings.Create("shop"));
+        var discovered = await TestEvents.Eventually(
+            () => shop.DiscoverContractsAsync("shipment.created"), d => d.Groups.Count == 1, Documented.Hang + Documented.Recovery);
+
+        var contract = Assert.Single(discovered.Groups);
+        Assert.Equal(("warehouse", group), (contract.Service, contract.Group));
     }
 }

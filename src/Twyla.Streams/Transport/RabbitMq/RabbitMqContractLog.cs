@@ -9,7 +9,8 @@ namespace Twyla.Streams.Transport.RabbitMq;
 /// The contract log on RabbitMQ: a stream queue <c>{exchange}.contracts</c> (durable, replicated, never consumed
 /// destructively) fed through a fanout exchange of the same name. Readers replay it from its first entry; a reader
 /// first appends a sync marker of its own and reads until it meets it, so it has read everything stored before it
-/// started (a stream has no end-of-log signal over AMQP 0-9-1).
+/// started (a stream has no end-of-log signal over AMQP 0-9-1). The log's channel also watches the stream (a consumer
+/// that takes one entry and never more), so that the broker tells this bus when the stream is deleted (<see cref="Lost"/>).
 /// </summary>
 internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
 {
@@ -32,6 +33,14 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
 
     /// <summary>How many publishing channels the log opened (and declared its topology on): one per connection.</summary>
     internal int ChannelsOpened => Volatile.Read(ref _channelsOpened);
+
+    /// <summary>
+    /// Raised when what this bus stored in the log may be gone: the log's channel was closed by the broker or a lost
+    /// connection (<see cref="ContractLogLoss.Disconnected"/>), or the broker cancelled the channel's watch because the
+    /// stream was deleted (<see cref="ContractLogLoss.Deleted"/>; the channel is dropped first, so the next append
+    /// declares the log again).
+    /// </summary>
+    public event Action<ContractLogLoss>? Lost;
 
     /// <summary>The name of the log's stream queue and of its exchange.</summary>
     public string Name => transport.Settings.Exchange + Suffix;
@@ -74,6 +83,11 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
                 await ForgetAsync(channel).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromMilliseconds(200), retries.Token).ConfigureAwait(false);
             }
+            catch (PublishReturnException) when (!retries.IsCancellationRequested)
+            {
+                // Unroutable: the stream (and so its binding) was deleted. The next channel declares it again.
+                await ForgetAsync(channel).ConfigureAwait(false);
+            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 await ForgetAsync(channel).ConfigureAwait(false); // the next append opens and declares again
@@ -103,6 +117,7 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
             try
             {
                 await DeclareAsync(channel, cancellationToken).ConfigureAwait(false);
+                await WatchAsync(channel, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -117,6 +132,45 @@ internal sealed class RabbitMqContractLog(RabbitMqTransport transport)
         finally
         {
             _opening.Release();
+        }
+    }
+
+    /// <summary>
+    /// Watches the stream on the log's <paramref name="channel"/>: a consumer from the next entry with a prefetch of one
+    /// that never acknowledges, so it takes at most one entry and costs nothing after; the broker cancels it when the
+    /// stream is deleted. A channel closed by the broker or a lost connection (not by this bus) is reported too.
+    /// </summary>
+    private async Task WatchAsync(IChannel channel, CancellationToken cancellationToken)
+    {
+        channel.ChannelShutdownAsync += (_, reason) =>
+        {
+            if (reason.Initiator != ShutdownInitiator.Application)
+            {
+                Lost?.Invoke(ContractLogLoss.Disconnected);
+            }
+
+            return Task.CompletedTask;
+        };
+        await channel.BasicQosAsync(0, 1, global: false, cancellationToken).ConfigureAwait(false);
+        var arguments = new Dictionary<string, object?>(StringComparer.Ordinal) { [StreamOffsetArgument] = "next" };
+        await channel.BasicConsumeAsync(Name, autoAck: false, string.Empty, noLocal: false, exclusive: false, arguments, new Watch(channel, DeletedAsync), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>The stream of <paramref name="channel"/> was deleted: drop the channel (the next append declares the log again) and report it.</summary>
+    private async Task DeletedAsync(IChannel channel)
+    {
+        await ForgetAsync(channel).ConfigureAwait(false);
+        Lost?.Invoke(ContractLogLoss.Deleted);
+    }
+
+    /// <summary>The consumer that watches the stream: deliveries are left unacknowledged; a cancel by the broker means the stream is gone.</summary>
+    private sealed class Watch(IChannel channel, Func<IChannel, Task> deleted) : AsyncDefaultBasicConsumer(channel)
+    {
+        public override async Task HandleBasicCancelAsync(string consumerTag, CancellationToken cancellationToken)
+        {
+            await base.HandleBasicCancelAsync(consumerTag, cancellationToken).ConfigureAwait(false);
+            _ = Task.Run(() => deleted(Channel), CancellationToken.None); // not on the client's dispatcher, which closing the channel waits for
         }
     }
 

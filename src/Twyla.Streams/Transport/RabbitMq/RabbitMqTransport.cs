@@ -178,6 +178,12 @@ internal sealed class RabbitMqTransport : IEventTransport
     public Task<IReadOnlyList<ContractRecord>> ReadContractsAsync(CancellationToken cancellationToken) =>
         GuardAsync($"Reading the contracts in '{Contracts.Name}'", () => Contracts.ReadAsync(cancellationToken), cancellationToken);
 
+    public event Action<ContractLogLoss>? ContractLogLost
+    {
+        add => Contracts.Lost += value;
+        remove => Contracts.Lost -= value;
+    }
+
     public Task<bool> GroupExistsAsync(ListenerTopology topology, CancellationToken cancellationToken) =>
         GuardAsync($"Looking up the queue of group '{topology.QueueName}'", () => Contracts.QueueExistsAsync(topology.QueueName, cancellationToken), cancellationToken);
 
