@@ -118,7 +118,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            return await GaveUpAsync(http, correlationId).ConfigureAwait(false);
+            return await GaveUpAsync(http, correlationId, deadline, remaining).ConfigureAwait(false);
         }
 
         if (request is null)
@@ -139,7 +139,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            return await GaveUpAsync(http, correlationId).ConfigureAwait(false);
+            return await GaveUpAsync(http, correlationId, deadline, remaining).ConfigureAwait(false);
         }
         catch (RpcException e)
         {
@@ -188,12 +188,13 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
             $"The request body is larger than the limit of {limit.ToString(CultureInfo.InvariantCulture)} bytes.",
             correlationId);
 
-    /// <summary>Answers a call given up on; the outcome: <c>cancelled</c> when the caller went away, else its deadline passed.</summary>
-    private static async Task<string> GaveUpAsync(HttpContext http, string correlationId)
+    /// <summary>Answers a call given up on; the outcome (<see cref="RpcGiveUp.Outcome"/>).</summary>
+    private static async Task<string> GaveUpAsync(HttpContext http, string correlationId, DateTimeOffset? deadline, TimeSpan window)
     {
         if (http.RequestAborted.IsCancellationRequested)
         {
-            return RpcFailureCodes.Cancelled; // the caller is gone (cancelled or disconnected): nobody reads an answer
+            // The caller is gone (cancelled, timed out or disconnected): nobody reads an answer.
+            return RpcGiveUp.Outcome(aborted: true, DateTimeOffset.UtcNow, deadline, window);
         }
 
         await RpcProblem.WriteAsync(

@@ -171,7 +171,7 @@ public sealed class ObservabilityMetricsTests
         var refused = Assert.IsType<RpcResult<string>.Failure>(await client.CallAsync<string, string>($"{service}.obs_refuse", "hi", Ct));
         Assert.Equal("obs_refused", refused.Code);
         Assert.IsType<RpcResult<string>.Timeout>(await client.CallAsync<string, string>(
-            $"{service}.obs_hang", "hi", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMilliseconds(300)), Ct));
+            $"{service}.obs_hang", "hi", RpcCallSettings.Create().WithTimeout(TimeSpan.FromSeconds(1)), Ct)); // the caller's timeout, 0.5 s of slack for the request's way (RpcGiveUp)
         Assert.IsType<RpcResult<string>.Success>(await client.CallAsync<string, string>(
             $"{service}.obs_flaky",
             "hi",
