@@ -251,9 +251,11 @@ internal sealed class HostedListener
                 failuresInARow = 0;
             }
 
-            // The first failure in a row with its stack trace; the restarts of one outage after it, a line each.
-            var delay = Twyla.Streams.Backoff.Delay(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow);
-            _logger.ListenerFailed(failuresInARow++ == 0 ? failure : null, Pattern, Group, failure?.Message, Restarts, delay);
+            // The first failure of an outage with its stack trace (a run that consumed ends an outage); the restarts
+            // of one outage after it, a line each.
+            var newOutage = failuresInARow == 0 || control?.Ready.IsCompletedSuccessfully == true;
+            var delay = Twyla.Streams.Backoff.Delay(Settings.MinBackoff, Settings.MaxBackoff, failuresInARow++);
+            _logger.ListenerFailed(newOutage ? failure : null, Pattern, Group, failure?.Message, Restarts, delay);
             try
             {
                 await Task.Delay(delay, _stop.Token).ConfigureAwait(false);

@@ -10,11 +10,11 @@ namespace Twyla.Streams.Hosting.Rpc;
 /// What the code serving one call runs in, wherever it runs: <see cref="RpcContext.Current"/> (so an
 /// <see cref="RpcClient"/> call from it passes the correlation id and deadline on), the server span as
 /// <see cref="Activity.Current"/> (so its spans are children of the call's), the log scope with <c>Procedure</c> and
-/// <c>CorrelationId</c>, and the call's cancellation token (the caller's deadline or disconnect).
+/// <c>CorrelationId</c>, and the call's cancellation token (the caller's deadline or disconnect, or the call answered).
 /// </summary>
 /// <remarks>
 /// A handler delegate runs in the request's async context and gets all this directly. A flow's stages run on the
-/// stream's actors, outside it, so the endpoint attaches the scope to the call's <see cref="RpcContext"/>, the element's
+/// stream's actors, outside it, so MapRpcFlow attaches the scope to the call's <see cref="RpcContext"/>, the element's
 /// context in the flow, and a stage re-enters it with <see cref="RunAsync{T}(RpcContext, Func{CancellationToken, Task{T}})"/>.
 /// </remarks>
 internal sealed class RpcCallScope
@@ -34,6 +34,10 @@ internal sealed class RpcCallScope
 
     /// <summary>Attaches <paramref name="scope"/> to <paramref name="context"/> for as long as the context lives.</summary>
     public static void Attach(RpcContext context, RpcCallScope scope) => Attached.AddOrUpdate(context, scope);
+
+    /// <summary>True when the call of <paramref name="context"/> was given up on: its token is cancelled (deadline, disconnect, answered).</summary>
+    public static bool IsGivenUp(RpcContext context) =>
+        Attached.TryGetValue(context, out var scope) && scope._cancellationToken.IsCancellationRequested;
 
     /// <summary>
     /// Runs <paramref name="action"/> in the call of <paramref name="context"/>: with it as <see cref="RpcContext.Current"/>

@@ -130,7 +130,6 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         }
 
         var context = new RpcContext(_procedure, correlationId, deadline, headers[RpcHeaders.TraceParent].ToString());
-        RpcCallScope.Attach(context, new RpcCallScope(_logger, activity, cts.Token)); // a flow's stages re-enter it
         RpcContext.Current = context;
         TResponse response;
         try
@@ -162,8 +161,7 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
         finally
         {
             RpcContext.Current = null;
-            // Work for this call still running in a flow (an answer the caller no longer waits for) stops too.
-            await cts.CancelAsync().ConfigureAwait(false);
+            CancelLeftovers(cts);
         }
 
         if (response is null)
@@ -187,6 +185,22 @@ internal sealed class RpcEndpoint<TRequest, TResponse>
             RpcFailureCodes.PayloadTooLarge,
             $"The request body is larger than the limit of {limit.ToString(CultureInfo.InvariantCulture)} bytes.",
             correlationId);
+
+    /// <summary>
+    /// Work for this call still running in a flow (an answer the caller no longer waits for) stops too. What its
+    /// cancellation callbacks throw is theirs: it must not replace the answer being sent.
+    /// </summary>
+    private static void CancelLeftovers(CancellationTokenSource cts)
+    {
+        try
+        {
+            cts.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // a callback registered by abandoned work failed; nothing waits for that work
+        }
+    }
 
     /// <summary>Answers a call given up on; the outcome (<see cref="RpcGiveUp.Outcome"/>).</summary>
     private static async Task<string> GaveUpAsync(HttpContext http, string correlationId, DateTimeOffset? deadline, TimeSpan window)

@@ -1,9 +1,13 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Akka;
 using Akka.Streams.Dsl;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Twyla.Streams.Rpc;
 
 namespace Twyla.Streams.Hosting.Rpc;
@@ -86,9 +90,16 @@ public static class RpcEndpointRouteBuilderExtensions
         RpcProcedureName.ValidateProcedure(procedure, nameof(procedure));
         RpcFlowRunner<TRequest, TResponse>? runner = null;
         var services = endpoints.ServiceProvider;
+        var callLogger = services.GetService<ILoggerFactory>()?.CreateLogger("Twyla.Streams.Hosting.Rpc") ?? NullLogger.Instance;
         var endpoint = new RpcEndpoint<TRequest, TResponse>(
             procedure,
-            (request, token) => runner!.InvokeAsync(request, RpcContext.Current!, token), // the endpoint sets the call's context before the handler
+            (request, token) =>
+            {
+                var context = RpcContext.Current!; // the endpoint sets the call's context before the handler
+                // The flow's stages run outside this async context: SelectAsyncInCallContext re-enters the call through its context.
+                RpcCallScope.Attach(context, new RpcCallScope(callLogger, Activity.Current, token));
+                return runner!.InvokeAsync(request, context, token);
+            },
             services);
         runner = new RpcFlowRunner<TRequest, TResponse>(procedure, flow, endpoint.Options, services);
         return Map<TRequest, TResponse>(endpoints, procedure, endpoint.HandleAsync, endpoint.Options);

@@ -18,9 +18,11 @@ namespace Twyla.Streams.Hosting.Rpc;
 /// is answered (for example with 500 <c>no_answer</c> after <see cref="RpcServerOptions.FlowAnswerTimeout"/>), so
 /// work nobody waits for stops. An element whose context was not created by the endpoint (a test feeding the flow
 /// its own contexts) runs with that context as <see cref="RpcContext.Current"/> and <see cref="CancellationToken.None"/>.</para>
-/// <para>As with <c>SelectAsync</c>, an exception from the function fails the flow: the callers in flight get 500
-/// and the next request materializes the flow again. Throw <see cref="RpcException"/> from a <c>MapRpc</c> handler
-/// for an answer of your own choice instead.</para>
+/// <para>When the function gives up because the call's token was cancelled (an <see cref="OperationCanceledException"/>
+/// once the token is cancelled), the element is dropped: its caller has gone or been answered, and the flow, which
+/// every caller shares, carries on. Any other exception fails the flow, as with <c>SelectAsync</c>: the callers in
+/// flight get 500 and the next request materializes the flow again. Throw <see cref="RpcException"/> from a
+/// <c>MapRpc</c> handler for an answer of your own choice instead.</para>
 /// </remarks>
 public static class RpcFlowExtensions
 {
@@ -63,11 +65,23 @@ public static class RpcFlowExtensions
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
-        return flow.Via(Flow.Create<(TOut, RpcContext)>().SelectAsync(parallelism, async element =>
-        {
-            var (value, context) = element;
-            var next = await RpcCallScope.RunAsync(context, token => handler(value, token)).ConfigureAwait(false);
-            return (next, context);
-        }));
+        return flow.Via(Flow.Create<(TOut, RpcContext)>()
+            .SelectAsync(parallelism, async element =>
+            {
+                var (value, context) = element;
+                try
+                {
+                    var next = await RpcCallScope.RunAsync(context, token => handler(value, token)).ConfigureAwait(false);
+                    return (Answered: true, Next: next, Context: context);
+                }
+                catch (OperationCanceledException) when (RpcCallScope.IsGivenUp(context))
+                {
+                    // The work honoured the call's token: nobody waits for this answer. Drop the element rather than
+                    // fail the flow, which every other caller shares.
+                    return (Answered: false, Next: default(TNext)!, Context: context);
+                }
+            })
+            .Where(result => result.Answered)
+            .Select(result => (result.Next, result.Context)));
     }
 }

@@ -159,19 +159,20 @@ internal sealed class BusContracts
     }
 
     /// <summary>
-    /// The log lost what this bus stored: it is forgotten, so that listeners that start again (as they do after a lost
-    /// connection) and the next emit of each version store it again; a log deleted while the bus ran gets every group
-    /// and version of this bus again now (the first append declares the log again).
+    /// The log lost what this bus stored: it is forgotten, and every group and version of this bus is stored again now
+    /// (the first append declares the log again); listeners that start again store theirs too.
     /// </summary>
     private void OnContractLogLost(ContractLogLoss loss)
     {
         var (groups, produced) = _memo.Forget();
-        if (loss != ContractLogLoss.Deleted)
+        if (loss == ContractLogLoss.Deleted)
         {
-            return;
+            _logger.ContractLogDeleted(_transport.Description, groups.Count);
         }
 
-        _logger.ContractLogDeleted(_transport.Description, groups.Count);
+        // After a lost connection too: a listener whose own connection noticed the loss first has started again and
+        // announced before this, and was skipped as stored. Store everything again now; while the broker is still
+        // away the appends fail, and each group's next listener start tries again.
         foreach (var group in groups)
         {
             _ = AnnounceAsync(group);

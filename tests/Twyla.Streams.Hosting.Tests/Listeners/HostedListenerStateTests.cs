@@ -61,18 +61,16 @@ public sealed class HostedListenerStateTests
 
         var drain = listener.DrainAsync(CancellationToken.None);
         await run.DrainRequested.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(ListenerState.Draining, listener.State);
+        await WaitForAsync(() => listener.State == ListenerState.Draining); // said once the run took the drain
         run.Completion.SetResult();
         await drain.WaitAsync(TimeSpan.FromSeconds(30));
-
-        run.Ready.TrySetResult(); // too late: a stopped listener never says running again
         Assert.Equal(ListenerState.Stopped, listener.State);
     }
 
     [Fact]
     public async Task The_restarts_of_one_outage_should_log_the_stack_trace_once_and_a_line_each_after_it()
     {
-        var runs = new Queue<ControlledRun>([new ControlledRun(), new ControlledRun(), new ControlledRun(), new ControlledRun()]);
+        var runs = new Queue<ControlledRun>([new ControlledRun(), new ControlledRun(), new ControlledRun(), new ControlledRun(), new ControlledRun()]);
         var all = runs.ToArray();
         var log = new FailureLog();
         var listener = NewListener(() => runs.Dequeue(), log);
@@ -86,10 +84,17 @@ public sealed class HostedListenerStateTests
             await WaitForAsync(() => listener.Restarts == restarts && log.Failures.Count == restarts);
         }
 
-        Assert.Equal([true, false, false], log.Failures.Select(f => f.Exception is not null));
-        Assert.All(log.Failures.Select((f, i) => (f.Message, i)), f => Assert.Contains($"failed: Connection refused {f.i}", f.Message, StringComparison.Ordinal));
-        await all[3].Watched.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await StopAsync(listener, all[3]);
+        Assert.Equal([true, false, false], log.Failures.Select(f => f.Exception is not null)); // none of them consumed
+
+        // A run that consumed ends the outage: its failure is a new one, with its stack trace.
+        all[3].Ready.SetResult();
+        await WaitForAsync(() => listener.State == ListenerState.Running);
+        all[3].Completion.SetException(new InvalidOperationException("handler flow crashed"));
+        await WaitForAsync(() => log.Failures.Count == 4);
+        Assert.NotNull(log.Failures[3].Exception);
+        Assert.All(log.Failures.Take(3).Select((f, i) => (f.Message, i)), f => Assert.Contains($"failed: Connection refused {f.i}", f.Message, StringComparison.Ordinal));
+        await all[4].Watched.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await StopAsync(listener, all[4]);
     }
 
     private static HostedListener NewListener(Func<ControlledRun> next) => NewListener(next, NullLogger.Instance);

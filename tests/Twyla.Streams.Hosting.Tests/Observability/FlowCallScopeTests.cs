@@ -138,6 +138,49 @@ public sealed class FlowCallScopeTests
     }
 
     [Fact]
+    public async Task A_stage_that_honours_a_given_up_calls_token_should_not_fail_the_flow_for_the_other_callers()
+    {
+        var logs = new LogScopeTests.ScopeCapture();
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var procedure = "obs_shared_" + id;
+        var slowStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await ObservedHost.StartAsync(
+            "obs-shared",
+            "twyla.obs-shared." + id,
+            _ => { },
+            app => app.MapRpcFlow(procedure, FlowWithContext.Create<string, RpcContext>().SelectAsyncInCallContext(2, async (string text, CancellationToken token) =>
+            {
+                if (text == "impatient")
+                {
+                    await Task.Delay(Timeout.Infinite, token); // honours the token: throws once the caller gave up
+                }
+                else if (text == "patient")
+                {
+                    slowStarted.TrySetResult();
+                    await release.Task.WaitAsync(token);
+                }
+
+                return text;
+            })),
+            logs: logs);
+        using var client = new RpcClient(RpcClientSettings.Create().WithService("obs-shared", host.Address).WithoutCircuitBreaker());
+        Assert.IsType<RpcResult<string>.Success>(await client.CallAsync<string, string>($"obs-shared.{procedure}", "warm", Ct));
+
+        var patient = client.CallAsync<string, string>($"obs-shared.{procedure}", "patient", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMinutes(1)), Ct);
+        await slowStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var impatient = await client.CallAsync<string, string>(
+            $"obs-shared.{procedure}", "impatient", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMilliseconds(300)), Ct);
+        Assert.IsType<RpcResult<string>.Timeout>(impatient);
+        var after = client.CallAsync<string, string>($"obs-shared.{procedure}", "after", RpcCallSettings.Create().WithTimeout(TimeSpan.FromMinutes(1)), Ct);
+        release.SetResult(); // answers keep their order: "after" leaves the flow behind "patient"
+
+        Assert.Equal("patient", Assert.IsType<RpcResult<string>.Success>(await patient).Value); // in flight when the other gave up
+        Assert.Equal("after", Assert.IsType<RpcResult<string>.Success>(await after).Value);
+        Assert.DoesNotContain(logs.Lines, l => l.Message.Contains($"The flow serving {procedure} failed", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_context_not_made_by_the_endpoint_should_still_be_current_in_the_stage()
     {
         // A test feeding the flow its own contexts: no server behind it, the stage still sees the context.

@@ -127,7 +127,7 @@ internal sealed class RabbitMqDeadLetters(RabbitMqTransport transport)
         CloudEventsAmqpCodec.LastFailureHeader,
         CloudEventsAmqpCodec.DeadLetteredAtHeader,
         "x-death",
-        "x-first-death-exchange",
+        RabbitMqTopology.FirstDeathExchangeHeader,
         "x-first-death-queue",
         "x-first-death-reason",
     ];

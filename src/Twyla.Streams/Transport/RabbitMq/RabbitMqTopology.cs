@@ -116,10 +116,26 @@ internal static partial class RabbitMqTopology
     /// <param name="topology">The group the message was delivered to.</param>
     /// <param name="exchange">The exchange the message was delivered from.</param>
     /// <param name="headers">The message's headers.</param>
-    public static string? CopiedRoutingKey(ListenerTopology topology, string exchange, IDictionary<string, object?>? headers) =>
-        string.Equals(exchange, topology.RouterExchangeName, StringComparison.Ordinal)
-            ? CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.RoutingKeyHeader)
-            : null;
+    public static string? CopiedRoutingKey(ListenerTopology topology, string exchange, IDictionary<string, object?>? headers)
+    {
+        if (!string.Equals(exchange, topology.RouterExchangeName, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // The router is also the group queue's dead-letter exchange: a message the broker dead-lettered (its expiry,
+        // a delivery limit) came through it without being a copy of ours. It is one only if it first died there too.
+        if (CloudEventsAmqpCodec.HeaderString(headers, FirstDeathExchangeHeader) is { } firstDeath
+            && !string.Equals(firstDeath, topology.RouterExchangeName, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return CloudEventsAmqpCodec.HeaderString(headers, CloudEventsAmqpCodec.RoutingKeyHeader);
+    }
+
+    /// <summary>The header in which the broker names the exchange a dead-lettered message was first published to.</summary>
+    public const string FirstDeathExchangeHeader = "x-first-death-exchange";
 
     /// <summary>
     /// The properties of a copy of a delivered message that goes back through the router (a retry, a dead letter, a

@@ -28,6 +28,20 @@ public sealed class RabbitMqTopologyRuleTests
     }
 
     [Fact]
+    public void A_message_the_broker_dead_lettered_through_the_router_should_be_a_copy_only_if_it_first_died_there()
+    {
+        // The router is the group queue's dead-letter exchange too: a foreign message expired or over the delivery
+        // limit arrives through it with its own forged header and x-first-death-exchange naming the events exchange.
+        var foreign = Headers("other.thing");
+        foreign[RabbitMqTopology.FirstDeathExchangeHeader] = Encoding.UTF8.GetBytes("twyla.events");
+        var ours = Headers("booking.created"); // a retry copy: published to the router, expired in its retry queue
+        ours[RabbitMqTopology.FirstDeathExchangeHeader] = Encoding.UTF8.GetBytes(Topology.RouterExchangeName);
+
+        Assert.Null(RabbitMqTopology.CopiedRoutingKey(Topology, Topology.RouterExchangeName, foreign));
+        Assert.Equal("booking.created", RabbitMqTopology.CopiedRoutingKey(Topology, Topology.RouterExchangeName, ours));
+    }
+
+    [Fact]
     public void A_copy_without_the_header_should_have_no_copied_key()
     {
         Assert.Null(RabbitMqTopology.CopiedRoutingKey(Topology, Topology.RouterExchangeName, null));
