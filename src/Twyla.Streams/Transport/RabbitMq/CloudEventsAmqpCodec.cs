@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -128,6 +129,35 @@ internal sealed class CloudEventsAmqpCodec
     /// <summary>RFC 3339 in UTC with 7 fractional digits (.NET's round-trip format, which has a fast path both ways).</summary>
     public static string FormatTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Reads a time in .NET's round-trip format (what <see cref="FormatTime"/> writes, or with an offset) as UTC.
+    /// The form <see cref="FormatTime"/> writes (<c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c>, 28 ASCII characters) goes through
+    /// <see cref="Utf8Parser"/>'s round-trip parser, several times cheaper than <see cref="DateTimeOffset.TryParseExact(string, string, IFormatProvider, DateTimeStyles, out DateTimeOffset)"/>
+    /// (which a CPU profile of the listen path showed at ~1% of the client's samples); anything else goes to the latter.
+    /// </summary>
+    internal static bool TryParseTime(string text, out DateTimeOffset time)
+    {
+        const int Length = 28; // yyyy-MM-ddTHH:mm:ss.fffffffZ
+        if (text.Length == Length && text[Length - 1] == 'Z')
+        {
+            Span<byte> utf8 = stackalloc byte[Length];
+            var ascii = true;
+            for (var i = 0; i < Length; i++)
+            {
+                ascii &= text[i] < 128;
+                utf8[i] = (byte)text[i];
+            }
+
+            if (ascii && Utf8Parser.TryParse(utf8, out DateTimeOffset parsed, out var consumed, 'O') && consumed == Length)
+            {
+                time = parsed.ToUniversalTime();
+                return true;
+            }
+        }
+
+        return DateTimeOffset.TryParseExact(text, "O", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out time);
+    }
 
     /// <summary>
     /// Reads a message. Never throws for bad input: the result carries either the envelope or the reason it
@@ -440,7 +470,7 @@ internal sealed class CloudEventsAmqpCodec
         {
             time = fallbackTime ?? DateTimeOffset.UtcNow;
         }
-        else if (!DateTimeOffset.TryParseExact(timeText, "O", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out time) &&
+        else if (!TryParseTime(timeText, out time) &&
                  (!DateTimeOffset.TryParse(
                       timeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time) ||
                   !timeText.Contains('T', StringComparison.OrdinalIgnoreCase)))

@@ -495,6 +495,60 @@ public class CloudEventsAmqpCodecTests
         };
     }
 
+    public static TheoryData<string> Times => new()
+    {
+        "2026-11-27T18:30:15.1230000Z", // what FormatTime writes
+        "2028-02-29T23:59:59.9999999Z", // a leap day, the last tick of it
+        "0001-01-01T00:00:00.0000000Z",
+        "9999-12-31T23:59:59.9999999Z",
+        "2026-02-29T10:00:00.0000000Z", // no such day
+        "2026-13-01T10:00:00.0000000Z", // no such month
+        "2026-11-27T24:00:00.0000000Z", // no such hour
+        "2026-11-27T18:30:60.0000000Z", // no such second
+        "2026-11-27 18:30:15.1230000Z", // no T
+        "2026-11-27T18:30:15,1230000Z", // a comma
+        "2026-11-27T18:30:15.123000xZ", // not a digit
+        "2026-11-27T18:30:15.1230000z", // lower-case z
+        "2026-11-27T18:30:15.1230000\u00dc", // not ASCII at the end
+        "2026-11-27T18:30:1\u00df.1230000Z", // not ASCII inside
+        "2026-11-27T19:30:15.1230000+01:00", // with an offset: the general path
+        "2026-11-27T18:30:15Z",
+        "2026-11-27T18:30:15.1230000",
+        "",
+    };
+
+    [Theory]
+    [MemberData(nameof(Times))]
+    public void TryParseTime_should_read_a_time_exactly_as_the_round_trip_format_parse_does(string text)
+    {
+        text = System.Text.RegularExpressions.Regex.Unescape(text);
+        var expected = DateTimeOffset.TryParseExact(
+            text, "O", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal, out var exact);
+
+        var parsed = CloudEventsAmqpCodec.TryParseTime(text, out var time);
+
+        Assert.Equal(expected, parsed);
+        if (expected)
+        {
+            Assert.Equal(exact, time);
+            Assert.Equal(exact.Offset, time.Offset);
+        }
+    }
+
+    [Fact]
+    public void Decode_should_read_the_time_it_wrote_to_the_tick()
+    {
+        var time = new DateTimeOffset(2026, 11, 27, 18, 30, 15, TimeSpan.Zero).AddTicks(1_234_567);
+        var meta = Metadata with { Time = time };
+        var props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(meta, Json("{}"), null, null)));
+
+        var result = Codec.Decode(meta.Name, props, Json("{}"));
+
+        Assert.Null(result.Error);
+        Assert.Equal(time, result.Envelope!.Metadata.Time);
+        Assert.Equal(TimeSpan.Zero, result.Envelope.Metadata.Time.Offset);
+    }
+
     /// <summary>Headers as the client hands them to a consumer: AMQP long strings arrive as byte arrays.</summary>
     private static BasicProperties AsReceived(BasicProperties sent)
     {
