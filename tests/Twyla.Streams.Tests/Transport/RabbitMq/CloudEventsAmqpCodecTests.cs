@@ -4,6 +4,7 @@ using Twyla.Streams.Events;
 using Twyla.Streams.Transport;
 using Twyla.Streams.Transport.RabbitMq;
 using Xunit;
+using CeAttribute = Twyla.Streams.Transport.RabbitMq.Attribute;
 
 namespace Twyla.Streams.Tests.Transport.RabbitMq;
 
@@ -547,6 +548,21 @@ public class CloudEventsAmqpCodecTests
         Assert.Null(result.Error);
         Assert.Equal(time, result.Envelope!.Metadata.Time);
         Assert.Equal(TimeSpan.Zero, result.Envelope.Metadata.Time.Offset);
+    }
+
+    [Fact]
+    public void KnownText_should_reuse_the_spec_version_and_the_routing_key_only_for_exactly_their_bytes()
+    {
+        Assert.Same("1.0", CloudEventsAmqpCodec.KnownText(CeAttribute.SpecVersion, "1.0"u8.ToArray(), "booking.created"));
+        var key = "booking.created";
+        Assert.Same(key, CloudEventsAmqpCodec.KnownText(CeAttribute.Type, "booking.created"u8.ToArray(), key));
+
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.SpecVersion, "1.1"u8.ToArray(), key));
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Type, "booking.create"u8.ToArray(), key));
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Type, "booking.createD"u8.ToArray(), key));
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Type, Encoding.UTF8.GetBytes("booking.créé"), "booking.créé"));
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Type, "booking.created", key)); // a string header is read as it is
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Source, "booking.created"u8.ToArray(), key));
     }
 
     /// <summary>Headers as the client hands them to a consumer: AMQP long strings arrive as byte arrays.</summary>
