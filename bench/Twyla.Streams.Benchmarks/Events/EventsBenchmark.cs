@@ -310,6 +310,7 @@ internal static class EventsBenchmark
             (result.BrokerCpu is { } bcpu ? $", broker CPU {bcpu.TotalMicroseconds / result.Count:F1} µs/event" : string.Empty) +
             (result.ThreadPoolItems is { } items ? $", {(double)items / result.Count:F2} thread-pool items/event" : string.Empty) +
             (result.LockContentions is { } locks ? $", {locks} lock contentions" : string.Empty) +
+            (result.Allocated is { } bytes ? $", {(double)bytes / result.Count:F0} B allocated/event" : string.Empty) +
             (result.LeftInQueue == 0 ? string.Empty : $"; {result.LeftInQueue} MESSAGES LEFT UNACKED"));
         if (result.LeftInQueue != 0)
         {

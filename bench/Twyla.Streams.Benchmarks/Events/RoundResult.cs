@@ -15,6 +15,9 @@ internal sealed record RoundResult(int Count, TimeSpan Elapsed, uint LeftInQueue
     /// <summary>Contended <see cref="Monitor"/> acquisitions during the round, when measured.</summary>
     public long? LockContentions { get; init; }
 
+    /// <summary>Bytes this process allocated during the round, when measured.</summary>
+    public long? Allocated { get; init; }
+
     /// <summary>This result with the resources used since <paramref name="before"/>.</summary>
     public RoundResult WithUsageSince(ResourceUsage before)
     {
@@ -25,6 +28,7 @@ internal sealed record RoundResult(int Count, TimeSpan Elapsed, uint LeftInQueue
             BrokerCpu = now.BrokerCpu - before.BrokerCpu,
             ThreadPoolItems = now.ThreadPoolItems - before.ThreadPoolItems,
             LockContentions = now.LockContentions - before.LockContentions,
+            Allocated = now.Allocated - before.Allocated,
         };
     }
 

@@ -49,6 +49,9 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         public bool Answered { get; set; }
 
         public bool Done { get; set; }
+
+        /// <summary>How the publish ended (<c>null</c>: confirmed), set when it completed.</summary>
+        public Exception? Error { get; set; }
     }
 
     private sealed class Logic : TimerGraphStageLogic, IInHandler, IOutHandler
@@ -61,7 +64,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
         private readonly CancellationTokenSource _opening;
         private readonly IAsyncCallback<IPublisherSession> _onOpened;
         private readonly Action<Exception> _onOpenFailed;
-        private readonly Action<(Pending Entry, Exception? Error)> _onPublished;
+        private readonly Action<Pending> _onPublished;
         private IPublisherSession? _session;
         private readonly TimeSpan _confirmTimeout;
 
@@ -78,7 +81,7 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
                       "(the confirm timeout): the broker did not answer (it blocks publishers during a memory or disk alarm)."
                     : $"Could not open a publisher on {_stage._transport.Description}: {ex.Message}",
                 ex)));
-            _onPublished = GetAsyncCallback<(Pending Entry, Exception? Error)>(OnPublished);
+            _onPublished = GetAsyncCallback<Pending>(OnPublished);
             SetHandler(stage.In, this);
             SetHandler(stage.Out, this);
         }
@@ -145,15 +148,19 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
 
             if (publish.IsCompleted)
             {
-                OnPublished((entry, Error(publish)));
+                entry.Error = Error(publish);
+                OnPublished(entry);
             }
             else
             {
-                publish.ContinueWith(
-                    t => _onPublished((entry, Error(t))),
-                    CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
+                // An awaiter continuation runs where the confirm completes the task, as ContinueWith(ExecuteSynchronously)
+                // did, for one delegate per publish instead of a closure, a delegate, a continuation task and a boxed tuple.
+                var completion = publish.ConfigureAwait(false).GetAwaiter();
+                completion.UnsafeOnCompleted(() =>
+                {
+                    entry.Error = Error(publish);
+                    _onPublished(entry);
+                });
                 PullIfRoom();
             }
         }
@@ -194,9 +201,9 @@ internal sealed class EmitStage<T> : GraphStage<FlowShape<OutgoingEvent<T>, Even
             }
         }
 
-        private void OnPublished((Pending Entry, Exception? Error) done)
+        private void OnPublished(Pending entry)
         {
-            var (entry, error) = done;
+            var error = entry.Error;
             if (error is not null)
             {
                 var meta = entry.Envelope.Metadata;

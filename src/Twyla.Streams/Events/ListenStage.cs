@@ -52,6 +52,7 @@ internal sealed class ListenStage<T>(
         private readonly CancellationTokenSource _handlers = new();
         private readonly Action<TransportDelivery> _onDelivery;
         private readonly Action<Exception> _onFailure;
+        private readonly Action<ulong> _onAckRecorded;
         private readonly ListenerTelemetry _telemetry;
         private Exception? _failure;
 
@@ -67,6 +68,7 @@ internal sealed class ListenStage<T>(
             _calls = new ListenCalls(Queue, _lifecycle, OnCallDone, GetAsyncCallback<(ListenCall Call, Exception? Error)>(OnCallDone), _cts.Token);
             _onDelivery = GetAsyncCallback<TransportDelivery>(OnDeliveryInStage);
             _onFailure = GetAsyncCallback<Exception>(Fail);
+            _onAckRecorded = tag => OnWatermark(_lifecycle.IsOpen && _ledger.Ack(tag)); // one delegate, not one per drain
             control.Attach(GetTypedAsyncCallback<ListenCommand>(c => (c == ListenCommand.Shutdown ? (Action)BeginClose : BeginDrain)()));
             SetHandler(_out, this);
         }
@@ -241,7 +243,7 @@ internal sealed class ListenStage<T>(
             }
         }
 
-        private void DrainRecordedAcks() => _inbox.Drain(tag => OnWatermark(_lifecycle.IsOpen && _ledger.Ack(tag)));
+        private void DrainRecordedAcks() => _inbox.Drain(_onAckRecorded);
 
         private void OnWatermark(bool advanced)
         {

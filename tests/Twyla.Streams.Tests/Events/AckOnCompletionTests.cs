@@ -91,6 +91,40 @@ public sealed class AckOnCompletionTests : BusTestKit
         Assert.Equal(3, dead.DeliveryCount);
     }
 
+    [Fact]
+    public async Task Handlers_that_finish_at_once_should_be_settled_like_slow_ones_and_one_that_settles_itself_reported_as_it_did()
+    {
+        await Bus.DeclareGroupAsync("booking.requested", "instant", ListenSettings.Default);
+        await EmitAsync(5);
+
+        var (control, outcomes) = Bus.Listen<BookingRequested>("booking.requested", "instant", ListenSettings.Default)
+            .Via(AckOnCompletion.Flow<BookingRequested>(
+                e => e.Payload.Pnr switch
+                {
+                    "PNR0000" => Task.CompletedTask, // done at once: acked
+                    "PNR0001" => e.DropAsync("not for this service"), // settled by the handler: reported as its drop
+                    "PNR0002" => null!, // a null task: a failure
+                    "PNR0003" => e.AckAsync(), // acked by the handler, complete at once: one ack, reported as an ack
+                    _ => throw new InvalidOperationException("thrown before any task"),
+                },
+                AckOnCompletionSettings.Create(4).WithMaxDeliveries(1)))
+            .Take(5)
+            .ToMaterialized(Sink.Seq<HandledEvent>(), Keep.Both)
+            .Run(Materializer);
+
+        var done = (await outcomes.WaitAsync(TimeSpan.FromSeconds(10))).ToDictionary(h => h.Metadata.Id);
+        await control.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var dead = await Bus.PeekDeadLettersAsync("booking.requested", "instant");
+        Assert.Equal(5, done.Count);
+        Assert.Equal(2, done.Values.Count(h => h.Settlement == SettleKind.Ack));
+        Assert.Contains(done.Values, h => h.Settlement == SettleKind.Drop && h.Reason == "not for this service");
+        Assert.Contains(done.Values, h => h.Settlement == SettleKind.Drop && h.Reason.Contains("null Task", StringComparison.Ordinal));
+        Assert.Contains(done.Values, h => h.Settlement == SettleKind.Drop && h.Reason.Contains("thrown before any task", StringComparison.Ordinal));
+        Assert.Equal(3, dead.Count);
+        Assert.All(dead, d => Assert.Equal(SettleKind.Drop, done[d.Metadata!.Id].Settlement));
+    }
+
     [Theory]
     [InlineData("""{"pnr":"AB12","seats":"two"}""", "$.seats")]
     [InlineData("""{"pnr":"AB12"}""", "seats")]

@@ -4,6 +4,7 @@ using Twyla.Streams.Events;
 using Twyla.Streams.Transport;
 using Twyla.Streams.Transport.RabbitMq;
 using Xunit;
+using CeAttribute = Twyla.Streams.Transport.RabbitMq.Attribute;
 
 namespace Twyla.Streams.Tests.Transport.RabbitMq;
 
@@ -492,6 +493,75 @@ public class CloudEventsAmqpCodecTests
             AppId = m.Source,
             Headers = headers,
         };
+    }
+
+    public static TheoryData<string> Times => new()
+    {
+        "2026-11-27T18:30:15.1230000Z", // what FormatTime writes
+        "2028-02-29T23:59:59.9999999Z", // a leap day, the last tick of it
+        "0001-01-01T00:00:00.0000000Z",
+        "9999-12-31T23:59:59.9999999Z",
+        "2026-02-29T10:00:00.0000000Z", // no such day
+        "2026-13-01T10:00:00.0000000Z", // no such month
+        "2026-11-27T24:00:00.0000000Z", // no such hour
+        "2026-11-27T18:30:60.0000000Z", // no such second
+        "2026-11-27 18:30:15.1230000Z", // no T
+        "2026-11-27T18:30:15,1230000Z", // a comma
+        "2026-11-27T18:30:15.123000xZ", // not a digit
+        "2026-11-27T18:30:15.1230000z", // lower-case z
+        "2026-11-27T18:30:15.1230000\u00dc", // not ASCII at the end
+        "2026-11-27T18:30:1\u00df.1230000Z", // not ASCII inside
+        "2026-11-27T19:30:15.1230000+01:00", // with an offset: the general path
+        "2026-11-27T18:30:15Z",
+        "2026-11-27T18:30:15.1230000",
+        "",
+    };
+
+    [Theory]
+    [MemberData(nameof(Times))]
+    public void TryParseTime_should_read_a_time_exactly_as_the_round_trip_format_parse_does(string text)
+    {
+        text = System.Text.RegularExpressions.Regex.Unescape(text);
+        var expected = DateTimeOffset.TryParseExact(
+            text, "O", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal, out var exact);
+
+        var parsed = CloudEventsAmqpCodec.TryParseTime(text, out var time);
+
+        Assert.Equal(expected, parsed);
+        if (expected)
+        {
+            Assert.Equal(exact, time);
+            Assert.Equal(exact.Offset, time.Offset);
+        }
+    }
+
+    [Fact]
+    public void Decode_should_read_the_time_it_wrote_to_the_tick()
+    {
+        var time = new DateTimeOffset(2026, 11, 27, 18, 30, 15, TimeSpan.Zero).AddTicks(1_234_567);
+        var meta = Metadata with { Time = time };
+        var props = AsReceived(CloudEventsAmqpCodec.Encode(new EventEnvelope(meta, Json("{}"), null, null)));
+
+        var result = Codec.Decode(meta.Name, props, Json("{}"));
+
+        Assert.Null(result.Error);
+        Assert.Equal(time, result.Envelope!.Metadata.Time);
+        Assert.Equal(TimeSpan.Zero, result.Envelope.Metadata.Time.Offset);
+    }
+
+    [Fact]
+    public void KnownText_should_reuse_the_spec_version_and_the_routing_key_only_for_exactly_their_bytes()
+    {
+        Assert.Same("1.0", CloudEventsAmqpCodec.KnownText(CeAttribute.SpecVersion, "1.0"u8.ToArray(), "booking.created"));
+        var key = "booking.created";
+        Assert.Same(key, CloudEventsAmqpCodec.KnownText(CeAttribute.Type, "booking.created"u8.ToArray(), key));
+
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.SpecVersion, "1.1"u8.ToArray(), key));
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Type, "booking.create"u8.ToArray(), key));
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Type, "booking.createD"u8.ToArray(), key));
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Type, Encoding.UTF8.GetBytes("booking.créé"), "booking.créé"));
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Type, "booking.created", key)); // a string header is read as it is
+        Assert.Null(CloudEventsAmqpCodec.KnownText(CeAttribute.Source, "booking.created"u8.ToArray(), key));
     }
 
     /// <summary>Headers as the client hands them to a consumer: AMQP long strings arrive as byte arrays.</summary>
