@@ -262,7 +262,7 @@ internal sealed class CloudEventsAmqpCodec
             return DecodeResult.Failed($"the body is not valid JSON: {jsonError}");
         }
 
-        var attributes = ReadBinaryAttributes(headers, publishedKey, out var traceParent, out var traceState);
+        var attributes = ReadBinaryAttributes(headers, routingKey, out var traceParent, out var traceState);
         if (attributes.Count == 0)
         {
             return attributes.Error is null
