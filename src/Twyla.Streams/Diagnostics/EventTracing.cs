@@ -74,14 +74,55 @@ public static class EventTracing
     /// <summary>A consumer span for handling <paramref name="e"/>, a child of its <c>traceparent</c>; <c>null</c> when nobody listens.</summary>
     internal static Activity? StartProcess<T>(Event<T> e, ListenerTelemetry? listener)
     {
+        var activity = StartConsumer(e.Metadata.Name, e.TraceParent, e.TraceState, listener, e.Metadata, e.DeliveryCount);
+        if (activity is { IsAllDataRequested: true } && e.BodySize is { } bodySize)
+        {
+            activity.AddTag(TelemetryTags.BodySize, bodySize);
+        }
+
+        return activity;
+    }
+
+    /// <summary>
+    /// A delivery that is not a valid event never reaches a handler: it gets a consumer span of its own, ended at
+    /// once, that tells it was dead-lettered and why (<c>error.type</c> the reason class, a <c>dead_letter</c> event with
+    /// the reason), a child of the event's <c>traceparent</c> when it had one. Nothing when nobody listens.
+    /// </summary>
+    internal static void InvalidDelivery(TransportDelivery delivery, ListenerTelemetry listener, string reasonClass, string reason)
+    {
+        var envelope = delivery.Envelope;
+        using var activity = StartConsumer(
+            envelope?.Metadata.Name ?? delivery.RoutingKey, envelope?.TraceParent, envelope?.TraceState, listener, envelope?.Metadata, delivery.DeliveryCount);
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+
+        if (envelope is null)
+        {
+            activity.AddTag(TelemetryTags.RoutingKey, delivery.RoutingKey);
+        }
+
+        activity.SetTag(TelemetryTags.ErrorType, reasonClass);
+        activity.SetStatus(ActivityStatusCode.Error, reason);
+        Settled(activity, SettleKind.Drop, reason, reasonClass);
+    }
+
+    /// <summary>
+    /// The <c>{name} process</c> consumer span of one delivery, a child of its <c>traceparent</c>, with the attributes
+    /// every consumer span carries: the operation, the listener's, the event's (when it is one) and the delivery count.
+    /// <c>null</c> when nobody listens.
+    /// </summary>
+    private static Activity? StartConsumer(
+        string name, string? traceParent, string? traceState, ListenerTelemetry? listener, EventMetadata? metadata, int deliveryCount)
+    {
         if (!Source.HasListeners())
         {
             return null;
         }
 
-        var metadata = e.Metadata;
-        ActivityContext.TryParse(e.TraceParent, e.TraceState, isRemote: true, out var parent);
-        var activity = Source.StartActivity(SpanNames.Process(metadata.Name), ActivityKind.Consumer, parent);
+        ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var parent);
+        var activity = Source.StartActivity(SpanNames.Process(name), ActivityKind.Consumer, parent);
         if (activity is { IsAllDataRequested: true })
         {
             activity.AddTag(TelemetryTags.OperationType, "process");
@@ -94,57 +135,15 @@ public static class EventTracing
                 }
             }
 
-            AddEventTags(activity, metadata);
-            activity.AddTag(TelemetryTags.DeliveryCount, Boxed(e.DeliveryCount));
-            if (e.BodySize is { } bodySize)
+            if (metadata is not null)
             {
-                activity.AddTag(TelemetryTags.BodySize, bodySize);
+                AddEventTags(activity, metadata);
             }
+
+            activity.AddTag(TelemetryTags.DeliveryCount, Boxed(deliveryCount));
         }
 
         return activity;
-    }
-
-    /// <summary>
-    /// A delivery that is not a valid event never reaches a handler: it gets a consumer span of its own, ended at
-    /// once, that tells it was dead-lettered and why (<c>error.type</c> the reason class, a <c>dead_letter</c> event with
-    /// the reason), a child of the event's <c>traceparent</c> when it had one. <c>null</c> when nobody listens.
-    /// </summary>
-    internal static void InvalidDelivery(TransportDelivery delivery, ListenerTelemetry listener, string reasonClass, string reason)
-    {
-        if (!Source.HasListeners())
-        {
-            return;
-        }
-
-        var envelope = delivery.Envelope;
-        ActivityContext.TryParse(envelope?.TraceParent, envelope?.TraceState, isRemote: true, out var parent);
-        using var activity = Source.StartActivity(SpanNames.Process(envelope?.Metadata.Name ?? delivery.RoutingKey), ActivityKind.Consumer, parent);
-        if (activity is not { IsAllDataRequested: true })
-        {
-            return;
-        }
-
-        activity.AddTag(TelemetryTags.OperationType, "process");
-        activity.AddTag(TelemetryTags.OperationName, "process");
-        foreach (var tag in listener.ListenerTags)
-        {
-            activity.AddTag(tag.Key, tag.Value);
-        }
-
-        if (envelope is not null)
-        {
-            AddEventTags(activity, envelope.Metadata);
-        }
-        else
-        {
-            activity.AddTag(TelemetryTags.RoutingKey, delivery.RoutingKey);
-        }
-
-        activity.AddTag(TelemetryTags.DeliveryCount, Boxed(delivery.DeliveryCount));
-        activity.SetTag(TelemetryTags.ErrorType, reasonClass);
-        activity.SetStatus(ActivityStatusCode.Error, reason);
-        Settled(activity, SettleKind.Drop, reason, reasonClass);
     }
 
     /// <summary>The handler failed: <c>error.type</c> is the exception's type, the status is Error.</summary>

@@ -221,7 +221,7 @@ public class RabbitMqWireFormatTests
         await using var consumer = await transport.StartConsumerAsync(topology, 10, probe, default);
         var valid = CloudEventsAmqpCodec.Encode(TestEvents.Envelope("booking.created", "{}"));
 
-        var tableId = new BasicProperties(valid) { Headers = new Dictionary<string, object?>(valid.Headers!) { ["cloudEvents_id"] = new Dictionary<string, object?> { ["n"] = 1 } } };
+        var tableId = WithHeader(valid, "cloudEvents_id", new Dictionary<string, object?> { ["n"] = 1 });
         await PublishRawAsync(settings.Exchange, "booking.created", tableId, "{}"u8.ToArray());
         await PublishRawAsync(settings.Exchange, "booking.cancelled", valid, "{}"u8.ToArray());
 
@@ -244,11 +244,8 @@ public class RabbitMqWireFormatTests
         var probe = new DeliveryProbe();
         await using var consumer = await transport.StartConsumerAsync(topology, 10, probe, default);
         var valid = CloudEventsAmqpCodec.Encode(TestEvents.Envelope("booking.created", "{}"));
-        var forged = new BasicProperties(valid)
-        {
-            Headers = new Dictionary<string, object?>(valid.Headers!) { [CloudEventsAmqpCodec.RoutingKeyHeader] = Encoding.UTF8.GetBytes("other.thing") },
-        };
-        var plain = new BasicProperties { Headers = new Dictionary<string, object?> { [CloudEventsAmqpCodec.RoutingKeyHeader] = Encoding.UTF8.GetBytes("other.thing") } };
+        var forged = WithHeader(valid, CloudEventsAmqpCodec.RoutingKeyHeader, Encoding.UTF8.GetBytes("other.thing"));
+        var plain = WithHeader(new BasicProperties(), CloudEventsAmqpCodec.RoutingKeyHeader, Encoding.UTF8.GetBytes("other.thing"));
 
         await PublishRawAsync(settings.Exchange, "booking.created", forged, "{}"u8.ToArray());
         await PublishRawAsync(settings.Exchange, "booking.updated", plain, "{}"u8.ToArray());
@@ -308,4 +305,11 @@ public class RabbitMqWireFormatTests
 
     private static Dictionary<string, string> Headers(IReadOnlyBasicProperties p) =>
         p.Headers!.ToDictionary(kv => kv.Key, kv => kv.Value is byte[] b ? Encoding.UTF8.GetString(b) : kv.Value?.ToString() ?? "");
+
+    /// <summary>A copy of <paramref name="properties"/> with one header set (the original's headers kept).</summary>
+    private static BasicProperties WithHeader(IReadOnlyBasicProperties properties, string name, object value) =>
+        new(properties)
+        {
+            Headers = new Dictionary<string, object?>(properties.Headers ?? new Dictionary<string, object?>()) { [name] = value },
+        };
 }
