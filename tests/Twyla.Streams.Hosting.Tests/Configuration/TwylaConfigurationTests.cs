@@ -258,6 +258,18 @@ public sealed class TwylaConfigurationTests : IDisposable
             Options(Json("""{ "Twyla": { "RetryDelays": [ "00:00:02", "20" ] } }""")).RetryDelays!);
     }
 
+    [Fact]
+    public void The_service_wide_retry_delays_should_reach_every_hosted_listener_unless_it_has_its_own()
+    {
+        var service = Options(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Twyla:RetryDelays"] = "0.5, 5" }));
+
+        var inherits = Twyla.Streams.Hosting.Listeners.ListenerSettings.Resolve(new Twyla.Streams.Hosting.TwylaListenerOptions(), service);
+        var own = Twyla.Streams.Hosting.Listeners.ListenerSettings.Resolve(new Twyla.Streams.Hosting.TwylaListenerOptions { RetryDelays = [TimeSpan.FromSeconds(7)] }, service);
+
+        Assert.Equal([TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(5)], inherits.Listen.RetryDelays);
+        Assert.Equal([TimeSpan.FromSeconds(7)], own.Listen.RetryDelays);
+    }
+
     [Theory]
     [InlineData("1,soon", "Twyla:RetryDelays is '1,soon': expected durations separated by commas")]
     [InlineData("1,2,3,4,5,6,7,8,9,10,11", "Twyla:RetryDelays is '1,2,3,4,5,6,7,8,9,10,11': At most 10 retry delays")]

@@ -89,6 +89,12 @@ public sealed class CrossServiceTraceTests
         Assert.Equal(bodySize, publishRequested.GetTagItem("messaging.message.body.size"));
         Assert.Equal(bodySize, processRequested.GetTagItem("messaging.message.body.size")); // carried from the delivery
         Assert.Equal(processRequested.GetTagItem("messaging.message.id"), publishAccepted.GetTagItem("twyla.causation_id"));
+        Assert.Equal(("send", "publish"), (publishRequested.GetTagItem("messaging.operation.type"), publishRequested.GetTagItem("messaging.operation.name")));
+        Assert.Equal(("process", "process"), (processRequested.GetTagItem("messaging.operation.type"), processRequested.GetTagItem("messaging.operation.name")));
+        // The conversation is the correlation id: one for the whole chain, the derived event's too.
+        Assert.NotNull(publishRequested.GetTagItem("messaging.message.conversation_id"));
+        Assert.Equal(publishRequested.GetTagItem("messaging.message.conversation_id"), processRequested.GetTagItem("messaging.message.conversation_id"));
+        Assert.Equal(publishRequested.GetTagItem("messaging.message.conversation_id"), publishAccepted.GetTagItem("messaging.message.conversation_id"));
         Assert.Equal("ack", processRequested.GetTagItem("twyla.settlement"));
         Assert.Equal("twyla", call.GetTagItem("rpc.system"));
         Assert.Equal(backService, call.GetTagItem("rpc.service"));
