@@ -114,6 +114,46 @@ public sealed class RetryAndDeadLetterTests : BusTestKit
     }
 
     [Fact]
+    public async Task A_handler_cut_short_by_a_shutdown_should_see_its_cancellation_token_fire()
+    {
+        // What a hosted listener does when the host's shutdown timeout passes (or the host is stopped hard): ShutdownAsync.
+        await Bus.DeclareGroupAsync("booking.requested", "shut-down", ListenSettings.Default);
+        await EmitAsync(1);
+        var started = new TaskCompletionSource<Event<BookingRequested>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var (control, _) = Bus.Listen<BookingRequested>("booking.requested", "shut-down")
+            .Via(AckOnCompletion.Flow<BookingRequested>(
+                async e =>
+                {
+                    started.TrySetResult(e);
+                    try
+                    {
+                        await Task.Delay(Timeout.Infinite, e.CancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        cancelled.TrySetResult();
+                        throw;
+                    }
+                },
+                AckOnCompletionSettings.Default))
+            .ToMaterialized(Sink.Ignore<HandledEvent>(), Keep.Both)
+            .Run(Materializer);
+
+        var running = await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(running.CancellationToken.IsCancellationRequested);
+        await control.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Not settled: still there for the next listener of the group.
+        var probe = Bus.Listen<BookingRequested>("booking.requested", "shut-down").RunWith(this.SinkProbe<Event<BookingRequested>>(), Materializer);
+        var again = probe.Request(1).ExpectNext(TimeSpan.FromSeconds(10));
+        Assert.Equal(running.Metadata.Id, again.Metadata.Id);
+        probe.Cancel();
+    }
+
+    [Fact]
     public async Task A_listener_whose_bus_is_disposed_should_fail_with_ListenException_naming_its_queue()
     {
         var bus = EventBus.InMemory(EventBusSettings.Create("tests"));
