@@ -227,6 +227,65 @@ public sealed class ContractDiscoveryTests : TestKit, IAsyncLifetime
         await Task.WhenAll(ledger.ShutdownAsync(), audit.ShutdownAsync(), mailer.ShutdownAsync());
     }
 
+    [Fact]
+    public async Task The_pre_emit_checks_cache_should_be_refreshed_in_the_background_once_it_is_older_than_its_refresh_time()
+    {
+        // The guard the bus uses, with a clock of the test's: checks read the cache, a stale cache is refreshed
+        // behind the check that found it stale, and the check after the refresh sees the new group.
+        var clock = new ManualClock();
+        var discoveries = 0;
+        var guard = new ContractGuard(
+            (name, ct) =>
+            {
+                Interlocked.Increment(ref discoveries);
+                return _shop.DiscoverContractsAsync(name, ct);
+            },
+            EventBusSettings.DefaultJsonOptions,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            clock);
+        await StartAsync<InvoiceWithoutAmount>(_billing, "invoice.created", "mailer");
+        await AwaitDiscoveryAsync("invoice.created", d => d.Groups.Count == 1);
+        var withoutAmount = new InvoiceWithoutAmount("I-1");
+
+        await guard.CheckAsync("invoice.created", withoutAmount, CancellationToken.None);
+        await StartAsync<Invoice>(_billing, "invoice.created", "ledger"); // a new group that requires the amount
+        await AwaitDiscoveryAsync("invoice.created", d => d.Groups.Count == 2);
+        await guard.CheckAsync("invoice.created", withoutAmount, CancellationToken.None); // cached: the ledger is not known yet
+        Assert.Equal(1, Volatile.Read(ref discoveries));
+
+        clock.Advance(ContractGuard.RefreshAfter);
+        await guard.CheckAsync("invoice.created", withoutAmount, CancellationToken.None); // stale: answered from the cache, refreshed behind it
+        await AwaitConditionAsync(() => Task.FromResult(Volatile.Read(ref discoveries) == 2), TimeSpan.FromSeconds(10));
+        EmitException? refused = null;
+        await AwaitConditionAsync(
+            async () =>
+            {
+                try
+                {
+                    await guard.CheckAsync("invoice.created", withoutAmount, CancellationToken.None);
+                    return false; // the refresh stores its result right after discovering: not yet
+                }
+                catch (EmitException e)
+                {
+                    refused = e;
+                    return true;
+                }
+            },
+            TimeSpan.FromSeconds(10));
+        Assert.Contains("ledger", refused!.Message, StringComparison.Ordinal);
+        Assert.Equal(2, Volatile.Read(ref discoveries)); // one refresh, not one per check
+    }
+
+    /// <summary>A clock the test moves.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 11, 30, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+
     private Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group) => StartAsync<T>(bus, pattern, group, _ => { });
 
     private Task<IListenControl> StartAsync<T>(EventBus bus, string pattern, string group, Action<T> handle) =>
