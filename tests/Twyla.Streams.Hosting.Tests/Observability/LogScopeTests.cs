@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Twyla.Streams.Diagnostics;
 using Twyla.Streams.Hosting.Rpc;
 using Twyla.Streams.Hosting.Tests.Infrastructure;
 using Twyla.Streams.Rpc;
@@ -54,6 +55,51 @@ public sealed class LogScopeTests
         Assert.Equal(procedure, served["Procedure"]);
         Assert.Equal("corr-obs-logs-1", served["CorrelationId"]);
         Assert.False(served.ContainsKey("EventId"));
+    }
+
+    [Fact]
+    public async Task The_librarys_logs_should_carry_no_payload_or_credentials_and_its_metrics_no_event_ids()
+    {
+        const string Secret = "s3cret-payload-7f1";
+        var logs = new ScopeCapture();
+        var name = "obs" + Guid.NewGuid().ToString("N")[..8] + ".private";
+        var exchange = "twyla.obs-private." + Guid.NewGuid().ToString("N")[..12];
+        await using var host = await ObservedHost.StartAsync(
+            "obs-private",
+            exchange,
+            akka => akka.WithTwylaListener<Booking>(
+                name,
+                "private",
+                e => e.Payload.N == 2 ? throw new InvalidOperationException("refused on purpose") : Task.CompletedTask,
+                new TwylaListenerOptions { MaxDeliveries = 1 }),
+            _ => { },
+            logs: logs);
+        await host.Bus.DeclareGroupAsync(name, "private", Events.ListenSettings.Default, Ct);
+
+        // Handled, failed then dead-lettered, and an invalid payload: every path that logs about an event.
+        var ids = new List<string>
+        {
+            (await host.Bus.EmitAsync(name, new Booking(Secret, 1), Ct)).Id,
+            (await host.Bus.EmitAsync(name, new Booking(Secret, 2), Ct)).Id,
+            (await host.Bus.EmitAsync(name, new { Id = Secret, N = Secret }, Ct)).Id,
+        };
+        await ObservabilityMetricsTests.WaitUntilAsync(() => host.Sum(TwylaTelemetry.SettledMessages, (TelemetryTags.Destination, exchange)) == 3);
+        await ObservabilityMetricsTests.WaitUntilAsync(() => logs.Lines.Count(l => l.Message.Contains("dead-letter", StringComparison.OrdinalIgnoreCase)) >= 2);
+
+        var userInfo = new Uri(Broker.Uri).UserInfo;
+        Assert.DoesNotContain(logs.Lines, l => l.Message.Contains(Secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, l => userInfo.Length > 0 && l.Message.Contains(userInfo, StringComparison.Ordinal));
+        foreach (var metric in new[] { TwylaTelemetry.SentMessages, TwylaTelemetry.ConsumedMessages, TwylaTelemetry.SettledMessages, TwylaTelemetry.ProcessDuration, TwylaTelemetry.EventAge })
+        {
+            foreach (var point in host.Points(metric))
+            {
+                foreach (var tag in point.Tags)
+                {
+                    Assert.DoesNotContain(tag.Value as string, ids); // low cardinality: no event id in a tag
+                    Assert.NotEqual(Secret, tag.Value as string);
+                }
+            }
+        }
     }
 
     /// <summary>A logger provider that keeps each line with the values of every scope around it.</summary>
